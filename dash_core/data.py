@@ -71,7 +71,7 @@ class ExpressionData:
     def n_observations(self) -> int:
         return int(sum(len(t.times) for t in self.trajectories))
 
-    def subset(self, indices) -> "ExpressionData":
+    def subset(self, indices) -> ExpressionData:
         """Return the trajectories at ``indices`` (same gene index)."""
         return ExpressionData(list(self.genes), [self.trajectories[i] for i in indices])
 
@@ -92,7 +92,7 @@ class ExpressionData:
         allv = np.concatenate([t.values.ravel() for t in self.trajectories])
         return float(allv.min()), float(allv.max())
 
-    def pairs(self) -> "Pairs":
+    def pairs(self) -> Pairs:
         """All consecutive observed pairs, see :func:`make_pairs`."""
         return make_pairs(self.trajectories)
 

@@ -7,6 +7,11 @@ row = regulator (source) and column = target, indexed by an explicit gene list.
 
 from __future__ import annotations
 
+import io
+import os
+from collections.abc import Mapping
+from typing import IO
+
 import numpy as np
 import pandas as pd
 
@@ -61,3 +66,249 @@ def matrix_to_edges(matrix: np.ndarray, genes: list[str], *, drop_zeros: bool = 
     if sort and len(df):
         df = df.iloc[np.argsort(-np.abs(df["weight"].to_numpy()), kind="stable")].reset_index(drop=True)
     return df
+
+
+# --------------------------------------------------------------------------- edge tables vs a truth
+
+
+def _check_edges(edges: pd.DataFrame, name: str = "edges") -> None:
+    missing = [c for c in ("source", "target") if c not in edges.columns]
+    if missing:
+        raise ValueError(f"{name} table lacks column(s) {missing}; expected columns {EDGE_COLUMNS}")
+
+
+def _truth_table(truth_edges: pd.DataFrame) -> pd.DataFrame:
+    """Normalised truth: string gene names, a weight (1 if absent), non-zero rows, one row per pair (last kept)."""
+    _check_edges(truth_edges, "truth")
+    t = pd.DataFrame(
+        {
+            "source": truth_edges["source"].astype(str).to_numpy(),
+            "target": truth_edges["target"].astype(str).to_numpy(),
+            "weight": truth_edges["weight"].to_numpy(dtype=np.float64) if "weight" in truth_edges else 1.0,
+        }
+    )
+    t = t[t["weight"] != 0]
+    return t.drop_duplicates(subset=["source", "target"], keep="last").reset_index(drop=True)
+
+
+def top_edges(edges: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The ``k`` edges with the largest ``|weight|`` (ties keep table order), index reset.
+
+    ``edges`` is a ``source, target, weight`` table (source = regulator).
+    ``k <= 0`` gives an empty table with the same columns.
+    """
+    _check_edges(edges)
+    if k <= 0 or len(edges) == 0:
+        return edges.iloc[0:0].reset_index(drop=True)
+    order = np.argsort(-np.abs(edges["weight"].to_numpy(dtype=np.float64)), kind="stable")[: int(k)]
+    return edges.iloc[order].reset_index(drop=True)
+
+
+def classify_edges(edges: pd.DataFrame, truth_edges: pd.DataFrame) -> pd.DataFrame:
+    """Mark each predicted edge as true positive (``TP``) or false positive (``FP``).
+
+    Parameters
+    ----------
+    edges
+        Predicted ``source, target, weight`` table (source = regulator).
+    truth_edges
+        Ground-truth / gold-standard table with the same columns; a missing
+        ``weight`` means +1 and rows with weight 0 are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``edges`` (same row order) with ``status`` in ``{"TP", "FP"}`` and
+        ``true_sign`` (nullable ``Int64``: sign of the true weight, ``<NA>`` for FP).
+    """
+    _check_edges(edges)
+    truth = _truth_table(truth_edges)
+    signs = {(s, t): int(np.sign(w)) for s, t, w in truth.itertuples(index=False, name=None)}
+    keys = list(zip(edges["source"].astype(str), edges["target"].astype(str)))
+    out = edges.copy().reset_index(drop=True)
+    out["status"] = ["TP" if key in signs else "FP" for key in keys]
+    out["true_sign"] = pd.array([signs.get(key) for key in keys], dtype="Int64")
+    return out
+
+
+def missed_edges(edges: pd.DataFrame, truth_edges: pd.DataFrame) -> pd.DataFrame:
+    """False negatives: true edges absent from ``edges`` (or present there with weight 0).
+
+    Returns a ``source, target, weight, status`` table with the **true** weight,
+    ``status = "FN"``, sorted by decreasing ``|weight|`` (source = regulator).
+    """
+    _check_edges(edges)
+    truth = _truth_table(truth_edges)
+    pred = edges
+    if "weight" in edges:
+        pred = edges[edges["weight"].to_numpy(dtype=np.float64) != 0]
+    found = set(zip(pred["source"].astype(str), pred["target"].astype(str)))
+    keep = [(s, t) not in found for s, t in zip(truth["source"], truth["target"])]
+    fn = truth[keep].copy()
+    fn = fn.iloc[np.argsort(-np.abs(fn["weight"].to_numpy()), kind="stable")].reset_index(drop=True)
+    fn["status"] = "FN"
+    return fn
+
+
+# --------------------------------------------------------------------------- GraphML export
+
+
+def _graphml_value(v: object) -> object | None:
+    """A GraphML-friendly Python scalar, or ``None`` to skip a missing value."""
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def _edges_graph(
+    edges: pd.DataFrame,
+    truth: pd.DataFrame | None,
+    node_attrs: Mapping[str, Mapping[str, object]] | pd.DataFrame | None,
+):
+    import networkx as nx
+
+    _check_edges(edges)
+    table = classify_edges(edges, truth) if truth is not None else edges.reset_index(drop=True)
+    g = nx.DiGraph()
+    if isinstance(node_attrs, pd.DataFrame):
+        node_attrs = {str(idx): row.to_dict() for idx, row in node_attrs.iterrows()}
+    for gene, attrs in (node_attrs or {}).items():
+        clean = {str(k): _graphml_value(v) for k, v in attrs.items()}
+        g.add_node(str(gene), **{k: v for k, v in clean.items() if v is not None})
+    weights = table["weight"].to_numpy(dtype=np.float64) if "weight" in table else np.ones(len(table))
+    extra = [c for c in table.columns if c not in ("source", "target", "weight")]
+    for r, (s, t) in enumerate(zip(table["source"].astype(str), table["target"].astype(str))):
+        w = float(weights[r])
+        attrs: dict[str, object] = {"weight": w, "abs_weight": abs(w), "sign": int(np.sign(w))}
+        for c in extra:
+            v = _graphml_value(table[c].iloc[r])
+            if v is not None:
+                attrs[str(c)] = v
+        g.add_edge(s, t, **attrs)
+    for node in g.nodes:
+        g.nodes[node].setdefault("name", node)
+    return g
+
+
+def to_graphml_string(
+    edges: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
+    node_attrs: Mapping[str, Mapping[str, object]] | pd.DataFrame | None = None,
+) -> str:
+    """Directed GraphML document (UTF-8 text) of an edge table, readable by Cytoscape.
+
+    See :func:`to_graphml` for the parameters and attributes.
+    """
+    import networkx as nx
+
+    buf = io.BytesIO()
+    nx.write_graphml(_edges_graph(edges, truth, node_attrs), buf, encoding="utf-8")
+    return buf.getvalue().decode("utf-8")
+
+
+def to_graphml(
+    edges: pd.DataFrame,
+    path_or_buffer: str | os.PathLike | IO,
+    *,
+    truth: pd.DataFrame | None = None,
+    node_attrs: Mapping[str, Mapping[str, object]] | pd.DataFrame | None = None,
+) -> None:
+    """Write an edge table as a directed GraphML graph (Cytoscape: File > Import > Network from File).
+
+    Parameters
+    ----------
+    edges
+        ``source, target, weight`` table; an edge points from regulator (source) to target.
+        Extra scalar columns become edge attributes too.
+    path_or_buffer
+        File path, or an open text or binary file object.
+    truth
+        Optional ground-truth edge table; adds ``status`` (``TP``/``FP``) and ``true_sign``.
+    node_attrs
+        Optional per-gene attributes: a mapping ``gene -> {attribute: value}`` or a
+        DataFrame indexed by gene. Genes listed here but without edges are kept as
+        isolated nodes.
+
+    Notes
+    -----
+    Edge attributes: ``weight`` (signed effect), ``abs_weight``, ``sign`` (+1/-1/0),
+    plus ``status``/``true_sign`` with ``truth``. Every node has ``name`` = gene.
+    Missing values (NA, nan) are left out rather than written.
+    """
+    text = to_graphml_string(edges, truth=truth, node_attrs=node_attrs)
+    if hasattr(path_or_buffer, "write"):
+        if isinstance(path_or_buffer, io.TextIOBase):
+            path_or_buffer.write(text)
+        else:
+            path_or_buffer.write(text.encode("utf-8"))
+        return
+    with open(path_or_buffer, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+# --------------------------------------------------------------------------- matrix comparisons
+
+
+def reconstruction_error(E: np.ndarray, truth_or_prior: np.ndarray) -> dict[str, float | int]:
+    """How far the learned network is from a reference network (ground truth or prior).
+
+    Both are ``(n, n)`` regulator x target matrices over the same genes; all
+    ``n^2`` pairs count, self-loops included.
+
+    Returns
+    -------
+    dict
+        ``n_mismatch`` (pairs whose support differs: ``1[E != 0] != 1[R != 0]``),
+        ``mismatch_fraction`` (``n_mismatch / n^2``), ``n_extra`` (edges in ``E`` only),
+        ``n_missing`` (edges in the reference only), ``support_frobenius``
+        (``||1[E != 0] - 1[R != 0]||_F = sqrt(n_mismatch)``) and ``sign_frobenius``
+        (``||sign(E) - sign(R)||_F``; a sign flip contributes 4 to the squared norm).
+    """
+    e = np.asarray(E, dtype=np.float64)
+    r = np.asarray(truth_or_prior, dtype=np.float64)
+    if e.ndim != 2 or e.shape[0] != e.shape[1] or e.shape != r.shape:
+        raise ValueError(f"E {e.shape} and reference {r.shape} must be square matrices of the same shape")
+    se, sr = e != 0, r != 0
+    n_mismatch = int(np.sum(se != sr))
+    return {
+        "n_mismatch": n_mismatch,
+        "mismatch_fraction": n_mismatch / e.size if e.size else 0.0,
+        "n_extra": int(np.sum(se & ~sr)),
+        "n_missing": int(np.sum(~se & sr)),
+        "support_frobenius": float(np.sqrt(n_mismatch)),
+        "sign_frobenius": float(np.linalg.norm(np.sign(e) - np.sign(r))),
+    }
+
+
+def gene_order(truth_or_prior: np.ndarray | pd.DataFrame, genes: list[str]) -> list[int]:
+    """Display order for heatmaps: regulators first, by decreasing out-degree, then the other genes.
+
+    Parameters
+    ----------
+    truth_or_prior
+        ``(n, n)`` regulator x target matrix, or an edge table (aligned to ``genes``
+        with :func:`edges_to_matrix`).
+    genes
+        Gene names of the rows/columns.
+
+    Returns
+    -------
+    list of int
+        Indices into ``genes``; ties (and all non-regulators) keep the original order.
+        Reorder a matrix with ``M[np.ix_(order, order)]``.
+    """
+    if isinstance(truth_or_prior, pd.DataFrame):
+        m = edges_to_matrix(truth_or_prior, genes)
+    else:
+        m = np.asarray(truth_or_prior)
+    if m.shape != (len(genes), len(genes)):
+        raise ValueError(f"matrix has shape {m.shape}, expected ({len(genes)}, {len(genes)})")
+    degree = np.count_nonzero(m, axis=1)
+    return [int(i) for i in np.argsort(-degree, kind="stable")]

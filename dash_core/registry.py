@@ -7,8 +7,9 @@ torchdiffeq's solver table).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 from dash_core.io.errors import DashInputError
 

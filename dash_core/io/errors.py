@@ -63,7 +63,7 @@ class ValidationReport:
     def info(self, message: str, source: str | None = None) -> None:
         self.add("info", message, source)
 
-    def extend(self, other: "ValidationReport") -> None:
+    def extend(self, other: ValidationReport) -> None:
         self.issues.extend(other.issues)
 
     @property
@@ -85,7 +85,7 @@ class ValidationReport:
     def raise_if_errors(self) -> None:
         """Raise a :class:`DashInputError` joining all error messages, if any."""
         if self.errors:
-            raise DashInputError("\n".join(str(i.message if not i.source else f"{i.source}: {i.message}") for i in self.errors))
+            raise DashInputError("\n".join(i.message if not i.source else f"{i.source}: {i.message}" for i in self.errors))
 
     def __str__(self) -> str:
         return "\n".join(str(i) for i in self.issues)

@@ -1,0 +1,100 @@
+"""Typed configuration helpers: dataclass <-> JSON-compatible dict.
+
+Every config in the project is a frozen dataclass with defaults from the spec.
+A config is saved next to every result (``config.json``) and a run can be
+re-created from it exactly with :func:`config_from_dict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from typing import Any, TypeVar
+
+from dash_core.io.errors import DashInputError
+
+C = TypeVar("C")
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """Recursively convert a dataclass config to plain JSON-compatible types."""
+    out = dataclasses.asdict(cfg)
+    return json.loads(json.dumps(out, default=_json_default))
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if hasattr(o, "item"):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def config_from_dict(cls: type[C], data: dict[str, Any] | None) -> C:
+    """Build dataclass ``cls`` from a dict, recursing into nested dataclass fields.
+
+    Unknown keys raise :class:`DashInputError` naming the key and the valid ones,
+    so that a typo in a config file is caught rather than silently ignored.
+    """
+    data = dict(data or {})
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise DashInputError(
+            f"Unknown setting(s) {', '.join(unknown)} for {cls.__name__}. Valid settings: {', '.join(sorted(names))}."
+        )
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        typ = _dataclass_type(hints.get(f.name))
+        if typ is not None and isinstance(value, dict):
+            value = config_from_dict(typ, value)
+        elif isinstance(value, list) and _is_tuple_type(hints.get(f.name)):
+            value = tuple(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def _dataclass_type(tp: Any) -> type | None:
+    if tp is None:
+        return None
+    if dataclasses.is_dataclass(tp):
+        return tp  # type: ignore[return-value]
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if dataclasses.is_dataclass(arg):
+                return arg
+    return None
+
+
+def _is_tuple_type(tp: Any) -> bool:
+    if tp is None:
+        return False
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(typing.get_origin(a) is tuple for a in typing.get_args(tp))
+    return False
+
+
+def save_config(cfg: Any, path) -> None:
+    """Write ``cfg`` as indented JSON."""
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(config_to_dict(cfg), fh, indent=2)
+
+
+def load_config(cls: type[C], path) -> C:
+    """Read a JSON config written by :func:`save_config`."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DashInputError(f"Could not read the config file: {exc}", source=str(path)) from None
+    return config_from_dict(cls, data)

@@ -1,0 +1,266 @@
+"""One experiment: dataset + :class:`RunConfig` -> trained, pruned, scored model.
+
+This is what the CLI's ``train`` command, the app's background jobs, sweeps and
+benchmarks all call (:func:`run_experiment`), and how their outputs are written
+and read back (:func:`save_run`, :func:`load_checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dash_core import metrics as M
+from dash_core.config import config_from_dict, config_to_dict
+from dash_core.data import Dataset, ExpressionData, Trajectory, make_pairs, split_trajectories
+from dash_core.integrate import integrate_pairs
+from dash_core.io.errors import DashInputError
+from dash_core.models import GRNModel, ModelConfig, build_model
+from dash_core.network import matrix_to_edges
+from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
+from dash_core.pruning.base import STRATEGIES
+from dash_core.train import ProgressCallback, TrainConfig, Trainer, resolve_device
+
+CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
+#: Keys of ``metrics.json`` (a metric whose input is missing is null).
+METRIC_KEYS = ["sparsity", "balanced_accuracy", "auroc", "auprc", "auprc_ratio", "early_precision_ratio",
+               "test_mse", "epochs", "best_epoch", "wall_seconds"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; saved as ``config.json`` and enough to re-create it.
+
+    Attributes
+    ----------
+    model
+        Architecture (:class:`dash_core.models.ModelConfig`).
+    train
+        Optimisation (:class:`dash_core.train.TrainConfig`).
+    strategy
+        Name of the pruning strategy in :data:`dash_core.pruning.STRATEGIES`.
+    pruning
+        Strategy options (:class:`dash_core.pruning.PruningConfig`).
+    seed
+        The one seed of the run: split, initialisation, probes, order, pruning.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    strategy: str = "none"
+    pruning: PruningConfig = field(default_factory=PruningConfig)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        return config_from_dict(cls, data)
+
+    def effective_lambda_data(self) -> float:
+        """``train.lambda_data`` or, if unset, the strategy's default (A.3 table)."""
+        if self.train.lambda_data is not None:
+            return float(self.train.lambda_data)
+        return float(STRATEGIES.get(self.strategy).obj.default_lambda_data)
+
+
+@dataclass
+class RunResult:
+    """Outputs of :func:`run_experiment`.
+
+    Attributes
+    ----------
+    metrics
+        The ``metrics.json`` dict (keys :data:`METRIC_KEYS`).
+    details
+        All other measurements (validation MSE, true test MSE, off-diagonal BA, ...).
+    effect
+        ``(n, n)`` effect matrix E of the reported checkpoint, row = regulator, column = target.
+    edges
+        Non-zero entries of E as a ``source, target, weight`` table, by decreasing |weight|.
+    history
+        One row per epoch: ``epoch, phase, train_mse, val_mse, best_val_mse, sparsity, lr, seconds, ...``.
+    model
+        The trained model holding the reported (best-validation) checkpoint.
+    config
+        The run's configuration.
+    genes
+        Gene order of the model.
+    """
+
+    metrics: dict[str, Any]
+    details: dict[str, Any]
+    effect: np.ndarray
+    edges: pd.DataFrame
+    history: pd.DataFrame
+    model: GRNModel
+    config: RunConfig
+    genes: list[str]
+    stop_reason: str = ""
+
+
+def _pairs_as_trajectories(expr: ExpressionData) -> ExpressionData:
+    p = make_pairs(expr.trajectories)
+    trs = [Trajectory(f"pair{i}", np.array([0.0, p.dt[i]]), np.stack([p.x0[i], p.x1[i]])) for i in range(len(p))]
+    return ExpressionData(list(expr.genes), trs)
+
+
+def split_dataset(expr: ExpressionData, cfg: TrainConfig, seed: int) -> tuple[ExpressionData, ExpressionData | None]:
+    """Training / validation split (methods A.4): trajectories, or pairs in ``"pairs"`` mode; seeded."""
+    data = _pairs_as_trajectories(expr) if cfg.batching == "pairs" else expr
+    tr, va = split_trajectories(data.n_trajectories, cfg.val_fraction, seed)
+    return data.subset(tr), (data.subset(va) if len(va) else None)
+
+
+@torch.no_grad()
+def one_step_mse(model: GRNModel, expr: ExpressionData, cfg: TrainConfig, *, targets: ExpressionData | None = None) -> float:
+    """One-step-ahead MSE (methods D.3): integrate from each observed point to the next.
+
+    ``targets`` (same shape as ``expr``) replaces the comparison values, e.g. the
+    noise-free test set for the "true" MSE.
+    """
+    p = make_pairs(expr.trajectories)
+    q = make_pairs(targets.trajectories) if targets is not None else p
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    model.eval()
+    pred = integrate_pairs(model, torch.as_tensor(p.x0, device=device, dtype=dtype),
+                           torch.as_tensor(p.dt, device=device, dtype=dtype), cfg.solver)
+    return float(M.mse(pred.cpu().numpy(), q.x1))
+
+
+def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCallback | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> RunResult:
+    """Train, prune and score one model.
+
+    Parameters
+    ----------
+    dataset
+        Expression, prior (and optional PPI, truth, test set) aligned to one gene index.
+    config
+        The run's :class:`RunConfig`.
+    progress
+        Per-epoch callback (CLI progress bar, app live panel).
+    should_stop
+        Cancellation poll; a cancelled run still returns its best checkpoint so far.
+
+    Returns
+    -------
+    RunResult
+        Metrics of the best-validation checkpoint (methods D).
+    """
+    t0 = time.perf_counter()
+    entry = STRATEGIES.get(config.strategy)
+    prior = dataset.prior_matrix()
+    if entry.extra.get("uses_prior") and not np.any(prior):
+        raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
+                             "or none of its genes are in the expression data.")
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed % (2**32))
+    lam = config.effective_lambda_data()
+    train_cfg = replace(config.train, lambda_data=lam)
+    train_data, val_data = split_dataset(dataset.expression, train_cfg, config.seed)
+
+    model = build_model(dataset.n_genes, config.model, seed=config.seed)
+    strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(prior, dataset.ppi_matrix()), config.seed)
+    strategy.prepare_model(model)
+    trainer = Trainer(model, train_data, val_data, train_cfg, prior=prior if lam < 1 else None, seed=config.seed,
+                      hooks=strategy, progress=progress, should_stop=should_stop)
+    strategy.setup(trainer)
+    stop_reason = strategy.fit(trainer)
+    trainer.load_best()
+    model = trainer.model
+    model.eval()
+    result = score_model(model, dataset, train_cfg, val_mse=trainer.best_val)
+    wall = time.perf_counter() - t0
+    result["metrics"].update(epochs=int(trainer.epoch), best_epoch=int(trainer.best_epoch), wall_seconds=round(wall, 3))
+    result["details"].update(stop_reason=stop_reason, lambda_data=lam,
+                             seconds_per_epoch=(wall / trainer.epoch if trainer.epoch else None))
+    return RunResult(result["metrics"], result["details"], result["effect"],
+                     matrix_to_edges(result["effect"], dataset.genes), pd.DataFrame(trainer.history), model,
+                     replace(config, train=train_cfg), list(dataset.genes), stop_reason)
+
+
+def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse: float | None = None) -> dict[str, Any]:
+    """Metrics of a trained model (methods D): sparsity, network recovery and test MSE."""
+    with torch.no_grad():
+        model.eval()
+        effect = model.effect_matrix().detach().cpu().double().numpy()
+        blocks = [b.detach().cpu().numpy() for b in model.sparsity_blocks()]
+    truth = dataset.truth_matrix()
+    net = M.score_network(effect, truth)
+    test_mse = test_true = None
+    if dataset.test_expression is not None:
+        test_mse = one_step_mse(model, dataset.test_expression, cfg)
+        if dataset.test_expression_clean is not None:
+            test_true = one_step_mse(model, dataset.test_expression, cfg, targets=dataset.test_expression_clean)
+    metrics = {k: None for k in METRIC_KEYS}
+    metrics.update(sparsity=M.sparsity(blocks), balanced_accuracy=net.get("balanced_accuracy"),
+                   auroc=net.get("auroc"), auprc=net.get("auprc"), auprc_ratio=net.get("auprc_ratio"),
+                   early_precision_ratio=net.get("early_precision_ratio"), test_mse=test_mse)
+    details = {k: v for k, v in net.items() if k not in metrics}
+    details.update(val_mse=val_mse, test_mse_true=test_true)
+    return {"metrics": metrics, "details": details, "effect": effect}
+
+
+# -- persistence --------------------------------------------------------------------
+def checkpoint_dict(model: GRNModel, config: RunConfig, genes: list[str]) -> dict[str, Any]:
+    """A checkpoint made only of tensors and plain types (loads with ``weights_only=True``)."""
+    return {"format": CHECKPOINT_FORMAT, "model": config.model.model, "n_genes": int(model.n_genes),
+            "genes": list(genes), "config_json": json.dumps(config.to_dict()),
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+
+
+def load_checkpoint(path, device: str = "cpu") -> tuple[GRNModel, RunConfig, list[str]]:
+    """Load a checkpoint written by :func:`save_run` (``torch.load(weights_only=True)``).
+
+    Returns the model (eval mode, masks and gates restored), its :class:`RunConfig` and gene order.
+    """
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
+        raise DashInputError(f"Could not read the checkpoint: {exc}", source=str(path)) from None
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise DashInputError("This file is not a DASH Studio model checkpoint.", source=str(path))
+    config = RunConfig.from_dict(json.loads(ck["config_json"]))
+    model = build_model(int(ck["n_genes"]), config.model, seed=config.seed)
+    strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(np.zeros((1, 1))), config.seed)
+    strategy.prepare_model(model)
+    model.load_state_dict(ck["state_dict"])
+    model.to(resolve_device(device))
+    model.eval()
+    return model, config, list(ck["genes"])
+
+
+def save_run(result: RunResult, out_dir) -> dict[str, Path]:
+    """Write ``metrics.json``, ``metrics_detail.json``, ``edges.csv``, ``history.csv``, ``config.json``, ``model.pt``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / name for name in ["metrics.json", "metrics_detail.json", "edges.csv", "history.csv",
+                                            "config.json", "model.pt", "genes.txt"]}
+    paths["metrics.json"].write_text(json.dumps({k: _plain(result.metrics.get(k)) for k in METRIC_KEYS}, indent=2))
+    detail = {**{k: _plain(v) for k, v in result.metrics.items()}, **{k: _plain(v) for k, v in result.details.items()}}
+    paths["metrics_detail.json"].write_text(json.dumps(detail, indent=2))
+    result.edges.to_csv(paths["edges.csv"], index=False)
+    result.history.to_csv(paths["history.csv"], index=False)
+    paths["config.json"].write_text(json.dumps(result.config.to_dict(), indent=2))
+    paths["genes.txt"].write_text("\n".join(result.genes) + "\n")
+    torch.save(checkpoint_dict(result.model, result.config, result.genes), paths["model.pt"])
+    return paths
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.floating, np.integer)):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v

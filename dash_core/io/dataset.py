@@ -1,0 +1,267 @@
+"""Load a complete :class:`~dash_core.data.Dataset` from user files.
+
+:func:`load_dataset` reads the expression time series, the optional networks
+(prior, PPI, gold standard) and an optional test set, aligns every network to
+the expression gene index (edges touching genes absent from the data are
+dropped, with a coverage report) and returns the dataset together with all
+validation findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dash_core.data import Dataset, ExpressionData, Trajectory
+from dash_core.io.errors import DashInputError, ValidationReport
+from dash_core.io.expression import _quoted, _resolve_genes, _source_name, read_expression
+from dash_core.io.networks import kind_label, read_network
+from dash_core.network import edges_to_matrix
+
+
+def prior_coverage(edges: pd.DataFrame, genes: Sequence[str]) -> dict:
+    """How well a network's genes and edges match the data's gene index.
+
+    Parameters
+    ----------
+    edges
+        Edge table ``source, target[, weight]``.
+    genes
+        The expression gene index.
+
+    Returns
+    -------
+    dict
+        ``n_prior_genes`` (distinct genes in the edge table), ``n_in_data`` (of
+        those, genes in ``genes``), ``n_edges``, ``n_edges_kept`` (edges whose
+        source and target are both in ``genes``), ``fraction_genes_covered``
+        (``n_in_data / n_prior_genes``) and ``fraction_data_genes_in_prior``
+        (``n_in_data / len(genes)``).
+    """
+    gene_set = set(map(str, genes))
+    src = edges["source"].astype(str).to_numpy() if len(edges) else np.array([], dtype=object)
+    tgt = edges["target"].astype(str).to_numpy() if len(edges) else np.array([], dtype=object)
+    net_genes = set(src.tolist()) | set(tgt.tolist())
+    in_data = net_genes & gene_set
+    kept = int(sum(s in gene_set and t in gene_set for s, t in zip(src, tgt)))
+    return {
+        "n_prior_genes": len(net_genes),
+        "n_in_data": len(in_data),
+        "n_edges": int(len(edges)),
+        "n_edges_kept": kept,
+        "fraction_genes_covered": len(in_data) / len(net_genes) if net_genes else 0.0,
+        "fraction_data_genes_in_prior": len(in_data) / len(gene_set) if gene_set else 0.0,
+    }
+
+
+def align_network(
+    edges: pd.DataFrame, genes: Sequence[str], *, kind: str = "prior", source: str | None = None
+) -> tuple[pd.DataFrame, ValidationReport, dict]:
+    """Keep the edges whose source and target are both in ``genes``; report coverage.
+
+    Parameters
+    ----------
+    edges
+        Edge table ``source, target, weight`` (source = regulator).
+    genes
+        Expression gene index.
+    kind
+        ``'prior'``, ``'ppi'`` or ``'truth'`` (for messages).
+    source
+        File name for messages.
+
+    Returns
+    -------
+    (pandas.DataFrame, ValidationReport, dict)
+        The kept edges (same columns, file order), the report (an info line
+        when everything is covered, a warning naming absent genes otherwise)
+        and the :func:`prior_coverage` dict.
+
+    Raises
+    ------
+    DashInputError
+        If no edge remains (no overlap between the network's and the data's genes).
+    """
+    report = ValidationReport()
+    label = kind_label(kind)
+    cov = prior_coverage(edges, genes)
+    gene_set = set(map(str, genes))
+    src = edges["source"].astype(str)
+    tgt = edges["target"].astype(str)
+    keep = (src.isin(gene_set) & tgt.isin(gene_set)).to_numpy()
+    summary = (
+        f"{label}: {cov['n_in_data']} of {cov['n_prior_genes']} genes are in the expression data "
+        f"({100 * cov['fraction_genes_covered']:.0f}%), {cov['n_edges_kept']} of {cov['n_edges']} edges kept; "
+        f"the network touches {cov['n_in_data']} of the {len(gene_set)} data genes "
+        f"({100 * cov['fraction_data_genes_in_prior']:.0f}%)."
+    )
+    if cov["n_edges_kept"] == 0:
+        net_genes = sorted(set(src) | set(tgt))
+        raise DashInputError(
+            f"None of the {cov['n_edges']} edges of the {label} connects two genes of the expression data "
+            f"({cov['n_in_data']} of its {cov['n_prior_genes']} genes are in the data). Network genes look like "
+            f"{_quoted(net_genes, 4)}; data genes look like {_quoted(list(genes), 4)}. Check that both use the same "
+            "gene identifiers (and, for an unlabelled matrix or PHOENIX file, the same gene-name file).",
+            source=source,
+        )
+    if keep.all():
+        report.info(summary, source=source)
+    else:
+        absent = sorted((set(src) | set(tgt)) - gene_set)
+        report.warning(
+            f"{summary} {int((~keep).sum())} edge(s) involving {len(absent)} gene(s) absent from the expression data "
+            f"were dropped (e.g. {_quoted(absent, 5)}).",
+            source=source,
+        )
+    return edges.loc[keep].reset_index(drop=True), report, cov
+
+
+def orientation_preview(edges: pd.DataFrame, genes: Sequence[str], k: int = 8) -> pd.DataFrame:
+    """The first ``k x k`` block of the regulator x target matrix, for checking orientation.
+
+    Parameters
+    ----------
+    edges
+        Edge table ``source, target[, weight]``.
+    genes
+        Gene index; the block covers ``genes[:k]``.
+    k
+        Block size (capped at ``len(genes)``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``(k, k)``; entry ``[i, j]`` = weight of edge ``genes[i] -> genes[j]``
+        (row = regulator, column = target; 0 = no edge); index named
+        ``"regulator"``, columns named ``"target"``.
+    """
+    genes = [str(g) for g in genes]
+    k = max(0, min(int(k), len(genes)))
+    block = edges_to_matrix(edges, genes)[:k, :k] if k else np.zeros((0, 0))
+    return pd.DataFrame(block, index=pd.Index(genes[:k], name="regulator"), columns=pd.Index(genes[:k], name="target"))
+
+
+def _align_test(test: ExpressionData, genes: list[str], name: str, report: ValidationReport) -> ExpressionData:
+    if test.genes == genes:
+        return test
+    pos = {g: i for i, g in enumerate(test.genes)}
+    missing = [g for g in genes if g not in pos]
+    if missing:
+        raise DashInputError(
+            f"The test expression lacks {len(missing)} gene(s) of the training data: {_quoted(missing)}. The test "
+            "set must measure the same genes as the training set.",
+            source=name,
+        )
+    extra = [g for g in test.genes if g not in set(genes)]
+    if extra:
+        report.warning(
+            f"{len(extra)} gene(s) of the test expression are not in the training data and were dropped: "
+            f"{_quoted(extra)}.",
+            source=name,
+        )
+    else:
+        report.info("The genes of the test expression were reordered to match the training data.", source=name)
+    idx = [pos[g] for g in genes]
+    return ExpressionData(list(genes), [Trajectory(t.name, t.times, t.values[:, idx]) for t in test.trajectories])
+
+
+def load_dataset(
+    expression: Any,
+    prior: Any = None,
+    *,
+    genes: Any = None,
+    ppi: Any = None,
+    truth: Any = None,
+    test_expression: Any = None,
+    name: str | None = None,
+) -> tuple[Dataset, ValidationReport]:
+    """Read, validate and align everything a run needs.
+
+    Parameters
+    ----------
+    expression
+        Training expression (tidy or PHOENIX file, path or file-like; or an
+        :class:`~dash_core.data.ExpressionData`).
+    prior, ppi, truth
+        Optional networks (edge table or matrix files, or edge-table
+        DataFrames), see :func:`~dash_core.io.networks.read_network`.
+    genes
+        Gene names (one-column file or sequence): names the rows of PHOENIX
+        expression files and of unlabelled network matrices. Without it,
+        PHOENIX genes are ``G1..Gn`` and unlabelled matrices take the
+        expression gene names.
+    test_expression
+        Optional held-out test trajectories; must contain every training gene
+        (reordered to the training order, extra genes dropped).
+    name
+        Dataset label; default: the expression file's name without suffix.
+
+    Returns
+    -------
+    (Dataset, ValidationReport)
+        Networks are edge tables ``source, target, weight`` restricted to the
+        expression genes (row = regulator when turned into matrices);
+        ``metadata`` holds the source names and the coverage dicts.
+
+    Raises
+    ------
+    DashInputError
+        Any fatal problem of any input (the message names the file).
+    """
+    report = ValidationReport()
+    gene_list = None
+    if genes is not None:
+        gene_list, _ = _resolve_genes(genes)
+    expr_name = _source_name(expression, "expression")
+    expr, rep = read_expression(expression, genes=gene_list)
+    report.extend(rep)
+    metadata: dict = {"sources": {"expression": expr_name}, "coverage": {}}
+    nets: dict[str, pd.DataFrame | None] = {}
+    for kind, src in (("prior", prior), ("ppi", ppi), ("truth", truth)):
+        if src is None:
+            nets[kind] = None
+            continue
+        src_name = _source_name(src, kind_label(kind))
+        try:
+            edges, rep = read_network(src, genes=gene_list if gene_list is not None else expr.genes, kind=kind)
+        except DashInputError as exc:
+            if gene_list is None and "unlabelled" in exc.plain_message and "names but" in exc.plain_message:
+                raise DashInputError(
+                    f"{exc.plain_message} (Without a gene-name file, an unlabelled matrix is named with the "
+                    f"{expr.n_genes} genes of the expression data.)",
+                    source=exc.source,
+                ) from None
+            raise
+        report.extend(rep)
+        edges, rep, cov = align_network(edges, expr.genes, kind=kind, source=src_name)
+        report.extend(rep)
+        nets[kind] = edges
+        metadata["sources"][kind] = src_name
+        metadata["coverage"][kind] = cov
+    test = None
+    if test_expression is not None:
+        test_name = _source_name(test_expression, "test expression")
+        test, rep = read_expression(test_expression, genes=gene_list)
+        report.extend(rep)
+        test = _align_test(test, expr.genes, test_name, report)
+        metadata["sources"]["test_expression"] = test_name
+    metadata["value_range"] = expr.value_range()
+    if name is None:
+        name = Path(expr_name).stem if expr_name != "expression" else "dataset"
+    dataset = Dataset(
+        expression=expr,
+        prior=nets["prior"],
+        ppi=nets["ppi"],
+        truth=nets["truth"],
+        test_expression=test,
+        name=name,
+        metadata=metadata,
+    )
+    return dataset, report
+
+
+__all__ = ["align_network", "load_dataset", "orientation_preview", "prior_coverage"]

@@ -1,0 +1,204 @@
+"""PHOENIX neural ODE right-hand side (methods A.1-A.3, A.5).
+
+``f(x) = ReLU(g) * (u(x) - x)`` with an additive ("OR-like") and a
+multiplicative ("AND-like") branch; see :class:`PhoenixODE`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor
+
+
+def squash(x: Tensor) -> Tensor:
+    """PHOENIX input nonlinearity ``sigma(x) = (x - 1/2) / (1 + |x - 1/2|)``, range (-1, 1)."""
+    return nn.functional.softsign(x - 0.5)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and initialisation of the base model.
+
+    Attributes
+    ----------
+    model
+        Registry name: ``"phoenix"`` or ``"mlp"``.
+    hidden
+        Hidden units per branch (h). SIM350: 40. The MLP ablation uses 50 in the paper.
+    output_init
+        ``"orthogonal"`` (DASH: semi-orthogonal C with gain 1) or ``"sparse"``
+        (original PHOENIX: the sparse initialisation also on C).
+    sparse_fraction, sparse_std
+        Sparse initialisation of the input layers (A.2): in every column a random
+        ceil(fraction * h) entries are 0, the rest ~ N(0, std^2).
+    """
+
+    model: str = "phoenix"
+    hidden: int = 40
+    output_init: Literal["orthogonal", "sparse"] = "orthogonal"
+    sparse_fraction: float = 0.95
+    sparse_std: float = 0.05
+
+
+def sparse_init_(weight: Tensor, fraction: float, std: float, generator: torch.Generator | None = None) -> None:
+    """In-place sparse initialisation of an ``(out, in)`` weight (methods A.2).
+
+    In every column, ``ceil(fraction * out)`` randomly chosen entries are set to 0
+    (ordinary zeros, not masks); the others are drawn from N(0, std^2). At least
+    one entry per column stays non-zero, so that tiny hidden sizes stay trainable
+    (with h = 40 and fraction 0.95, 38 zeros and 2 non-zeros per column as in A.2).
+    """
+    rows, cols = weight.shape
+    n_zero = max(0, min(rows - 1, math.ceil(fraction * rows - 1e-9)))
+    with torch.no_grad():
+        weight.normal_(0.0, std, generator=generator)
+        order = torch.argsort(torch.rand(rows, cols, generator=generator), dim=0)
+        zero_rows = order[:n_zero]
+        weight.scatter_(0, zero_rows, 0.0)
+
+
+class PhoenixODE(GRNModel):
+    """PHOENIX vector field (methods A.1).
+
+    ``s = sigma(x) W_s^T + b_s``, ``p = exp(log(1 + sigma(x)) W_p^T + b_p)``,
+    ``u = s C_s^T + p C_p^T`` and ``f = ReLU(g) * (u - x)``.
+
+    Parameters
+    ----------
+    n_genes
+        Number of genes n.
+    config
+        :class:`ModelConfig` (hidden size, initialisation).
+    generator
+        Seeded generator for the initialisation.
+
+    Notes
+    -----
+    Weights: ``W_s, W_p`` are ``(h, n)`` (column i = regulator i), ``C_s, C_p`` are
+    ``(n, h)`` (row j = target j). The effect matrix is regulator x target.
+    """
+
+    model_name = "phoenix"
+
+    def __init__(self, n_genes: int, config: ModelConfig = ModelConfig(), generator: torch.Generator | None = None):
+        super().__init__()
+        h = int(config.hidden)
+        self.n_genes = n_genes
+        self.hidden = h
+        self.config = config
+        self.sums_in = MaskedLinear(n_genes, h, bias=True)
+        self.prods_in = MaskedLinear(n_genes, h, bias=True)
+        self.sums_out = MaskedLinear(h, n_genes, bias=False)
+        self.prods_out = MaskedLinear(h, n_genes, bias=False)
+        self.g = nn.Parameter(torch.empty(n_genes))
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        cfg = self.config
+        with torch.no_grad():
+            for lin in (self.sums_in, self.prods_in):
+                sparse_init_(lin.weight, cfg.sparse_fraction, cfg.sparse_std, generator)
+                bound = 1.0 / math.sqrt(self.n_genes)
+                lin.bias.uniform_(-bound, bound, generator=generator)
+            for lin in (self.sums_out, self.prods_out):
+                if cfg.output_init == "orthogonal":
+                    _orthogonal_(lin.weight, generator)
+                else:
+                    sparse_init_(lin.weight, cfg.sparse_fraction, cfg.sparse_std, generator)
+            self.g.uniform_(0.0, 1.0, generator=generator)
+
+    # -- dynamics ---------------------------------------------------------
+    def _weights(self):
+        return (
+            self.sums_in.effective_weight(),
+            self.prods_in.effective_weight(),
+            torch.cat([self.sums_out.effective_weight(), self.prods_out.effective_weight()], dim=1),
+        )
+
+    def vector_field(self) -> Callable[[Tensor], Tensor]:
+        ws, wp, c = self._weights()
+        bs, bp = self.sums_in.bias, self.prods_in.bias
+        gr = torch.relu(self.g)
+        wst, wpt, ct = ws.t(), wp.t(), c.t()
+
+        def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
+            # ``scale`` (B, 1) multiplies the field (time rescaling, methods A.7) at no extra op.
+            sx = squash(x)
+            s = torch.addmm(bs, sx, wst)
+            p = torch.exp(torch.addmm(bp, torch.log1p(sx), wpt))
+            u = torch.cat([s, p], dim=1) @ ct
+            return (gr if scale is None else scale * gr) * (u - x)
+
+        return f
+
+    def drive(self, x: Tensor) -> Tensor:
+        """``u(x)``: the combined branches without gene multipliers or decay (A.3)."""
+        ws, wp, c = self._weights()
+        sx = squash(x)
+        s = torch.addmm(self.sums_in.bias, sx, ws.t())
+        p = torch.exp(torch.addmm(self.prods_in.bias, torch.log1p(sx), wp.t()))
+        return torch.cat([s, p], dim=1) @ c.t()
+
+    # -- structure --------------------------------------------------------
+    def gene_multipliers(self) -> Tensor:
+        """``ReLU(g)``, shape ``(n,)``."""
+        return torch.relu(self.g)
+
+    def prunable_layers(self) -> list[PrunableLayer]:
+        rs = self.gene_multipliers
+        return [
+            PrunableLayer("prods_in", self.prods_in, "input", "prods", "exp"),
+            PrunableLayer("sums_in", self.sums_in, "input", "sums", "abs"),
+            PrunableLayer("sums_out", self.sums_out, "output", "sums", "abs", rs),
+            PrunableLayer("prods_out", self.prods_out, "output", "prods", "abs", rs),
+        ]
+
+    def effect_matrix(self) -> Tensor:
+        """``E = (W_s^T C_s^T + W_p^T C_p^T) diag(ReLU(g))``, regulator x target (A.5)."""
+        ws, wp, _ = self._weights()
+        cs, cp = self.sums_out.effective_weight(), self.prods_out.effective_weight()
+        return (ws.t() @ cs.t() + wp.t() @ cp.t()) * self.gene_multipliers()[None, :]
+
+    def sparsity_blocks(self) -> list[Tensor]:
+        """``[W_s, W_p, diag(ReLU g) C_s, diag(ReLU g) C_p]`` (methods D.1)."""
+        gr = self.gene_multipliers()[:, None]
+        return [
+            self.sums_in.effective_weight(),
+            self.prods_in.effective_weight(),
+            gr * self.sums_out.effective_weight(),
+            gr * self.prods_out.effective_weight(),
+        ]
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Groups ``[W_s, b_s, W_p, b_p, C_s, C_p, g]`` as in A.4; ``g`` is trained 5x faster."""
+        groups = {
+            "sums_in.weight": [self.sums_in.weight],
+            "sums_in.bias": [self.sums_in.bias],
+            "prods_in.weight": [self.prods_in.weight],
+            "prods_in.bias": [self.prods_in.bias],
+            "sums_out.weight": [self.sums_out.weight],
+            "prods_out.weight": [self.prods_out.weight],
+            "g": [self.g],
+        }
+        extra = [p for n, p in self.named_parameters() if not any(p is q for ps in groups.values() for q in ps)]
+        if extra:  # e.g. gate parameters attached by a strategy
+            groups["extra"] = extra
+        return groups
+
+
+def _orthogonal_(weight: Tensor, generator: torch.Generator | None) -> None:
+    """Semi-orthogonal initialisation with gain 1 using a seeded QR decomposition."""
+    rows, cols = weight.shape
+    a = torch.randn(max(rows, cols), min(rows, cols), generator=generator, dtype=torch.float64)
+    q, r = torch.linalg.qr(a)
+    q = q * torch.sign(torch.diagonal(r))[None, :]
+    if rows < cols:
+        q = q.t()
+    weight.copy_(q[:rows, :cols].to(weight.dtype))

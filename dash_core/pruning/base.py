@@ -1,0 +1,103 @@
+"""Base class of pruning strategies and the registry that lists them.
+
+A strategy drives a :class:`dash_core.train.Trainer`: the default :meth:`Strategy.fit`
+runs one training loop, calling the hooks ``on_epoch_start`` (pruning events),
+``penalty`` (regularisers) and ``after_step``. Multi-phase methods (PINN+MP,
+SynFlow, SparseFlow) override :meth:`Strategy.fit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from dash_core.pruning.config import PruningConfig
+from dash_core.registry import Registry
+
+
+@dataclass
+class PriorKnowledge:
+    """Gene-level prior matrices handed to a strategy, all aligned to the model's genes.
+
+    Attributes
+    ----------
+    prior
+        ``(n, n)`` signed motif/TF prior P, row = regulator, column = target (zeros if none).
+    ppi
+        ``(n, n)`` symmetric PPI matrix (regulator x regulator) or None.
+    """
+
+    prior: np.ndarray
+    ppi: np.ndarray | None = None
+
+
+class Strategy:
+    """A sparsification method (methods B, C).
+
+    Parameters
+    ----------
+    config
+        :class:`PruningConfig` with the strategy options.
+    knowledge
+        Prior matrices (used only by prior-informed strategies).
+    seed
+        Seeds every random choice of the strategy.
+    """
+
+    #: Default data weight lambda_data of the loss when the user does not set one (A.3 table).
+    default_lambda_data: float = 1.0
+
+    def __init__(self, config: PruningConfig, knowledge: PriorKnowledge, seed: int = 0) -> None:
+        self.config = config
+        self.knowledge = knowledge
+        self.seed = int(seed)
+        self.generator = torch.Generator().manual_seed(self.seed + 17)
+
+    def prepare_model(self, model) -> None:
+        """Called on a freshly built model before training *and* before loading a checkpoint
+        (attach gates, re-initialise): the model's structure must match its saved state."""
+
+    # hooks called by the trainer
+    def setup(self, trainer) -> None:
+        """Called once before training (attach gates, re-initialise, ...)."""
+
+    def on_epoch_start(self, trainer, epoch: int) -> None:
+        """Called at the start of every epoch, before training (pruning events)."""
+
+    def penalty(self, trainer) -> torch.Tensor | None:
+        """Extra loss term for the current step (regularisers), or None."""
+        return None
+
+    def after_step(self, trainer) -> None:
+        """Called after every optimiser step."""
+
+    def fit(self, trainer) -> str:
+        """Train the model; the default is one loop with the hooks. Returns the stop reason."""
+        return trainer.train_loop()
+
+
+STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
+
+
+def register_strategy(name: str, description: str, citation: str, *, uses_prior: bool):
+    """Register a :class:`Strategy` subclass under ``name`` (flag ``uses_prior`` for the app and CLI)."""
+    return STRATEGIES.register(name, description, citation, uses_prior=uses_prior)
+
+
+@register_strategy(
+    "none",
+    "Unpruned PHOENIX: trained with the prior as a soft loss (lambda_data = 0.99); no pruning.",
+    "Hossain et al., Genome Biology 2024",
+    uses_prior=True,
+)
+class NoPruning(Strategy):
+    """Unpruned PHOENIX (methods C.1): the prior enters only through the soft loss."""
+
+    default_lambda_data = 0.99
+
+
+def build_strategy(name: str, config: PruningConfig, knowledge: PriorKnowledge, seed: int = 0) -> Strategy:
+    """Instantiate the registered strategy ``name``."""
+    return STRATEGIES.get(name).obj(config, knowledge, seed)
