@@ -1,0 +1,25 @@
+"""Shared fixtures: tiny seeded simulated datasets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_sim():
+    """A 20-gene simulated dataset (8 trajectories) with prior, truth and test set."""
+    from dash_core.simulate import SimulationConfig, simulate
+
+    return simulate(SimulationConfig.scaled(20, n_trajectories=8, n_test_trajectories=2, seed=3))
+
+
+@pytest.fixture(scope="session")
+def demo_sim():
+    """The app's demo preset (about 50 genes)."""
+    from dash_core.simulate import SimulationConfig, simulate
+
+    return simulate(SimulationConfig.demo())

@@ -1,0 +1,82 @@
+"""Command line: simulate -> train end to end, outputs and error messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from dash_core.cli import main
+
+
+@pytest.fixture(scope="module")
+def sim_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim")
+    assert main(["simulate", "--genes", "20", "--trajectories", "8", "--noise", "0.025", "--seed", "1",
+                 "--out", str(out)]) == 0
+    return out
+
+
+def test_simulate_writes_files(sim_dir):
+    for name in ["expression.csv", "test_expression.csv", "prior.csv", "truth.csv", "ppi.csv"]:
+        assert (sim_dir / name).exists(), name
+    expr = pd.read_csv(sim_dir / "expression.csv")
+    assert list(expr.columns[:2]) == ["trajectory", "time"] and expr["trajectory"].nunique() == 8
+
+
+def test_train_writes_outputs(sim_dir, tmp_path):
+    out = tmp_path / "run"
+    rc = main(["train", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
+               "--truth", str(sim_dir / "truth.csv"), "--test-expression", str(sim_dir / "test_expression.csv"),
+               "--model", "phoenix", "--strategy", "none", "--lambda-data", "0.99", "--hidden", "6",
+               "--max-epochs", "3", "--seed", "0", "--device", "auto", "--out", str(out), "--quiet"])
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert list(metrics) == ["sparsity", "balanced_accuracy", "auroc", "auprc", "auprc_ratio",
+                             "early_precision_ratio", "test_mse", "epochs", "best_epoch", "wall_seconds"]
+    assert metrics["epochs"] == 3 and metrics["auroc"] is not None
+    edges = pd.read_csv(out / "edges.csv")
+    assert list(edges.columns) == ["source", "target", "weight"]
+    assert len(pd.read_csv(out / "history.csv")) == 3
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["train"]["lambda_data"] == 0.99 and cfg["model"]["hidden"] == 6
+    assert (out / "model.pt").exists()
+
+
+def test_train_without_truth_or_test_gives_null_metrics(sim_dir, tmp_path):
+    out = tmp_path / "run2"
+    assert main(["train", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
+                 "--hidden", "4", "--max-epochs", "1", "--out", str(out), "--quiet"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["auroc"] is None and m["balanced_accuracy"] is None and m["test_mse"] is None
+    assert m["sparsity"] is not None
+
+
+def test_bad_input_gives_message_not_traceback(tmp_path, sim_dir):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("trajectory;time;a\n1;0;x\n")
+    proc = subprocess.run([sys.executable, "-m", "dash_core", "train", "--expression", str(bad), "--prior",
+                           str(sim_dir / "prior.csv"), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "error:" in proc.stderr
+
+
+def test_missing_file_and_bad_numbers_are_argument_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--expression", str(tmp_path / "nope.csv"), "--prior", "x", "--out", "o"])
+    assert exc.value.code == 2
+    assert "file not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "--noise", "-1", "--out", str(tmp_path)])
+    assert "must be >= 0" in capsys.readouterr().err
+
+
+def test_lists_strategies_and_models(capsys):
+    assert main(["strategies"]) == 0
+    assert "none" in capsys.readouterr().out
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "phoenix" in out and "mlp" in out
