@@ -50,7 +50,7 @@ def measure_epochs(spec: dict) -> dict:
     from dash_core.experiment import split_dataset
     from dash_core.integrate import SolverConfig
     from dash_core.models import ModelConfig, build_model
-    from dash_core.train import Trainer, TrainConfig
+    from dash_core.train import TrainConfig, Trainer
 
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
@@ -83,8 +83,8 @@ def measure_epochs(spec: dict) -> dict:
 
 
 def _child(spec: dict) -> dict:
-    code = ("import json,sys; sys.path.insert(0, %r); from benchmarks.bench_phoenix import measure_epochs; "
-            "print(json.dumps(measure_epochs(json.loads(sys.argv[1]))))" % str(ROOT))
+    code = (f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench_phoenix import measure_epochs; "
+            "print(json.dumps(measure_epochs(json.loads(sys.argv[1]))))")
     out = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr else "failed"}

@@ -11,7 +11,7 @@ import torch
 from dash_core.experiment import RunConfig, load_checkpoint, run_experiment, save_run, split_dataset
 from dash_core.io.errors import DashInputError
 from dash_core.models import ModelConfig, build_model
-from dash_core.train import Trainer, TrainConfig
+from dash_core.train import TrainConfig, Trainer
 
 SMALL = RunConfig(model=ModelConfig(hidden=8), train=TrainConfig(max_epochs=4, val_fraction=0.25), seed=1)
 

@@ -51,3 +51,52 @@ class PruningConfig:
     prods_score: Literal["exp", "abs"] = "exp"
     use_ppi: bool = True
     reference_lr_reset: bool = False
+    # mask-based baselines
+    #: Breast schedule (B.6): periodic events at epochs > ``late_epoch`` prune ``late_amount`` of the
+    #: remaining weights instead of ``amount`` (``late_epoch = 0``: off; breast: 220 and 0.05).
+    late_epoch: int = 0
+    late_amount: float = 0.05
+    #: IMP (C.6): ``"none"`` = the paper's IMP (no rewinding); ``"init"`` = classic lottery ticket
+    #: (after every event the unmasked weights and the optimiser go back to their initial state).
+    rewind: Literal["none", "init"] = "none"
+    #: PINN+MP (C.9): fraction of every layer pruned once after the prior-loss training.
+    pinn_mp_fraction: float = 0.87
+    #: PINN+MP: maximum fine-tuning epochs after the one-shot prune (0 = the run's max_epochs).
+    pinn_mp_finetune_epochs: int = 0
+    #: SparseFlow (C.8): fraction q of the remaining weights pruned per cycle.
+    sparseflow_q: float = 0.2
+    #: SparseFlow: retraining epochs per cycle (learning-rate rewinding, fresh Adam state).
+    sparseflow_cycle_epochs: int = 20
+    #: SparseFlow: stop at the first cycle whose best validation MSE exceeds tolerance x the dense model's.
+    sparseflow_tolerance: float = 1.1
+    #: SparseFlow: prune until this masked fraction instead (0 = off; 0.96 = the reported operating point).
+    sparseflow_target_sparsity: float = 0.0
+    #: SparseFlow: ``"global"`` |w| ranking over all prunable matrices, or ``"layerwise"``.
+    sparseflow_scope: Literal["global", "layerwise"] = "global"
+    #: SparseFlow: safety bound on the number of prune-retrain cycles.
+    sparseflow_max_cycles: int = 100
+    # regularisation baselines
+    #: L0 (C.3): weight kappa_L0 of the expected-L0 penalty. **Uncertain**: 1e-7 is our default from the
+    #: recommended sweep range {1e-9, ..., 1e-5} (choose the largest whose best validation MSE stays within 10%
+    #: of kappa_L0 = 0); 0 = the reference mode (penalty never added); 2e-5 = the reference's nominal value.
+    kappa_l0: float = 1e-7
+    #: L0: hard-concrete temperature beta (C.3).
+    l0_beta: float = 1 / 50
+    #: PathReg: hard-concrete temperature beta (C.5).
+    pathreg_beta: float = 2 / 3
+    #: C-NODE / PathReg: weight lambda_L1 of the L1 path penalty R_L1 on the (ungated) weights (C.4, C.5).
+    lambda_l1: float = 1e-3
+    #: PathReg: weight lambda_PR of the gate-level path penalty R_PR (C.5).
+    lambda_pathreg: float = 1e-4
+    #: L0 / PathReg: initial gate drop rate of the genes -> hidden layers (C.2).
+    gate_drop_in: float = 0.2
+    #: L0 / PathReg: initial gate drop rate of the hidden -> genes layers (C.2).
+    gate_drop_out: float = 0.5
+    #: PathReg: use P(z != 0) instead of the sampled gates in R_PR (C.5, uncertain; default sampled).
+    expected_gates: bool = False
+    #: L0 / PathReg: gates used for validation, test, E and sparsity: ``"deterministic"`` test gates
+    #: (recommended) or ``"sample"``, one stored random sample (the reference) (C.2).
+    eval_gates: Literal["deterministic", "sample"] = "deterministic"
+    #: C-NODE: after training set |w| < threshold to exact zeros (masks 0) in the reported checkpoint
+    #: (C.4 option, e.g. 1e-5); 0 = off (exact-zero sparsity only).
+    cnode_threshold: float = 0.0
