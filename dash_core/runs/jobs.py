@@ -1,0 +1,555 @@
+"""Background jobs: long work in a separate process that reports to the run store.
+
+A *job kind* is a function ``fn(params: dict, run_dir: Path, reporter: Reporter) -> dict``
+registered in :data:`JOB_KINDS` with :func:`register_job_kind`. It reads its
+inputs from ``params`` (JSON values), writes its artifacts into ``run_dir``,
+reports progress through the :class:`Reporter` and returns the run's summary
+(metrics), which the store keeps.
+
+:func:`start_job` records a run and spawns ``python -m dash_core.runs.jobs RUN_ID``
+in its own session (detached, so the app never blocks and a job survives an app
+restart). That process (:func:`run_job`) marks the run running, sends heartbeats
+from a thread, calls the job function and records the outcome:
+
+* the function returns -> ``completed`` (``cancelled`` if a stop was requested);
+* it raises :class:`~dash_core.io.errors.DashInputError` -> ``failed`` with that message;
+* it raises anything else -> ``failed`` with ``Type: message`` (traceback in ``job.log``);
+* the process dies -> the store fails the run on its next read (PID / heartbeat check).
+
+Job kinds of other modules are loaded lazily by :func:`load_job_kinds`:
+``dash_core.pathways`` and ``dash_core.signaling.jobs`` when they exist, and the
+modules named in ``$DASH_STUDIO_JOB_MODULES`` (comma separated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from dash_core.io.errors import DashInputError
+from dash_core.registry import Registry
+from dash_core.runs.store import (
+    ACTIVE_STATUSES,
+    CANCELLED,
+    COMPLETED,
+    RunStore,
+    dataset_files,
+    load_dataset_dir,
+)
+
+__all__ = [
+    "HEARTBEAT_SECONDS",
+    "JOB_KINDS",
+    "JOB_MODULES",
+    "JobFunction",
+    "Reporter",
+    "cancel_job",
+    "load_job_kinds",
+    "register_job_kind",
+    "run_job",
+    "start_job",
+    "sweep_job",
+    "train_job",
+]
+
+JobFunction = Callable[[dict, Path, "Reporter"], dict]
+
+#: Registry of job kinds: ``name -> fn(params, run_dir, reporter) -> summary dict``.
+JOB_KINDS: Registry[JobFunction] = Registry("job kind")
+
+#: Modules that register further job kinds when they exist (imported by :func:`load_job_kinds`).
+JOB_MODULES = ("dash_core.pathways", "dash_core.signaling.jobs")
+#: Environment variable with extra comma-separated modules registering job kinds.
+JOB_MODULES_ENV = "DASH_STUDIO_JOB_MODULES"
+#: Seconds between heartbeats of a job process.
+HEARTBEAT_SECONDS = 2.0
+
+
+def register_job_kind(name: str, description: str) -> Callable[[JobFunction], JobFunction]:
+    """Decorator registering ``fn(params, run_dir, reporter) -> dict`` as job kind ``name``."""
+    return JOB_KINDS.register(name, description)
+
+
+def load_job_kinds() -> dict[str, str]:
+    """Import the modules that register job kinds (idempotent).
+
+    Returns
+    -------
+    dict
+        ``module -> error message`` for modules that exist but failed to import
+        (empty when all is well); such kinds are simply unavailable.
+    """
+    return _import_modules((*JOB_MODULES, *_env_modules()))
+
+
+def _env_modules() -> list[str]:
+    return [m.strip() for m in os.environ.get(JOB_MODULES_ENV, "").split(",") if m.strip()]
+
+
+def _import_modules(modules) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for mod in modules:
+        try:
+            if mod in sys.modules or importlib.util.find_spec(mod) is not None:
+                importlib.import_module(mod)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the app
+            errors[mod] = f"{type(exc).__name__}: {exc}"
+    return errors
+
+
+def _ensure_kind(kind: str) -> None:
+    """Make ``kind`` available, importing plugin modules only when needed (they can be slow to import)."""
+    if kind not in JOB_KINDS:
+        _import_modules(_env_modules())
+    if kind not in JOB_KINDS:
+        load_job_kinds()
+    JOB_KINDS.get(kind)  # unknown kind -> DashInputError listing the choices
+
+
+class Reporter:
+    """What a job function uses to talk to the store.
+
+    Parameters
+    ----------
+    store
+        The run store.
+    run_id
+        The run being executed.
+    cancel_poll_seconds
+        :meth:`should_stop` reads the store at most this often (cached in between).
+    """
+
+    def __init__(self, store: RunStore, run_id: str, *, cancel_poll_seconds: float = 0.5) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.cancel_poll_seconds = float(cancel_poll_seconds)
+        self._stop = False
+        self._last_poll = 0.0
+
+    def progress(self, fraction: float | None, message: str = "", **values: Any) -> None:
+        """Append a progress entry (``fraction`` in [0, 1] or None) with any JSON-able ``values``."""
+        self.store.append_progress(self.run_id, fraction, message, values)
+
+    def should_stop(self) -> bool:
+        """True once the user asked the run to stop (cancel flag in the store)."""
+        if self._stop:
+            return True
+        now = time.monotonic()
+        if now - self._last_poll >= self.cancel_poll_seconds:
+            self._last_poll = now
+            self._stop = self.store.cancel_requested(self.run_id)
+        return self._stop
+
+    def log(self, text: str) -> None:
+        """Append a line to the run's log (shown in the app) and to ``job.log``."""
+        self.store.append_log(self.run_id, text)
+        print(text, flush=True)
+
+
+# ----------------------------------------------------------------------------- launching
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: str = "",
+              dataset_dir: str | os.PathLike | None = None) -> str:
+    """Record a run and start its job in a separate, detached process.
+
+    Parameters
+    ----------
+    store
+        The run store (its home is handed to the job process).
+    kind
+        A name in :data:`JOB_KINDS`.
+    params
+        JSON-serialisable parameters of the job.
+    label
+        Short user-facing name of the run.
+    dataset_dir
+        Optional dataset folder (:func:`dash_core.runs.store.save_dataset_dir`).
+        It is copied to ``<run_dir>/dataset`` so that the run stays reproducible,
+        and ``params["dataset_dir"]`` is set to the copy.
+
+    Returns
+    -------
+    str
+        The new run's id. The call returns at once; the run is ``queued`` until
+        its process starts.
+    """
+    _ensure_kind(kind)
+    params = dict(params)
+    rec = store.create_run(kind, {}, label=label)
+    run_dir = rec.path
+    if dataset_dir is not None:
+        src = Path(dataset_dir)
+        if not src.is_dir():
+            store.fail(rec.run_id, f"The dataset folder {src} does not exist.")
+            raise DashInputError(f"The dataset folder {src} does not exist; load the data again.")
+        copy = run_dir / "dataset"
+        shutil.copytree(src, copy, dirs_exist_ok=True)
+        params["dataset_dir"] = str(copy)
+    store.set_params(rec.run_id, params, dataset_dir=params.get("dataset_dir"))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_root(), env.get("PYTHONPATH", "")) if p)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    log = open(run_dir / "job.log", "ab")  # handed to the child, closed below
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dash_core.runs.jobs", rec.run_id, "--home", str(store.home)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=_package_root(),
+            start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        store.fail(rec.run_id, f"Could not start the job process: {exc}")
+        raise DashInputError(f"Could not start the background job: {exc}") from None
+    finally:
+        log.close()
+    store.set_pid(rec.run_id, proc.pid)
+    return rec.run_id
+
+
+def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
+    """Ask a run to stop.
+
+    Without ``force`` the job stops at its next :meth:`Reporter.should_stop`
+    check (a training run keeps its best checkpoint so far) and ends as
+    ``cancelled``. With ``force`` (or for a run whose process never started)
+    its process group is terminated at once and the run is marked cancelled.
+
+    Returns
+    -------
+    bool
+        False if the run had already ended.
+    """
+    rec = store.get(run_id)
+    if not rec.active:
+        return False
+    store.request_cancel(run_id)
+    if force or rec.pid is None:
+        if rec.pid is not None:
+            try:
+                os.killpg(os.getpgid(rec.pid), signal.SIGTERM)
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
+        store.finish(run_id, rec.summary, status=CANCELLED, error="Stopped by the user.")
+    return True
+
+
+# ----------------------------------------------------------------------------- running (job process)
+def _heartbeat_loop(store: RunStore, run_id: str, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_SECONDS):
+        try:
+            store.heartbeat(run_id)
+        except Exception:  # noqa: BLE001 - a busy database must not kill the job
+            pass
+
+
+def _format_exception(exc: BaseException) -> str:
+    if isinstance(exc, DashInputError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_job(store: RunStore, run_id: str) -> str:
+    """Execute run ``run_id`` in this process and record its outcome (what the job process does).
+
+    Returns
+    -------
+    str
+        The final status (``completed``, ``cancelled`` or ``failed``).
+    """
+    rec = store.get(run_id)
+    if rec.status not in ACTIVE_STATUSES:
+        return rec.status
+    if not store.mark_running(run_id, os.getpid()):
+        return store.get(run_id).status
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat_loop, args=(store, run_id, stop), daemon=True)
+    beat.start()
+    reporter = Reporter(store, run_id)
+    try:
+        _ensure_kind(rec.kind)
+        fn = JOB_KINDS.get(rec.kind).obj
+        summary = fn(dict(rec.params), rec.path, reporter)
+        summary = dict(summary) if isinstance(summary, Mapping) else {"result": summary}
+        status = CANCELLED if store.cancel_requested(run_id) else COMPLETED
+        store.finish(run_id, summary, status=status, error="Stopped by the user." if status == CANCELLED else None)
+    except BaseException as exc:  # noqa: BLE001 - every outcome is recorded
+        if not isinstance(exc, DashInputError):
+            traceback.print_exc()
+        if store.cancel_requested(run_id):
+            store.finish(run_id, None, status=CANCELLED, error="Stopped by the user.")
+        else:
+            store.fail(run_id, _format_exception(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+    finally:
+        stop.set()
+    return store.get(run_id).status
+
+
+def _on_sigterm(signum, frame) -> None:  # pragma: no cover - exercised in a subprocess
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the job process: ``python -m dash_core.runs.jobs RUN_ID [--home HOME]``."""
+    parser = argparse.ArgumentParser(prog="python -m dash_core.runs.jobs", description=main.__doc__)
+    parser.add_argument("run_id")
+    parser.add_argument("--home", help="run-store folder (default: $DASH_STUDIO_HOME or ~/.dash_studio)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    store = RunStore(args.home)
+    status = run_job(store, args.run_id)
+    return 0 if status in (COMPLETED, CANCELLED) else 1
+
+
+# ----------------------------------------------------------------------------- built-in job kinds
+def _load_job_dataset(params: Mapping[str, Any], reporter: Reporter):
+    """The dataset of a job: ``params["dataset_dir"]`` (dataset folder) or ``params["dataset"]`` (file paths)."""
+    from dash_core.io import load_dataset
+
+    if params.get("dataset_dir"):
+        dataset, report = load_dataset_dir(params["dataset_dir"])
+    elif params.get("dataset"):
+        paths = dict(params["dataset"])
+        expression = paths.pop("expression", None)
+        if expression is None:
+            raise DashInputError("The job's dataset lists no expression file.")
+        allowed = {"prior", "genes", "ppi", "truth", "test_expression", "name"}
+        dataset, report = load_dataset(expression, **{k: v for k, v in paths.items() if k in allowed and v})
+    else:
+        raise DashInputError("The job was started without a dataset (dataset_dir or dataset paths).")
+    for issue in report.issues:
+        if issue.level != "info":
+            reporter.log(str(issue))
+    return dataset
+
+
+def _dataset_paths(params: Mapping[str, Any]) -> dict[str, str]:
+    """File paths of the job's dataset, keyed like :func:`dash_core.io.load_dataset`'s arguments."""
+    if params.get("dataset_dir"):
+        return {k: str(v) for k, v in dataset_files(params["dataset_dir"]).items()}
+    return {k: str(v) for k, v in dict(params.get("dataset") or {}).items() if v}
+
+
+@register_job_kind("train", "Train and prune one model on a dataset (run_experiment + save_run), progress per epoch.")
+def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
+    """Job kind ``train``.
+
+    Parameters
+    ----------
+    params
+        ``config``: a :class:`dash_core.experiment.RunConfig` dict; ``dataset_dir``
+        (dataset folder) or ``dataset`` (``load_dataset`` file paths); optional
+        ``threads`` (torch threads).
+    run_dir
+        Receives ``metrics.json, metrics_detail.json, edges.csv, history.csv,
+        config.json, model.pt, genes.txt`` (:func:`dash_core.experiment.save_run`).
+
+    Returns
+    -------
+    dict
+        ``metrics`` (``metrics.json``), ``details`` and ``stop_reason``.
+    """
+    import torch
+
+    from dash_core.experiment import RunConfig, run_experiment, save_run
+
+    if params.get("threads"):
+        torch.set_num_threads(int(params["threads"]))
+    config = RunConfig.from_dict(params.get("config") or {})
+    config.train.validate()
+    reporter.progress(0.0, "loading data")
+    dataset = _load_job_dataset(params, reporter)
+    reporter.log(f"dataset {dataset.name}: {dataset.n_genes} genes, {dataset.expression.n_trajectories} trajectories; "
+                 f"model {config.model.model}, strategy {config.strategy}, up to {config.train.max_epochs} epochs")
+
+    def on_epoch(ev) -> None:
+        values = ev.as_dict()
+        note = values.pop("message", "")
+        frac = ev.epoch / ev.max_epochs if ev.max_epochs else None
+        text = f"epoch {ev.epoch}/{ev.max_epochs} ({ev.phase})" + (f": {note}" if note else "")
+        reporter.progress(frac, text, **values)
+
+    result = run_experiment(dataset, config, progress=on_epoch, should_stop=reporter.should_stop)
+    save_run(result, run_dir)
+    from dash_core.experiment import METRIC_KEYS
+
+    metrics = {k: result.metrics.get(k) for k in METRIC_KEYS}
+    details = {k: v for k, v in result.details.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    reporter.progress(1.0, f"done ({result.stop_reason})")
+    return {"metrics": metrics, "details": details, "stop_reason": result.stop_reason,
+            "strategy": config.strategy, "model": config.model.model,
+            "lambda_ppi": config.pruning.lambda_ppi, "lambda_motif": config.pruning.lambda_motif,
+            "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name}
+
+
+#: Columns of a sweep result that may name a point's artifact folder.
+_POINT_DIR_COLUMNS = ("run_dir", "out_dir", "dir", "path", "artifact_dir")
+
+
+def _scalars(obj: Any) -> dict[str, Any]:
+    """Flat JSON-able scalar fields of a sweep point (dict, pandas Series, dataclass or object)."""
+    if obj is None:
+        return {}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = dataclasses.asdict(obj)
+    elif hasattr(obj, "to_dict") and not isinstance(obj, Mapping):
+        obj = obj.to_dict()
+    elif not isinstance(obj, Mapping):
+        obj = getattr(obj, "__dict__", {})
+    out: dict[str, Any] = {}
+    for k, v in dict(obj).items():
+        if isinstance(v, Mapping):
+            for k2, v2 in v.items():
+                if isinstance(v2, (int, float, str, bool)) or v2 is None:
+                    out.setdefault(str(k2), v2)
+        elif isinstance(v, (int, float, str, bool)) or v is None:
+            out[str(k)] = v
+        elif hasattr(v, "item"):
+            try:
+                out[str(k)] = v.item()
+            except (ValueError, AttributeError):
+                pass
+        elif isinstance(v, Path):
+            out[str(k)] = str(v)
+    return out
+
+
+def _executor_config(spec: Mapping[str, Any] | None):
+    from dash_core.runs.executors import ExecutorConfig
+
+    spec = dict(spec or {})
+    names = {f.name for f in dataclasses.fields(ExecutorConfig)}
+    return ExecutorConfig(**{k: v for k, v in spec.items() if k in names})
+
+
+def _register_points(store: RunStore, parent_id: str, frame, default_strategy: str) -> int:
+    """Register each sweep point that has an artifact folder with ``metrics.json`` as a completed child run."""
+    col = next((c for c in _POINT_DIR_COLUMNS if c in frame.columns), None)
+    if col is None:
+        return 0
+    frame["run_id"] = None
+    n = 0
+    for i, row in frame.iterrows():
+        folder = row.get(col)
+        if not isinstance(folder, str) or not (Path(folder) / "metrics.json").is_file():
+            continue
+        metrics = json.loads((Path(folder) / "metrics.json").read_text())
+        point = _scalars(row.to_dict())
+        strategy = point.get("strategy", default_strategy)
+        label = (f"{strategy} λ=({point.get('lambda_ppi', '?')}, {point.get('lambda_motif', '?')}) seed "
+                 f"{point.get('seed', 0)}" if strategy == default_strategy else f"{strategy} seed {point.get('seed', 0)}")
+        rec = store.create_run("train", {"sweep_point": point}, label=label, parent_id=parent_id,
+                               status=COMPLETED, artifact_dir=folder,
+                               summary={"metrics": metrics, **{k: v for k, v in point.items() if k not in metrics}})
+        frame.at[i, "run_id"] = rec.run_id
+        n += 1
+    return n
+
+
+@register_job_kind("sweep", "Grid of lambda_PPI x lambda_motif values (and baselines) via dash_core.studies.run_sweep.")
+def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
+    """Job kind ``sweep``: a λ grid for one strategy plus optional baseline strategies.
+
+    Parameters
+    ----------
+    params
+        ``config`` (base :class:`~dash_core.experiment.RunConfig` dict), ``dataset_dir``
+        or ``dataset``, ``lambda_ppi_grid`` and ``lambda_motif_grid`` (lists of
+        floats), ``strategy`` (the strategy whose λ are swept), ``seeds`` (list of
+        ints), ``baselines`` (strategies run once per seed at the base λ),
+        ``executor`` (:class:`~dash_core.runs.executors.ExecutorConfig` fields).
+    run_dir
+        Receives ``points.csv`` (one row per point) and each point's artifacts
+        under ``points/<strategy>/``.
+
+    Returns
+    -------
+    dict
+        ``n_points``, ``n_failed`` and the best point by the first available of
+        balanced accuracy, AUPRC and validation MSE.
+    """
+    import pandas as pd
+
+    from dash_core import studies
+    from dash_core.experiment import RunConfig
+
+    base = RunConfig.from_dict(params.get("config") or {})
+    strategy = str(params.get("strategy") or base.strategy)
+    grid_ppi = [float(v) for v in params.get("lambda_ppi_grid") or [base.pruning.lambda_ppi]]
+    grid_motif = [float(v) for v in params.get("lambda_motif_grid") or [base.pruning.lambda_motif]]
+    seeds = [int(s) for s in params.get("seeds") or [base.seed]]
+    baselines = [str(b) for b in params.get("baselines") or [] if str(b) != strategy]
+    executor = _executor_config(params.get("executor"))
+    paths = _dataset_paths(params)
+    spec_cls = studies.DatasetSpec
+    names = {f.name for f in dataclasses.fields(spec_cls)} if dataclasses.is_dataclass(spec_cls) else set(paths)
+    spec = spec_cls(**{k: v for k, v in paths.items() if k in names})
+
+    plan = [(strategy, grid_ppi, grid_motif)] + [(b, [base.pruning.lambda_ppi], [base.pruning.lambda_motif])
+                                                 for b in baselines]
+    total = sum(len(p) * len(m) * len(seeds) for _, p, m in plan)
+    done = 0
+    frames = []
+    reporter.progress(0.0, f"0/{total} points")
+    for strat, ppi, motif in plan:
+        if reporter.should_stop():
+            break
+
+        def on_point(point: Any, progress: Any = None, _strat: str = strat) -> None:
+            nonlocal done
+            done += 1
+            values = {k: v for k, v in _scalars(point).items() if k not in ("fraction", "message")}
+            values.setdefault("strategy", _strat)
+            eta = getattr(progress, "eta_s", None)
+            if eta is not None:
+                values["eta_seconds"] = eta
+            reporter.progress(done / total if total else None, f"{done}/{total} points", **values)
+
+        frame = studies.run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
+                                  out_dir=run_dir / "points" / strat, executor=executor, on_point=on_point,
+                                  should_stop=reporter.should_stop)
+        frame = pd.DataFrame(frame).copy()
+        if "strategy" not in frame.columns:
+            frame["strategy"] = strat
+        frames.append(frame)
+    points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    n_registered = _register_points(reporter.store, reporter.run_id, points, strategy) if len(points) else 0
+    points.to_csv(run_dir / "points.csv", index=False)
+    summary: dict[str, Any] = {"n_points": int(len(points)), "n_registered": n_registered, "strategy": strategy,
+                               "baselines": baselines, "lambda_ppi_grid": grid_ppi, "lambda_motif_grid": grid_motif,
+                               "seeds": seeds}
+    if "ok" in points.columns:
+        summary["n_failed"] = int((~points["ok"].astype(bool)).sum())
+    for metric, best in (("balanced_accuracy", "max"), ("auprc", "max"), ("val_mse", "min")):
+        if metric in points.columns and points[metric].notna().any():
+            idx = points[metric].idxmax() if best == "max" else points[metric].idxmin()
+            summary["best"] = {"metric": metric, **_scalars(points.loc[idx].to_dict())}
+            break
+    reporter.progress(1.0, f"{len(points)} points done")
+    return summary
+
+
+if __name__ == "__main__":  # pragma: no cover - the job process
+    # Run through the importable module so that job kinds registered by plugins
+    # (which import ``dash_core.runs.jobs``) land in the registry that is used.
+    from dash_core.runs.jobs import main as _main
+
+    sys.exit(_main())

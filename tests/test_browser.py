@@ -1,0 +1,176 @@
+"""End-to-end test in headless Chromium: demo -> short training -> Results (heatmap + network view).
+
+Starts ``streamlit run app.py`` on a free local port with a temporary
+``DASH_STUDIO_HOME`` and drives it with Playwright (system Chromium, no
+``playwright install``). Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def server(tmp_path):
+    if sync_playwright is None:
+        pytest.skip("Python playwright is not installed (pip install playwright); browser test skipped.")
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium); browser test skipped.")
+    port = _free_port()
+    env = dict(os.environ, DASH_STUDIO_HOME=str(tmp_path / "home"), OMP_NUM_THREADS="1")
+    log = open(tmp_path / "streamlit.log", "wb")  # closed in the finally block
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        t0 = time.time()
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() - t0 > 90:
+                log.flush()
+                raise AssertionError("streamlit did not start:\n" + (tmp_path / "streamlit.log").read_text()[-3000:])
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _shot(page, name: str, locator=None) -> None:
+    """Viewport screenshot (or of one element), with the mouse parked so that no tooltip covers the page."""
+    page.mouse.move(1270, 790)
+    page.wait_for_timeout(300)
+    if locator is not None:
+        locator.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        locator.screenshot(path=str(ARTIFACTS / name))
+    else:
+        page.screenshot(path=str(ARTIFACTS / name))
+
+
+def _no_traceback(page) -> None:
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "StreamlitAPIException" not in body
+
+
+def test_demo_training_results_in_browser(server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.set_default_timeout(60_000)
+        try:
+            main = page.get_by_test_id("stMainBlockContainer")
+            page.goto(server)
+            expect(main.get_by_role("heading", name="DASH Studio")).to_be_visible(timeout=90_000)
+            page.get_by_role("button", name="Load demo dataset").click()
+            expect(main.get_by_text("Active dataset: demo")).to_be_visible()
+            expect(page.get_by_test_id("stSidebar").get_by_text("48 genes")).to_be_visible()
+            _shot(page, "01_home_demo.png")
+            _no_traceback(page)
+
+            page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
+            expect(main.get_by_role("heading", name="Active dataset")).to_be_visible()
+            page.get_by_text("Orientation preview of").scroll_into_view_if_needed()
+            page.wait_for_timeout(1500)
+            _shot(page, "02_data_networks.png")
+            traj = page.locator(".js-plotly-plot").first
+            expect(traj).to_be_visible()
+            _shot(page, "02_data_trajectories.png", traj)
+            _no_traceback(page)
+
+            page.get_by_test_id("stSidebarNav").get_by_text("Train & prune").click()
+            expect(main.get_by_role("heading", name="Train & prune")).to_be_visible()
+            for label, value in (("Max epochs", "3"), ("Hidden units per branch", "8")):
+                box = page.get_by_label(label, exact=True)
+                box.fill(value)
+                box.press("Enter")
+                page.wait_for_timeout(400)
+            page.get_by_role("button", name="Launch", exact=True).click()
+            expect(main.get_by_role("button", name="Open in Results")).to_be_visible(timeout=180_000)
+            _shot(page, "03_train_done.png")
+            curves = page.locator(".js-plotly-plot").last
+            _shot(page, "03_train_curves.png", curves)
+            _no_traceback(page)
+
+            page.get_by_role("button", name="Open in Results").click()
+            expect(main.get_by_role("heading", name="Results")).to_be_visible()
+            heat = page.locator(".js-plotly-plot .heatmaplayer, .js-plotly-plot .hm").first
+            expect(heat).to_be_attached(timeout=60_000)
+            expect(main.get_by_text("Ground truth").first).to_be_visible()
+            page.wait_for_timeout(800)
+            _shot(page, "04_results_top.png")
+            _shot(page, "04_results_heatmaps.png", page.locator(".js-plotly-plot").first)
+            _no_traceback(page)
+
+            page.get_by_role("tab", name="Network view").click()
+            frame = page.frame_locator("iframe").first
+            expect(frame.locator("canvas").first).to_be_visible(timeout=60_000)
+            expect(frame.locator("#dash-legend")).to_contain_text("activation")
+            page.wait_for_timeout(2500)  # let the force layout settle for the screenshot
+            _shot(page, "05_results_network.png", page.locator("iframe").first)
+
+            page.get_by_role("tab", name="Fitted trajectories").click()
+            page.wait_for_timeout(1000)
+            fit = page.locator(".js-plotly-plot").filter(has_text="model").first
+            _shot(page, "06_results_trajectories.png", fit)
+
+            for name, shot in (("λ explorer", "07_lambda.png"), ("Compare runs", "08_compare.png"),
+                               ("Learn", "09_learn.png")):
+                page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
+                expect(main.get_by_role("heading", name=name.split(" ")[0], exact=False).first).to_be_visible()
+                page.wait_for_timeout(1500)
+                _shot(page, shot)
+                plots = page.locator(".js-plotly-plot")
+                if name != "Learn" and plots.count():
+                    _shot(page, shot.replace(".png", "_plot.png"), plots.first)
+                _no_traceback(page)
+
+            # λ explorer: clicking a point of the sparsity-accuracy plane opens that run in Results
+            page.get_by_test_id("stSidebarNav").get_by_text("λ explorer", exact=True).click()
+            point = page.locator(".js-plotly-plot .scatterlayer .point").first
+            expect(point).to_be_visible()
+            point.click(force=True)
+            expect(main.get_by_role("heading", name="Results")).to_be_visible(timeout=30_000)
+            _no_traceback(page)
+        finally:
+            browser.close()
