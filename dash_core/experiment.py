@@ -27,7 +27,7 @@ from dash_core.models import GRNModel, ModelConfig, build_model
 from dash_core.network import matrix_to_edges
 from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
 from dash_core.pruning.base import STRATEGIES
-from dash_core.train import ProgressCallback, TrainConfig, Trainer, resolve_device
+from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, resolve_device
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
 #: Keys of ``metrics.json`` (a metric whose input is missing is null).
@@ -158,6 +158,17 @@ def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCal
     RunResult
         Metrics of the best-validation checkpoint (methods D).
     """
+    threads = cpu_threads_for(config.train, 4 * dataset.n_genes * config.model.hidden)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _run_experiment(dataset, config, progress=progress, should_stop=should_stop)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCallback | None,
+                    should_stop: Callable[[], bool] | None) -> RunResult:
     t0 = time.perf_counter()
     entry = STRATEGIES.get(config.strategy)
     prior = dataset.prior_matrix()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,11 @@ class TrainConfig:
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
     dtype
         ``"float32"`` (default) or ``"float64"``.
+    threads
+        CPU threads for PyTorch during the run. None = automatic: 1 for models
+        with fewer than ``THREADED_MODEL_SIZE`` weights (their matrix products are
+        too small to gain from threads, and a second busy thread on a shared
+        machine slows them down many-fold), otherwise all cores.
     """
 
     lr: float = 1e-3
@@ -91,6 +97,7 @@ class TrainConfig:
     solver: SolverConfig = field(default_factory=SolverConfig)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float64"] = "float32"
+    threads: int | None = None
 
     def validate(self) -> None:
         """Raise :class:`DashInputError` for settings that cannot work."""
@@ -106,6 +113,17 @@ class TrainConfig:
             raise DashInputError(f"lambda_data must be in [0, 1] (got {self.lambda_data}).")
         if self.batch_size < 1:
             raise DashInputError(f"batch_size must be >= 1 (got {self.batch_size}).")
+
+
+#: Number of prunable weights (4 n h for PHOENIX) from which training uses all CPU cores.
+THREADED_MODEL_SIZE = 1_000_000
+
+
+def cpu_threads_for(config: TrainConfig, n_weights: int) -> int:
+    """CPU threads a run should use (see :attr:`TrainConfig.threads`)."""
+    if config.threads is not None:
+        return max(1, int(config.threads))
+    return 1 if n_weights < THREADED_MODEL_SIZE else max(1, os.cpu_count() or 1)
 
 
 def resolve_device(device: str) -> torch.device:
