@@ -159,10 +159,12 @@ def part_recovery() -> None:
     res = run_experiment(ds, RunConfig(strategy="none", seed=0))
     wall = time.perf_counter() - t0
     m = res.metrics
+    d = res.details
     print(f"prior alone: AUROC {prior_auroc:.4f}")
     print(f"PHOENIX: AUROC {m['auroc']:.4f}, AUPRC {m['auprc']:.4f}, EPR {m['early_precision_ratio']:.2f}, "
           f"BA {m['balanced_accuracy']:.3f}, sparsity {m['sparsity']:.3f}, test MSE {m['test_mse']:.3e}, "
           f"epochs {m['epochs']} (best {m['best_epoch']}), wall {wall:.1f} s")
+    print(f"column-normalised score (PHOENIX's ranking): AUROC {d['auroc_colnorm']:.4f}, AUPRC {d['auprc_colnorm']:.4f}")
 
 
 PARTS = {"speed": part_speed, "scale": part_scale, "solver": part_solver, "recovery": part_recovery}

@@ -354,6 +354,8 @@ NETWORK_METRIC_KEYS = (
     "balanced_accuracy_offdiag",
     "auroc",
     "auprc",
+    "auroc_colnorm",
+    "auprc_colnorm",
     "auprc_ratio",
     "early_precision_ratio",
     "sign_agreement",
@@ -395,7 +397,20 @@ def score_network(E: Any, truth: Any = None, *, regulators: Any = None) -> dict[
     out["auprc_ratio"] = auprc_ratio(E, truth, regulators=regulators)
     out["early_precision_ratio"] = early_precision_ratio(E, truth, regulators=regulators)
     out["sign_agreement"] = sign_agreement(E, truth)
+    colnorm = column_normalized(E)
+    out["auroc_colnorm"] = auroc(colnorm, truth, regulators=regulators)
+    out["auprc_colnorm"] = auprc(colnorm, truth, regulators=regulators)
     return out
+
+
+def column_normalized(E: Any) -> np.ndarray:
+    """PHOENIX's ranking score ``|E_ij| / sum_i' |E_i'j|`` (each target's incoming effects sum to 1).
+
+    ``E`` is ``(n, n)``, row = regulator, column = target; all-zero columns stay 0.
+    """
+    a = np.abs(_square(E, "E"))
+    total = a.sum(axis=0, keepdims=True)
+    return np.divide(a, total, out=np.zeros_like(a), where=total > 0)
 
 
 #: Per metric key: ``label`` (short, for tables), ``help`` (one sentence for
@@ -423,6 +438,18 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
     "auroc": {
         "label": "AUROC",
         "help": "Probability that a true regulator-target pair gets a larger effect size than a false one (ties count half); 0.5 is chance, 1 is perfect.",
+        "higher_is_better": True,
+        "fmt": ".3f",
+    },
+    "auroc_colnorm": {
+        "label": "AUROC (column-normalised)",
+        "help": "AUROC of PHOENIX's score |E_ij| / sum_i |E_ij|, which compares each target's regulators with each other rather than across targets.",
+        "higher_is_better": True,
+        "fmt": ".3f",
+    },
+    "auprc_colnorm": {
+        "label": "AUPRC (column-normalised)",
+        "help": "Average precision of the column-normalised score |E_ij| / sum_i |E_ij|.",
         "higher_is_better": True,
         "fmt": ".3f",
     },

@@ -225,3 +225,12 @@ def test_metric_info_complete():
         format(1.0 if info["fmt"] != "d" else 1, info["fmt"])
     assert M.METRIC_INFO["test_mse"]["higher_is_better"] is False
     assert M.METRIC_INFO["auroc"]["higher_is_better"] is True
+
+
+def test_column_normalized_score_by_hand():
+    from dash_core.metrics import column_normalized
+
+    E = np.array([[1.0, 0.0, -2.0], [3.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    # column 0: |1|,|3| / 4; column 1: all zero stays zero; column 2: 2/4, 2/4
+    expected = np.array([[0.25, 0.0, 0.5], [0.75, 0.0, 0.5], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(column_normalized(E), expected)
