@@ -1,0 +1,56 @@
+"""LEMBAS-style biology-informed recurrent signaling networks and the self-pruning study.
+
+Modules
+-------
+data
+    PKN / ligand / TF readers and validation (:func:`load_signaling_data`).
+config
+    :class:`SignalingConfig` and the ``package`` / ``self_prune`` presets.
+model
+    :class:`SignalingModel` (``W[target, source]``: row = target, column = source), MML activation.
+train
+    Loss, schedule, training loop, checkpoints (:func:`fit`).
+synthetic
+    Ground-truth models, simulated data, the demo network.
+selfprune
+    Spurious-edge injection, readouts R1-R4, the study runner (:func:`run_selfprune`).
+plots
+    Plotly figure builders.
+cli
+    The ``signaling`` command.
+"""
+
+from dash_core.signaling.config import SignalingConfig, package_config, preset, self_prune_config
+from dash_core.signaling.data import (
+    PKN,
+    SignalingData,
+    build_pkn,
+    load_signaling_data,
+    prepare_data,
+    read_condition_table,
+    read_pkn,
+)
+from dash_core.signaling.model import SignalingModel, mml_activation, mml_derivative, spectral_radius
+from dash_core.signaling.train import FitResult, fit, load_checkpoint, save_checkpoint
+
+__all__ = [
+    "PKN",
+    "FitResult",
+    "SignalingConfig",
+    "SignalingData",
+    "SignalingModel",
+    "build_pkn",
+    "fit",
+    "load_checkpoint",
+    "load_signaling_data",
+    "mml_activation",
+    "mml_derivative",
+    "package_config",
+    "preset",
+    "prepare_data",
+    "read_condition_table",
+    "read_pkn",
+    "save_checkpoint",
+    "self_prune_config",
+    "spectral_radius",
+]

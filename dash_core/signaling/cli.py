@@ -1,0 +1,358 @@
+"""``signaling`` command: train LEMBAS-style models, run the self-pruning study, simulate, demo.
+
+Registered by the main CLI (``python -m dash_core signaling ...``) through :func:`register`.
+Every handler is ``handler(args) -> int``; bad input raises
+:class:`dash_core.io.errors.DashInputError`. Heavy imports happen inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from dash_core.io.errors import DashInputError, ValidationReport
+
+
+def _eprint(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def _print_report(report: ValidationReport, verbose: bool = False) -> None:
+    for issue in report.issues:
+        if issue.level != "info" or verbose:
+            _eprint(str(issue))
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 1e-6,1e-5,1e-4, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected one or more numbers >= 0, got {text!r}")
+    return values
+
+
+def _seed_list(text: str) -> list[int]:
+    """``K`` -> seeds 0..K-1; ``a,b,c`` -> those seeds; ``a-b`` -> a..b."""
+    t = text.strip()
+    try:
+        if "," in t:
+            return [int(v) for v in t.split(",") if v.strip()]
+        if "-" in t and not t.startswith("-"):
+            a, b = t.split("-", 1)
+            return list(range(int(a), int(b) + 1))
+        k = int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count K (seeds 0..K-1), a list 0,3,7 or a range 0-4, got {text!r}") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError("the number of seeds must be at least 1")
+    return list(range(k))
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("input data")
+    g.add_argument("--pkn", required=True, help="prior knowledge network TSV: source, target, stimulation, inhibition")
+    g.add_argument("--ligands", required=True, help="ligand table: rows = conditions, columns = ligand node IDs")
+    g.add_argument("--tfs", required=True, help="TF activity table: rows = conditions, columns = TF node IDs, values in [0, 1]")
+
+
+def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True) -> None:
+    g = p.add_argument_group("model and training")
+    g.add_argument("--preset", choices=["package", "self_prune"], default=default_preset,
+                   help=f"starting settings: LEMBAS package or self-pruning study (default: {default_preset})")
+    g.add_argument("--config", help="a config.json of an earlier run to start from (overrides --preset)")
+    g.add_argument("--epochs", type=_positive_int, help="training epochs (default 5000)")
+    if seed:
+        g.add_argument("--seed", type=int, help="seed (default 0)")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto (CUDA when available)")
+    g.add_argument("--test-size", type=float, dest="test_size",
+                   help="held-out conditions: fraction in (0, 1) or a count (package default 0.2, self_prune 0.05)")
+    g.add_argument("--lr-max", type=float, dest="lr_max", help="peak learning rate of the cosine schedule")
+    g.add_argument("--batch-size", type=int, dest="batch_size", help="conditions per step; 0 = full batch")
+    g.add_argument("--gradient", choices=["bptt", "implicit"], help="back-propagation through time (default) or implicit adjoint")
+    g.add_argument("--backend", choices=["auto", "dense", "sparse"], help="auto: sparse edge list on CPU, dense on CUDA")
+    g.add_argument("--max-steps", type=_positive_int, dest="max_steps", help="recurrence steps T_max (default 150)")
+    g.add_argument("--eval-every", type=_positive_int, dest="eval_every", help="test evaluation interval in epochs (default 50)")
+    g.add_argument("--threads", type=_positive_int,
+                   help="torch CPU threads (per job for selfprune; default: torch's, or CPUs / workers in worker processes)")
+
+
+def _training_config(args: argparse.Namespace, *, l2: float | None = None):
+    from dash_core.signaling.config import SignalingConfig, preset
+
+    if getattr(args, "config", None):
+        path = Path(args.config)
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DashInputError(f"cannot read the settings ({exc}).", source=str(path)) from None
+        base = SignalingConfig.from_dict(meta.get("config", meta))
+    else:
+        base = preset(args.preset)
+    overrides: dict[str, Any] = {}
+    for name in ("epochs", "seed", "device", "test_size", "lr_max", "gradient", "backend", "max_steps", "eval_every"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    if getattr(args, "batch_size", None) is not None:
+        overrides["batch_size"] = None if args.batch_size <= 0 else args.batch_size
+    if l2 is not None:
+        overrides["lambda_l2"] = l2
+    from dataclasses import replace
+
+    return replace(base, **overrides)
+
+
+def _load(args: argparse.Namespace):
+    from dash_core.signaling.data import load_signaling_data
+
+    data = load_signaling_data(args.pkn, args.ligands, args.tfs)
+    _print_report(data.report, getattr(args, "verbose", False))
+    return data
+
+
+def _write_figure(fig, path: Path) -> list[Path]:
+    """Write ``path`` (.html, with plotly.min.js once in the same folder, so it works offline); also a .png when kaleido is installed."""
+    fig.write_html(path, include_plotlyjs="directory")
+    written = [path]
+    if importlib.util.find_spec("kaleido") is not None:
+        png = path.with_suffix(".png")
+        try:
+            fig.write_image(png)
+            written.append(png)
+        except Exception as exc:  # noqa: BLE001 - a PNG export problem must not fail the run
+            _eprint(f"[warning] PNG export failed ({exc}); the HTML figure was written.")
+    return written
+
+
+# --------------------------------------------------------------------------- train
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from dash_core.signaling import plots
+    from dash_core.signaling.train import fit, save_checkpoint
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = _load(args)
+    cfg = _training_config(args, l2=args.l2)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=cfg.epochs, desc="signaling", unit="epoch", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+
+    def progress(info) -> None:
+        bar.n = info.epoch
+        bar.set_postfix(loss=f"{info.loss:.3e}", test_mse=f"{info.test_mse:.3e}", test_r=f"{info.test_pearson:.3f}", refresh=False)
+        bar.refresh()
+
+    try:
+        result = fit(data, cfg, progress=progress)
+    finally:
+        bar.close()
+    save_checkpoint(out, result.model, cfg, extra={"pkn": str(args.pkn), "ligands": str(args.ligands), "tfs": str(args.tfs)})
+    result.history.to_csv(out / "history.csv", index=False)
+    result.predictions.to_csv(out / "predictions.csv", index_label="condition")
+    result.model.edge_table().to_csv(out / "edges.csv", index=False)
+    metrics = {k: (None if isinstance(v, float) and v != v else v) for k, v in result.metrics.items()}
+    metrics["test_conditions"] = [data.conditions[i] for i in result.test_index]
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    _write_figure(plots.training_curve_figure(result.history), out / "training_curves.html")
+    _eprint(
+        f"done: test Pearson r = {result.metrics['test_pearson']:.4f}, test MSE = {result.metrics['test_mse']:.4g} "
+        f"({result.metrics['n_test']} test conditions), {result.metrics['seconds']:.1f} s\n"
+        f"wrote {out}/model.pt, config.json, history.csv, metrics.json, predictions.csv, edges.csv, training_curves.html"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- selfprune
+
+
+def _cmd_selfprune(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from dash_core.runs.executors import executor_config_from_args
+    from dash_core.signaling import plots
+    from dash_core.signaling.selfprune import SelfPruneConfig, load_model_tables, run_selfprune
+
+    data = _load(args)
+    train_cfg = _training_config(args)
+    study = SelfPruneConfig(
+        n_spurious=args.spurious,
+        l2_levels=tuple(args.l2),
+        seeds=tuple(args.seeds),
+        n_checkpoints=args.checkpoints,
+        readout_every=args.readout_every,
+        prune_block=args.prune_block,
+        train=train_cfg,
+    )
+    executor = executor_config_from_args(args)
+    if args.threads:
+        executor = replace(executor, threads_per_job=args.threads)
+    out = Path(args.out)
+    total = len(study.l2_levels) * len(study.seeds)
+    bar = tqdm(total=total, desc="self-pruning models", unit="model", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+
+    def on_model(done: int, _n: int, row, error) -> None:
+        bar.update(1)
+        if row is not None:
+            bar.set_postfix(
+                l2=f"{row['l2']:g}", seed=row["seed"], spur=f"{row['share_spurious_below_median']:.0f}%",
+                pkn=f"{row['share_pkn_below_median']:.0f}%", refresh=False,
+            )
+        else:
+            bar.write(f"[error] a model failed: {error.splitlines()[0] if error else ''}", file=sys.stderr)
+
+    _eprint(
+        f"{total} models ({len(study.l2_levels)} L2 levels x {len(study.seeds)} seeds), {study.n_spurious} spurious edges, "
+        f"{train_cfg.epochs} epochs each; executor {executor.kind} with {executor.workers} worker(s)"
+    )
+    try:
+        result = run_selfprune(data, study, out, executor=executor, on_model=on_model)
+    finally:
+        bar.close()
+    if result.skipped:
+        _eprint(f"[info] {result.skipped} model(s) were already in {out}/selfprune.csv and were not redone.")
+    written = []
+    if not result.table.empty:
+        written += _write_figure(plots.readout_heatmap(result.table), out / "readout_heatmap.html")
+        written += _write_figure(plots.weight_ecdf_figure(load_model_tables(out, "edges")), out / "weight_ecdf.html")
+        written += _write_figure(plots.pruning_curve_figure(load_model_tables(out, "pruning")), out / "pruning_curves.html")
+        written += _write_figure(plots.checkpoint_share_figure(load_model_tables(out, "trace")), out / "checkpoint_shares.html")
+        cols = ["share_spurious_below_median", "share_pkn_below_median", "share_pkn_unknown_below_median", "ks_statistic", "test_pearson"]
+        means = result.table.groupby("l2")[cols].mean()
+        _eprint("mean over seeds per L2:\n" + means.to_string(float_format=lambda v: f"{v:.3f}"))
+    _eprint(f"wrote {out}/selfprune.csv, selfprune_summary.csv and {len(written)} figure file(s)")
+    if result.failed:
+        for key, error in result.failed:
+            _eprint(f"[error] {key}: {error.splitlines()[0]}")
+        _eprint(f"{len(result.failed)} model(s) failed; run the same command again to retry them.")
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- simulate, demo
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from dash_core.signaling.data import write_table
+    from dash_core.signaling.synthetic import (
+        random_ground_truth,
+        random_signed_network,
+        read_ground_truth,
+        synthetic_data,
+        write_ground_truth,
+    )
+
+    if args.pkn and args.params:
+        truth = read_ground_truth(args.pkn, args.params)
+    elif args.pkn or args.params:
+        raise DashInputError("Give both --pkn and --params (a network with its true parameters), or neither for a random network.")
+    else:
+        pkn, ligs, tfs, signs = random_signed_network(
+            args.nodes, args.n_ligands, args.n_tfs, args.edges, seed=args.seed
+        )
+        truth = random_ground_truth(pkn, ligs, tfs, signs, seed=args.seed)
+    data = synthetic_data(truth, args.samples, noise_sd=args.noise, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    truth.pkn.to_table().to_csv(out / "pkn.tsv", sep="\t", index=False)
+    write_table(data.ligands, out / "ligands.tsv")
+    write_table(data.tfs, out / "tfs.tsv")
+    write_ground_truth(truth, out / "true_parameters.tsv")
+    _eprint(
+        f"simulated {args.samples} conditions: {truth.pkn.n_nodes} nodes, {truth.pkn.n_edges} edges, "
+        f"{len(truth.ligands)} ligands, {len(truth.tfs)} TFs; wrote {out}/pkn.tsv, ligands.tsv, tfs.tsv, true_parameters.tsv"
+    )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from dash_core.signaling.synthetic import write_demo
+
+    paths = write_demo(args.out)
+    _eprint("wrote the signaling demo: " + ", ".join(str(p) for p in paths.values()))
+    _eprint(
+        f"try: python -m dash_core signaling train --pkn {paths['pkn']} --ligands {paths['ligands']} "
+        f"--tfs {paths['tfs']} --preset self_prune --epochs 400 --test-size 5 --out {Path(args.out) / 'run'}"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``signaling`` command and its subcommands ``train``, ``selfprune``, ``simulate``, ``demo``."""
+    parser = subparsers.add_parser(
+        "signaling",
+        help="LEMBAS-style signaling models: train, self-pruning study, simulate, demo",
+        description="Biology-informed recurrent signaling networks (LEMBAS) and the self-pruning study.",
+    )
+    sub = parser.add_subparsers(dest="signaling_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    p = sub.add_parser("train", help="train one model; writes checkpoint, config, history, metrics, predictions")
+    _add_data_arguments(p)
+    _add_training_arguments(p, default_preset="package")
+    p.add_argument("--l2", type=float, help="L2 weight lambda_L2 (default 1e-6)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("selfprune", help="self-pruning study: inject spurious edges, train over L2 levels and seeds")
+    _add_data_arguments(p)
+    _add_training_arguments(p, default_preset="self_prune", seed=False)
+    g = p.add_argument_group("study")
+    g.add_argument("--spurious", type=int, default=100, help="spurious edges injected per model (default 100)")
+    g.add_argument("--l2", type=_float_list, default=[1e-6, 1e-5, 1e-4], help="comma-separated L2 levels (default 1e-6,1e-5,1e-4)")
+    g.add_argument("--seeds", type=_seed_list, default=list(range(5)), help="K (seeds 0..K-1), a list 0,3,7 or a range 0-4 (default 5)")
+    g.add_argument("--checkpoints", type=_positive_int, default=20, help="checkpoint intervals (default 20: 21 checkpoints)")
+    g.add_argument("--readout-every", type=_positive_int, default=5, dest="readout_every", help="R1/R2 trace interval (default 5)")
+    g.add_argument("--prune-block", type=_positive_int, dest="prune_block", help="R4 block size (default 500, or 10 below 2,000 edges)")
+    p.add_argument("--out", required=True, help="output folder (re-running resumes: finished models are kept)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
+    from dash_core.runs.executors import add_executor_arguments
+
+    add_executor_arguments(p)
+    p.set_defaults(func=_cmd_selfprune)
+
+    p = sub.add_parser("simulate", help="synthetic data from a network with known parameters (or a random network)")
+    p.add_argument("--pkn", help="network TSV (with --params); omit both for a random network")
+    p.add_argument("--params", help="true parameters: Source, Target, Type (Weight/Bias/Input/Projection), Value")
+    p.add_argument("--samples", type=_positive_int, default=100, help="conditions to simulate (default 100)")
+    p.add_argument("--noise", type=float, default=0.0, help="Gaussian noise s.d. on TF activities (default 0)")
+    p.add_argument("--nodes", type=_positive_int, default=40, help="random network: nodes (default 40)")
+    p.add_argument("--edges", type=_positive_int, default=90, help="random network: edges (default 90)")
+    p.add_argument("--n-ligands", type=_positive_int, default=6, dest="n_ligands", help="random network: ligands (default 6)")
+    p.add_argument("--n-tfs", type=_positive_int, default=8, dest="n_tfs", help="random network: TFs (default 8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("demo", help="write the small demo network, ligand and TF tables to a folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=_cmd_demo)
+    return parser

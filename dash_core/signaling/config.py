@@ -1,0 +1,223 @@
+"""Typed configuration of LEMBAS signaling models (methods.md H.2-H.8, I.2).
+
+Two presets exist: :func:`package_config` (the LEMBAS package / tutorial
+defaults, loss variant ``package``) and :func:`self_prune_config` (the
+self-pruning study's low-coverage and synthetic settings, I.2). Both return a
+frozen :class:`SignalingConfig`; change fields with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal
+
+from dash_core.io.errors import DashInputError
+
+LossVariant = Literal["package", "self_prune"]
+Device = Literal["auto", "cpu", "cuda"]
+Backend = Literal["auto", "dense", "sparse"]
+Gradient = Literal["bptt", "implicit"]
+
+
+@dataclass(frozen=True)
+class SignalingConfig:
+    """All settings of one signaling model and its training run.
+
+    Defaults are the LEMBAS package values (methods.md H); see
+    :func:`self_prune_config` for the self-pruning study (I.2).
+
+    Attributes
+    ----------
+    loss_variant
+        ``package`` (H.7 package/tutorial loss: spectral term with exp(kappa(rho-rho*)),
+        uniformity term, output bias) or ``self_prune`` (normalised spectral term,
+        no uniformity term, no output bias).
+    epochs
+        Total epochs E_tot.
+    lr_max, lr_start, lr_end, peak_fraction
+        Cosine schedule (H.8): lr_start -> lr_max at epoch peak_fraction*E_tot,
+        then down to lr_end at 0.95*E_tot.
+    batch_size
+        Conditions per step (shuffled); None = full batch.
+    test_size
+        Held-out conditions: a fraction in (0, 1) (at least one condition) or a count >= 1.
+    max_steps, tol, target_steps, leak
+        Recurrence: at most T_max steps, stop when max|dX| < tol (checked every 10
+        steps after step 20); rho* = tol**(1/target_steps); MML leak.
+    prescale_rho
+        Spectral prescale target of the initial W (H.6); None skips the prescale.
+    lambda_sign, lambda_ligand, lambda_l2, lambda_spectral, lambda_uniform
+        Loss weights (H.7).
+    spectral_kappa, spectral_subset, spectral_probes, spectral_power_steps
+        kappa, n_sub, P and n_pow of the spectral-radius estimate (H.7).
+    input_weight_init, train_input_weights
+        A_in = 3 per ligand; frozen in all published runs.
+    output_weight_init, output_bias
+        A_out = 1.2 per TF; learnable output bias (package variant only).
+    grad_noise, grad_noise_lr_scaled, grad_clip
+        Gaussian gradient noise s.d. (multiplied by lr_t if lr_scaled) and optional
+        gradient-norm clipping.
+    input_noise, input_noise_lr_scaled
+        Gaussian noise on all node inputs U during training (s.d., multiplied by lr_t
+        if lr_scaled): package 10*lr_t, self-pruning none.
+    adam_reset_every
+        Reset Adam moments and step count every this many epochs (0 = never).
+    gradient
+        ``bptt`` (back-propagation through the unrolled recurrence) or ``implicit``
+        (adjoint fixed-point iteration at the steady state, the CPU original).
+    backend
+        ``dense`` (one (B,N)x(N,N) matmul per step, W masked), ``sparse`` (gather/scatter
+        over the edge list; the same model, faster on CPU), ``auto`` (sparse on CPU,
+        dense on CUDA).
+    device
+        ``auto`` uses CUDA when available.
+    seed
+        Seeds initialisation, split, noise and batching.
+    eval_every
+        Evaluate the test set (and report progress) every this many epochs.
+    """
+
+    loss_variant: LossVariant = "package"
+    epochs: int = 5000
+    lr_max: float = 2e-3
+    lr_start: float = 2e-4
+    lr_end: float = 1e-6
+    peak_fraction: float = 0.2
+    batch_size: int | None = 8
+    test_size: float = 0.2
+    max_steps: int = 150
+    tol: float = 1e-5
+    target_steps: int = 100
+    leak: float = 0.01
+    prescale_rho: float | None = 0.8
+    lambda_sign: float = 0.1
+    lambda_ligand: float = 1e-5
+    lambda_l2: float = 1e-6
+    lambda_spectral: float = 1e-5
+    lambda_uniform: float = 1e-4
+    spectral_kappa: float = 20.0
+    spectral_subset: int = 10
+    spectral_probes: int = 5
+    spectral_power_steps: int = 50
+    input_weight_init: float = 3.0
+    train_input_weights: bool = False
+    output_weight_init: float = 1.2
+    output_bias: bool = True
+    grad_noise: float = 1e-9
+    grad_noise_lr_scaled: bool = False
+    grad_clip: float | None = None
+    input_noise: float = 10.0
+    input_noise_lr_scaled: bool = True
+    adam_reset_every: int = 200
+    gradient: Gradient = "bptt"
+    backend: Backend = "auto"
+    device: Device = "auto"
+    seed: int = 0
+    eval_every: int = 50
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.loss_variant not in ("package", "self_prune"):
+            problems.append(f"loss_variant must be 'package' or 'self_prune', not {self.loss_variant!r}")
+        if self.epochs < 1:
+            problems.append("epochs must be >= 1")
+        if not 0 <= self.peak_fraction <= 0.95:
+            problems.append("peak_fraction must lie in [0, 0.95]")
+        if self.batch_size is not None and self.batch_size < 1:
+            problems.append("batch_size must be >= 1 (or None for full batch)")
+        if self.test_size < 0 or (self.test_size >= 1 and not float(self.test_size).is_integer()):
+            problems.append("test_size must be a fraction in [0, 1) or a whole number of conditions")
+        if self.max_steps < 1 or self.tol <= 0 or self.target_steps < 1:
+            problems.append("max_steps and target_steps must be >= 1 and tol > 0")
+        if self.prescale_rho is not None and self.prescale_rho <= 0:
+            problems.append("prescale_rho must be > 0")
+        for name in ("lambda_sign", "lambda_ligand", "lambda_l2", "lambda_spectral", "lambda_uniform", "grad_noise", "input_noise"):
+            if getattr(self, name) < 0 or not math.isfinite(getattr(self, name)):
+                problems.append(f"{name} must be a finite number >= 0")
+        if min(self.spectral_subset, self.spectral_probes, self.spectral_power_steps) < 1:
+            problems.append("spectral_subset, spectral_probes and spectral_power_steps must be >= 1")
+        if self.gradient not in ("bptt", "implicit"):
+            problems.append("gradient must be 'bptt' or 'implicit'")
+        if self.backend not in ("auto", "dense", "sparse"):
+            problems.append("backend must be 'auto', 'dense' or 'sparse'")
+        if self.device not in ("auto", "cpu", "cuda"):
+            problems.append("device must be 'auto', 'cpu' or 'cuda'")
+        if self.eval_every < 1:
+            problems.append("eval_every must be >= 1")
+        if problems:
+            raise DashInputError("Invalid signaling settings: " + "; ".join(problems) + ".")
+
+    @property
+    def rho_star(self) -> float:
+        """Target spectral radius rho* = tol**(1/target_steps) (0.891 for 1e-5 / 100)."""
+        return float(self.tol ** (1.0 / self.target_steps))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (inverse: :meth:`from_dict`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SignalingConfig:
+        """Re-create a config; unknown keys are a :class:`DashInputError`."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise DashInputError(f"Unknown signaling setting(s): {', '.join(unknown)}.")
+        return cls(**values)
+
+
+def package_config(**overrides: Any) -> SignalingConfig:
+    """LEMBAS package / tutorial settings (H.7 package loss, H.8 package schedule)."""
+    return replace(SignalingConfig(), **overrides)
+
+
+def self_prune_config(**overrides: Any) -> SignalingConfig:
+    """Self-pruning study settings for the low-coverage (macrophage) and synthetic data (I.2).
+
+    5,000 epochs, full batch, cosine 1e-5 -> 1e-3 -> 1e-5 peaking at 10 %, T_max =
+    target_steps = 150, prescale 0.9, no input noise, gradient noise 1e-9, L2 1e-6 (the
+    study's low level; set ``lambda_l2`` for medium 1e-5 / high 1e-4), sign 0.1, ligand-bias
+    1e-5, self-pruning spectral term with lambda 1e-5, n_sub 2, P 2, n_pow 5, no uniform
+    term, no output bias, Adam reset every 200 epochs, 1 of 23 (5 of 100) conditions held out.
+    """
+    base = SignalingConfig(
+        loss_variant="self_prune",
+        epochs=5000,
+        lr_max=1e-3,
+        lr_start=1e-5,
+        lr_end=1e-5,
+        peak_fraction=0.1,
+        batch_size=None,
+        test_size=0.05,
+        max_steps=150,
+        tol=1e-5,
+        target_steps=150,
+        leak=0.01,
+        prescale_rho=0.9,
+        lambda_sign=0.1,
+        lambda_ligand=1e-5,
+        lambda_l2=1e-6,
+        lambda_spectral=1e-5,
+        lambda_uniform=0.0,
+        spectral_subset=2,
+        spectral_probes=2,
+        spectral_power_steps=5,
+        output_bias=False,
+        grad_noise=1e-9,
+        grad_noise_lr_scaled=False,
+        input_noise=0.0,
+        input_noise_lr_scaled=False,
+        adam_reset_every=200,
+    )
+    return replace(base, **overrides)
+
+
+PRESETS = {"package": package_config, "self_prune": self_prune_config}
+
+
+def preset(name: str, **overrides: Any) -> SignalingConfig:
+    """Config from a preset name (``package`` or ``self_prune``) plus overrides."""
+    if name not in PRESETS:
+        raise DashInputError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
+    return PRESETS[name](**overrides)

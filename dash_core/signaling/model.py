@@ -1,0 +1,605 @@
+"""LEMBAS-style biology-informed recurrent signaling network (methods.md H.2-H.6, H.10).
+
+Orientation
+-----------
+The weight matrix is ``W[target, source]``: **row = target node, column = source
+node**, so entry ``W[t, s]`` is the weight of the edge ``s -> t``. This is the
+LEMBAS convention and the transpose of the project's gene-level
+regulator x target matrices (use :meth:`SignalingModel.edge_table` to get the
+project's long ``source, target, weight`` format). Node states are row vectors:
+``X`` has shape ``(B, N)`` (row = condition, column = node) and one recurrence
+step computes ``X W^T + U``.
+
+Non-edges of ``W`` are held at exactly 0: the forward pass uses ``W * mask`` (or
+gathers only the edge entries), so they receive no data gradient, and
+:meth:`SignalingModel.rezero_` clears them after every optimiser step.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+from torch import Tensor, nn
+
+from dash_core.signaling.config import SignalingConfig
+
+# --------------------------------------------------------------------------- activation (H.3)
+
+
+def _mml_values(z: Tensor, leak: float) -> Tensor:
+    # Safe denominator: 1/(4z) is evaluated on max(z, 0.5) and only used where z >= 0.5.
+    return torch.where(z >= 0.5, 1.0 - 0.25 / z.clamp_min(0.5), torch.nn.functional.leaky_relu(z, leak))
+
+
+def mml_derivative(y: Tensor, leak: float = 0.01) -> Tensor:
+    """Derivative of the MML activation expressed in its output ``y = phi(z)``.
+
+    ``phi'(z) = leak`` for ``y <= 0``, ``1`` for ``0 < y <= 0.5`` and ``4 (1 - y)^2``
+    for ``y > 0.5`` (equal to ``1 / (4 z^2)``; continuous at ``z = 0.5``).
+    """
+    low = torch.where(y > 0, 1.0, float(leak)).to(y.dtype)
+    return torch.where(y > 0.5, 4.0 * (1.0 - y).square(), low)
+
+
+class _MML(torch.autograd.Function):
+    """Michaelis-Menten-like activation with its derivative taken from the saved output."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, leak: float) -> Tensor:  # type: ignore[override]
+        y = _mml_values(z, leak)
+        ctx.save_for_backward(y)
+        ctx.leak = leak
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        (y,) = ctx.saved_tensors
+        return grad * mml_derivative(y, ctx.leak), None
+
+
+def mml_activation(z: Tensor, leak: float = 0.01) -> Tensor:
+    """MML activation (H.3), element-wise.
+
+    ``phi(z) = leak * z`` (z < 0), ``z`` (0 <= z < 0.5), ``1 - 1/(4 z)`` (z >= 0.5):
+    continuous with a continuous first derivative at 0.5, saturating at 1. Computed
+    with masks and a safe denominator (no division by 0, no NaN gradients).
+
+    Parameters
+    ----------
+    z
+        Any shape.
+    leak
+        Slope for negative inputs.
+    """
+    return _MML.apply(z, float(leak))
+
+
+# --------------------------------------------------------------------------- spectral radius (H.6, H.7)
+
+
+def spectral_radius(weights: np.ndarray | sp.spmatrix) -> float:
+    """Largest eigenvalue modulus of a square matrix (ARPACK ``eigs``; dense ``eigvals`` as fallback).
+
+    Parameters
+    ----------
+    weights
+        ``(N, N)`` matrix (any orientation: the spectrum of ``W`` and ``W^T`` is the same).
+    """
+    n = weights.shape[0]
+    if n == 0:
+        return 0.0
+    if sp.issparse(weights):
+        if weights.nnz == 0:
+            return 0.0
+        mat = weights.tocsr().astype(np.float64)
+    else:
+        dense = np.asarray(weights, dtype=np.float64)
+        if not np.any(dense):
+            return 0.0
+        mat = sp.csr_matrix(dense)
+    if n > 64:
+        try:
+            vals = spla.eigs(mat, k=1, which="LM", return_eigenvectors=False, maxiter=50 * n, tol=1e-8)
+            return float(np.abs(vals).max())
+        except (spla.ArpackNoConvergence, spla.ArpackError):
+            pass
+    return float(np.abs(np.linalg.eigvals(mat.toarray())).max())
+
+
+def batched_power_iteration(
+    matvec: Callable[[Tensor], Tensor],
+    derivative: Tensor,
+    *,
+    n_probes: int,
+    n_steps: int,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Spectral-radius estimate of ``J_b = diag(d_b) W`` for a batch of ``b``, matrix-free (H.7, H.10).
+
+    Parameters
+    ----------
+    matvec
+        ``V -> W V`` for ``V`` of shape ``(S, N, P)`` (``W`` applied to each probe column).
+    derivative
+        ``(S, N)`` activation derivatives ``d_b`` (pass detached steady states' derivatives).
+    n_probes
+        Gaussian probe vectors P per sample.
+    n_steps
+        Power iterations ``V <- J (V / ||V||_col)``.
+    generator
+        Random generator for the probes (on the device of ``derivative``).
+
+    Returns
+    -------
+    Tensor
+        ``(S,)``: ``max_p |<J v_p, v_p>| / <v_p, v_p>``. Differentiable with respect to
+        the weights used by ``matvec``; no ``N x N`` Jacobian is formed.
+    """
+    s, n = derivative.shape
+    v = torch.randn(s, n, n_probes, generator=generator, device=derivative.device, dtype=derivative.dtype)
+    d = derivative.unsqueeze(-1)
+    for _ in range(n_steps):
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-30)
+        v = d * matvec(v)
+    v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    jv = d * matvec(v)
+    ratio = (jv * v).sum(dim=1).abs() / (v * v).sum(dim=1).clamp_min(1e-30)
+    return ratio.max(dim=1).values
+
+
+# --------------------------------------------------------------------------- sparse product (H.10 on CPU)
+
+
+@dataclass(frozen=True)
+class _CSRPlan:
+    """CSR index arrays of ``W[target, source]`` (edges sorted by target, then source) and of ``W^T``."""
+
+    n: int
+    rows: Tensor
+    cols: Tensor
+    crow: Tensor
+    perm_t: Tensor
+    crow_t: Tensor
+    cols_t: Tensor
+
+    @staticmethod
+    def build(target: Tensor, source: Tensor, n: int) -> _CSRPlan:
+        order = torch.argsort(target * n + source)
+        rows, cols = target[order], source[order]
+        crow = torch.zeros(n + 1, dtype=torch.long, device=target.device)
+        crow[1:] = torch.cumsum(torch.bincount(rows, minlength=n), 0)
+        perm_t = torch.argsort(cols * n + rows)
+        crow_t = torch.zeros(n + 1, dtype=torch.long, device=target.device)
+        crow_t[1:] = torch.cumsum(torch.bincount(cols, minlength=n), 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "sparse CSR support is in beta" (emitted once per process)
+            torch.sparse_csr_tensor(crow, cols, torch.zeros(len(cols), device=target.device), (n, n))
+        return _CSRPlan(n, rows, cols, crow, perm_t, crow_t, rows[perm_t])
+
+    def matrix(self, values: Tensor, transpose: bool) -> Tensor:
+        if transpose:
+            return torch.sparse_csr_tensor(self.crow_t, self.cols_t, values[self.perm_t], (self.n, self.n))
+        return torch.sparse_csr_tensor(self.crow, self.cols, values, (self.n, self.n))
+
+
+class _CSRMatmul(torch.autograd.Function):
+    """``A V`` with ``A = W`` (or ``W^T``) built from sorted edge values; differentiable in both."""
+
+    @staticmethod
+    def forward(ctx, values: Tensor, v: Tensor, plan: _CSRPlan, transpose: bool) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(values, v)
+        ctx.plan = plan
+        ctx.transpose = transpose
+        return plan.matrix(values, transpose) @ v
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # type: ignore[override]
+        values, v = ctx.saved_tensors
+        plan: _CSRPlan = ctx.plan
+        g_values = g_v = None
+        if ctx.needs_input_grad[1]:
+            g_v = plan.matrix(values, not ctx.transpose) @ grad
+        if ctx.needs_input_grad[0]:
+            r, c = (plan.cols, plan.rows) if ctx.transpose else (plan.rows, plan.cols)
+            g_values = (grad.index_select(0, r) * v.index_select(0, c)).sum(1)
+        return g_values, g_v, None, None
+
+
+def _edge_outer(plan: _CSRPlan, values: Tensor, left: Tensor, right: Tensor) -> Tensor:
+    """Per-edge ``sum_m left[target_e, m] * right[source_e, m]`` in plan order (``left right^T`` sampled on the edges)."""
+    try:
+        return torch.sparse.sampled_addmm(plan.matrix(values, False), left, right.T, beta=0.0).values()
+    except (RuntimeError, NotImplementedError):
+        return (left.index_select(0, plan.rows) * right.index_select(0, plan.cols)).sum(1)
+
+
+class _SparseRecurrence(torch.autograd.Function):
+    """The whole recurrence ``X <- phi(W X + U)`` (column layout) with hand-written back-propagation
+    through time: the same gradients as autograd through every unrolled step, but the weight
+    gradient ``sum_t G_t X_{t-1}^T`` (sampled on the edges) is formed once, not per step."""
+
+    @staticmethod
+    def forward(ctx, values: Tensor, u: Tensor, plan: _CSRPlan, leak: float, max_steps: int, tol: float):  # type: ignore[override]
+        a = plan.matrix(values, False)
+        x = torch.zeros_like(u)
+        states = [x]
+        for t in range(max_steps):
+            x_new = _mml_values(a @ x + u, leak)
+            states.append(x_new)
+            done = t > 20 and t % 10 == 0 and float((x_new - x).abs().max()) < tol
+            x = x_new
+            if done:
+                break
+        ctx.save_for_backward(values, torch.stack(states))
+        ctx.plan = plan
+        ctx.leak = leak
+        steps = torch.tensor(len(states) - 1)
+        ctx.mark_non_differentiable(steps)
+        return x, steps
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _grad_steps: Tensor | None = None):  # type: ignore[override]
+        values, states = ctx.saved_tensors  # states: (T + 1, N, B), states[0] = 0
+        plan: _CSRPlan = ctx.plan
+        t_plus, n, b = states.shape
+        steps = t_plus - 1
+        a_t = plan.matrix(values, True)
+        g_z = torch.empty(steps, n, b, dtype=grad.dtype, device=grad.device)
+        g_x = grad
+        for t in range(steps, 0, -1):
+            gz = g_x * mml_derivative(states[t], ctx.leak)
+            g_z[t - 1] = gz
+            if t > 1:
+                g_x = a_t @ gz
+        g_u = g_z.sum(dim=0) if ctx.needs_input_grad[1] else None
+        g_values = None
+        if ctx.needs_input_grad[0]:
+            left = g_z.permute(1, 0, 2).reshape(n, steps * b)
+            right = states[:-1].permute(1, 0, 2).reshape(n, steps * b)
+            g_values = _edge_outer(plan, values, left, right)
+        return g_values, g_u, None, None, None, None
+
+
+# --------------------------------------------------------------------------- model
+
+
+class SignalingModel(nn.Module):
+    """Recurrent signaling network on a fixed node/edge set (H.2-H.6).
+
+    Parameters
+    ----------
+    nodes
+        Node IDs; the model's node index (positions used by ``W``).
+    edges
+        Table ``source, target, sign`` of the allowed edges ``source -> target``
+        (PKN edges plus any injected ones); sign +1 / -1 / 0 (unknown).
+    ligands
+        Ligand node IDs, in the column order of the ligand input matrix.
+    tfs
+        TF node IDs, in the column order of the TF output matrix.
+    config
+        Settings (leak, T_max, tol, output bias, initial projection weights, backend).
+
+    Attributes
+    ----------
+    weight
+        ``(N, N)`` parameter ``W[target, source]`` (row = target, column = source);
+        non-edges are exactly 0.
+    bias
+        ``(N,)`` node biases ``b``.
+    input_weight
+        ``(L,)`` ligand projection ``w_in`` (A_in = 3; frozen unless ``train_input_weights``).
+    output_weight
+        ``(K,)`` TF projection ``w_out`` (A_out = 1.2).
+    output_bias
+        ``(K,)`` (only when ``config.output_bias``), else None.
+    """
+
+    def __init__(
+        self,
+        nodes: Sequence[str],
+        edges: pd.DataFrame,
+        ligands: Sequence[str],
+        tfs: Sequence[str],
+        config: SignalingConfig,
+    ) -> None:
+        super().__init__()
+        self.nodes = [str(n) for n in nodes]
+        self.ligands = [str(x) for x in ligands]
+        self.tfs = [str(x) for x in tfs]
+        self.config = config
+        index = {n: i for i, n in enumerate(self.nodes)}
+        n = len(self.nodes)
+        missing = [x for x in list(edges["source"]) + list(edges["target"]) + self.ligands + self.tfs if str(x) not in index]
+        if missing:
+            raise ValueError(f"IDs not in the node list: {sorted(set(map(str, missing)))[:10]}")
+        tgt = torch.as_tensor([index[str(t)] for t in edges["target"]], dtype=torch.long)
+        src = torch.as_tensor([index[str(s)] for s in edges["source"]], dtype=torch.long)
+        if len(set(zip(tgt.tolist(), src.tolist()))) != len(tgt):
+            raise ValueError("duplicate edges passed to SignalingModel")
+        mask = torch.zeros(n, n, dtype=torch.bool)
+        mask[tgt, src] = True
+        self.register_buffer("mask", mask)
+        self.register_buffer("edge_target", tgt)
+        self.register_buffer("edge_source", src)
+        self.register_buffer("edge_sign", torch.as_tensor(np.asarray(edges["sign"], dtype=np.float32)))
+        self.register_buffer("ligand_index", torch.as_tensor([index[x] for x in self.ligands], dtype=torch.long))
+        self.register_buffer("tf_index", torch.as_tensor([index[x] for x in self.tfs], dtype=torch.long))
+        self.weight = nn.Parameter(torch.zeros(n, n))
+        self.bias = nn.Parameter(torch.zeros(n))
+        self.input_weight = nn.Parameter(
+            torch.full((len(self.ligands),), float(config.input_weight_init)), requires_grad=config.train_input_weights
+        )
+        self.output_weight = nn.Parameter(torch.full((len(self.tfs),), float(config.output_weight_init)))
+        self.output_bias = nn.Parameter(torch.zeros(len(self.tfs))) if config.output_bias else None
+
+    # ----------------------------------------------------------------- sizes and views
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edge_target.numel())
+
+    def uses_sparse(self) -> bool:
+        """Whether the sparse (CSR over the edge list) formulation is used on the current device."""
+        b = self.config.backend
+        return b == "sparse" or (b == "auto" and self.weight.device.type != "cuda")
+
+    def masked_weight(self) -> Tensor:
+        """``W * mask``: ``(N, N)``, row = target, column = source."""
+        return self.weight * self.mask
+
+    def edge_weights(self) -> Tensor:
+        """``(E,)`` edge weights ``W[target_e, source_e]`` in the order of the edge table."""
+        return self.weight[self.edge_target, self.edge_source]
+
+    def edge_table(self) -> pd.DataFrame:
+        """Long table ``source, target, sign, weight`` of the current edge weights (``source -> target``)."""
+        w = self.edge_weights().detach().cpu().numpy().astype(np.float64)
+        names = np.asarray(self.nodes, dtype=object)
+        return pd.DataFrame(
+            {
+                "source": names[self.edge_source.cpu().numpy()],
+                "target": names[self.edge_target.cpu().numpy()],
+                "sign": self.edge_sign.cpu().numpy().astype(int),
+                "weight": w,
+            }
+        )
+
+    # ----------------------------------------------------------------- linear maps
+
+    def _csr_plan(self) -> _CSRPlan:
+        """Index arrays of ``W`` in CSR form on the current device (cached; not part of the state_dict)."""
+        key = (self.weight.device, self.n_edges)
+        cache = self.__dict__.setdefault("_plan_cache", {})
+        if key not in cache:
+            cache.clear()
+            cache[key] = _CSRPlan.build(self.edge_target, self.edge_source, self.n_nodes)
+        return cache[key]
+
+    def _operators(self, weight: Tensor | None = None) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        """``(V -> W V, V -> W^T V)`` for column blocks ``V`` of shape ``(N, M)``.
+
+        The sparse backend gathers the ``E`` edge weights from ``W`` and multiplies with a
+        CSR matrix (gradients: ``W^T g`` for ``V`` and ``sum_b g[t_e] V[s_e]`` per edge), so no
+        ``N x N`` product is formed; the dense backend multiplies by ``W * mask``.
+        """
+        w_full = self.weight if weight is None else weight
+        if self.uses_sparse():
+            plan = self._csr_plan()
+            w = w_full[plan.rows, plan.cols]
+
+            def fwd(v: Tensor) -> Tensor:
+                return _CSRMatmul.apply(w, v, plan, False)
+
+            def bwd(v: Tensor) -> Tensor:
+                return _CSRMatmul.apply(w, v, plan, True)
+
+            return fwd, bwd
+        wm = w_full * self.mask
+        return (lambda v: wm @ v), (lambda v: wm.T @ v)
+
+    def input_projection(self, x_in: Tensor) -> Tensor:
+        """``U = b^T + sum_j w_in,j X_in[:, j] e_{ligand(j)}``: ``(B, L) -> (B, N)`` (H.2)."""
+        u = x_in.new_zeros(x_in.shape[0], self.n_nodes).index_add_(1, self.ligand_index, x_in * self.input_weight)
+        return u + self.bias
+
+    def steady_state(self, u: Tensor) -> tuple[Tensor, int]:
+        """Iterate ``X <- phi(X W^T + U)`` from ``X = 0`` to the steady state (H.4).
+
+        Stops after computing step t+1 if t > 20, t % 10 == 0 and ``max|X(t+1) - X(t)| < tol``,
+        or after ``max_steps``. With ``gradient='bptt'`` gradients flow through all unrolled
+        steps (on the sparse backend by a hand-written backward pass through the stored states,
+        which gives the same gradients as autograd through each step); with ``'implicit'`` the fixed point is found without a graph and the gradient
+        is obtained from the adjoint iteration ``g <- g0 + W^T (phi' * g)`` (column layout).
+
+        Returns
+        -------
+        (Tensor, int)
+            ``(B, N)`` steady states and the number of steps taken.
+        """
+        cfg = self.config
+        implicit = cfg.gradient == "implicit" and torch.is_grad_enabled()
+        u_cols = u.T.contiguous()
+        if not implicit and self.uses_sparse():
+            plan = self._csr_plan()
+            values = self.weight[plan.rows, plan.cols]
+            x, steps = _SparseRecurrence.apply(values, u_cols, plan, float(cfg.leak), int(cfg.max_steps), float(cfg.tol))
+            return x.T, int(steps)
+        fwd, _ = self._operators()
+        x = torch.zeros_like(u_cols)
+        steps = 0
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not implicit):
+            for t in range(cfg.max_steps):
+                x_new = mml_activation(fwd(x) + u_cols, cfg.leak)
+                steps = t + 1
+                if t > 20 and t % 10 == 0 and float((x_new - x).detach().abs().max()) < cfg.tol:
+                    x = x_new
+                    break
+                x = x_new
+        if not implicit:
+            return x.T, steps
+        x_star = x.detach()
+        y = mml_activation(fwd(x_star) + u_cols, cfg.leak)
+        if y.requires_grad:
+            d = mml_derivative(y.detach(), cfg.leak)
+            _, bwd_det = self._operators(self.weight.detach())
+
+            def adjoint(g0: Tensor) -> Tensor:
+                g = g0
+                scale = max(1.0, float(g0.abs().max()))
+                for _ in range(cfg.max_steps):
+                    g_new = g0 + bwd_det(d * g)
+                    done = float((g_new - g).abs().max()) < cfg.tol * scale
+                    g = g_new
+                    if done:
+                        break
+                return g
+
+            y.register_hook(adjoint)
+        return y.T, steps
+
+    def output(self, states: Tensor) -> Tensor:
+        """TF predictions ``y_hat[b, k] = w_out,k * Y[b, tf(k)] (+ b_out,k)``: ``(B, N) -> (B, K)`` (H.5)."""
+        out = states[:, self.tf_index] * self.output_weight
+        if self.output_bias is not None:
+            out = out + self.output_bias
+        return out
+
+    def forward(self, x_in: Tensor, input_noise: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Predict TF activities from ligand inputs.
+
+        Parameters
+        ----------
+        x_in
+            ``(B, L)`` ligand amounts, columns in the order of :attr:`ligands`.
+        input_noise
+            Optional ``(B, N)`` noise added to the node inputs ``U`` (training only).
+
+        Returns
+        -------
+        (Tensor, Tensor)
+            ``(B, K)`` TF predictions (columns = :attr:`tfs`) and ``(B, N)`` steady states.
+        """
+        u = self.input_projection(x_in)
+        if input_noise is not None:
+            u = u + input_noise
+        states, steps = self.steady_state(u)
+        self.last_steps = steps
+        return self.output(states), states
+
+    def spectral_radius_estimate(
+        self, states: Tensor, *, n_probes: int, n_steps: int, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Per-sample spectral radius of ``diag(phi'(y_b)) W`` (H.7), differentiable in ``W``.
+
+        Parameters
+        ----------
+        states
+            ``(S, N)`` steady states (detached inside).
+        """
+        fwd, _ = self._operators()
+        n = self.n_nodes
+
+        def matvec(v: Tensor) -> Tensor:
+            s, _, p = v.shape
+            cols = v.permute(1, 0, 2).reshape(n, s * p)
+            return fwd(cols).reshape(n, s, p).permute(1, 0, 2)
+
+        d = mml_derivative(states.detach(), self.config.leak)
+        return batched_power_iteration(matvec, d, n_probes=n_probes, n_steps=n_steps, generator=generator)
+
+    # ----------------------------------------------------------------- initialisation (H.6)
+
+    @torch.no_grad()
+    def initialise(self, generator: torch.Generator | None = None) -> None:
+        """Edge weights ``0.1 + 0.1 U(0,1)`` (negated for inhibitory edges), biases 1e-3 (1 when all
+        incoming edges are inhibitory), ``w_in = A_in``, ``w_out = A_out``, output bias 0.
+
+        Random numbers are drawn on the CPU from ``generator`` so that results do not depend
+        on the device.
+        """
+        e = self.n_edges
+        mag = 0.1 + 0.1 * torch.rand(e, generator=generator, dtype=torch.float32)
+        sign = self.edge_sign.detach().cpu()
+        values = torch.where(sign < 0, -mag, mag).to(self.weight.device)
+        self.weight.zero_()
+        self.weight[self.edge_target, self.edge_source] = values
+        n = self.n_nodes
+        tgt = self.edge_target.cpu()
+        n_in = torch.zeros(n).index_add_(0, tgt, torch.ones(e))
+        n_inhib = torch.zeros(n).index_add_(0, tgt, (sign < 0).float())
+        all_inhib = (n_in > 0) & (n_inhib == n_in)
+        self.bias.copy_(torch.where(all_inhib, torch.ones(n), torch.full((n,), 1e-3)).to(self.bias.device))
+        self.input_weight.fill_(float(self.config.input_weight_init))
+        self.output_weight.fill_(float(self.config.output_weight_init))
+        if self.output_bias is not None:
+            self.output_bias.zero_()
+
+    def weight_sparse(self) -> sp.csr_matrix:
+        """``W`` as a scipy CSR matrix (float64; row = target, column = source)."""
+        w = self.edge_weights().detach().cpu().numpy().astype(np.float64)
+        return sp.csr_matrix(
+            (w, (self.edge_target.cpu().numpy(), self.edge_source.cpu().numpy())), shape=(self.n_nodes, self.n_nodes)
+        )
+
+    @torch.no_grad()
+    def prescale(self, rho_target: float) -> float:
+        """Scale ``W`` so that its spectral radius is ``rho_target`` (H.6).
+
+        Returns
+        -------
+        float
+            The spectral radius before scaling (0 for an acyclic network, which is left unscaled).
+        """
+        rho = spectral_radius(self.weight_sparse())
+        if rho > 1e-12:
+            self.weight.mul_(float(rho_target) / rho)
+        return rho
+
+    @torch.no_grad()
+    def rezero_(self) -> None:
+        """Set every non-edge entry of ``W`` to exactly 0."""
+        self.weight.mul_(self.mask)
+
+    @torch.no_grad()
+    def set_parameters(
+        self,
+        edge_weights: np.ndarray | Tensor,
+        bias: np.ndarray | Tensor | None = None,
+        input_weight: np.ndarray | Tensor | None = None,
+        output_weight: np.ndarray | Tensor | None = None,
+    ) -> None:
+        """Set ``W`` from per-edge values (edge-table order) and optionally the other parameters."""
+        dev = self.weight.device
+        self.weight.zero_()
+        self.weight[self.edge_target, self.edge_source] = torch.as_tensor(np.array(edge_weights, dtype=np.float32)).to(dev)
+        for param, value in ((self.bias, bias), (self.input_weight, input_weight), (self.output_weight, output_weight)):
+            if value is not None:
+                param.copy_(torch.as_tensor(np.array(value, dtype=np.float32)).to(dev))
+
+    def network_spec(self) -> dict:
+        """JSON-ready description of the node and edge sets (to rebuild the model from a checkpoint)."""
+        return {"nodes": list(self.nodes), "ligands": list(self.ligands), "tfs": list(self.tfs)}
+
+
+def edges_from_state(nodes: Sequence[str], state: dict[str, Tensor]) -> pd.DataFrame:
+    """Rebuild the ``source, target, sign`` edge table from a model state_dict (its edge buffers)."""
+    names = np.asarray(list(nodes), dtype=object)
+    return pd.DataFrame(
+        {
+            "source": names[state["edge_source"].cpu().numpy()],
+            "target": names[state["edge_target"].cpu().numpy()],
+            "sign": state["edge_sign"].cpu().numpy().astype(int),
+        }
+    )
