@@ -1,0 +1,323 @@
+"""Tests of dash_core.studies: lambda sweeps, point selection and the benchmark.
+
+Runs use a tiny simulated network (16 genes, 6 trajectories), 2 epochs and the
+always-registered strategy ``none`` (plus ``dash`` when it is registered), so
+that the whole file stays well under a minute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dash_core.experiment import METRIC_KEYS, RunConfig
+from dash_core.integrate import SolverConfig
+from dash_core.io.errors import DashInputError
+from dash_core.pruning import STRATEGIES
+from dash_core.runs.executors import ExecutorConfig
+from dash_core.simulate import SimulationConfig, simulate, write_simulation
+from dash_core.studies import (
+    PAPER_SIM350,
+    Condition,
+    DatasetSpec,
+    benchmark_conditions,
+    parse_grid,
+    parse_seeds,
+    pivot_sweep,
+    point_key,
+    prepare_benchmark_data,
+    run_benchmark,
+    run_sweep,
+    select_point,
+    summarize_benchmark,
+    summary_markdown,
+    sweep_jobs,
+)
+from dash_core.train import TrainConfig
+
+TINY_TRAIN = TrainConfig(max_epochs=2, patience=0, device="cpu", prior_probes=64, prior_probe_batch=32,
+                         solver=SolverConfig(method="euler", steps_per_unit=1.0))
+TINY = RunConfig(train=TINY_TRAIN)
+
+
+@pytest.fixture(scope="module")
+def sim_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sim")
+    write_simulation(simulate(SimulationConfig.scaled(16, n_trajectories=6, n_test_trajectories=3, seed=1)), folder)
+    return folder
+
+
+@pytest.fixture
+def spec(sim_dir):
+    return DatasetSpec.from_simulation_dir(sim_dir)
+
+
+def test_dataset_spec_files_and_simulation(sim_dir):
+    cfg = SimulationConfig.scaled(16, n_trajectories=6, n_test_trajectories=3, seed=1)
+    from_files, _ = DatasetSpec.from_simulation_dir(sim_dir).load()
+    from_sim, _ = DatasetSpec(simulation=cfg.to_dict()).load()
+    assert from_files.genes == from_sim.genes
+    assert np.allclose(from_files.expression.trajectories[2].values, from_sim.expression.trajectories[2].values)
+    assert np.allclose(from_files.truth_matrix(), from_sim.truth_matrix())
+    assert np.allclose(from_files.test_expression_clean.trajectories[0].values,
+                       from_sim.test_expression_clean.trajectories[0].values)
+    with pytest.raises(DashInputError, match="expression file"):
+        DatasetSpec()
+
+
+# ------------------------------------------------------------------ parsing
+def test_parse_grid_values_and_errors():
+    assert parse_grid("0, 0.05,0.5,0.5") == (0.0, 0.05, 0.5)
+    assert parse_grid("1") == (1.0,)
+    for bad, words in [("", "empty"), ("0,,0.5", "item 2"), ("0.1,", "item 2"), ("0,abc", "not a number"),
+                       ("0,1.5", "outside [0, 1]"), ("-0.1", "outside"), ("nan", "outside")]:
+        with pytest.raises(DashInputError, match="--lambda-ppi-grid") as info:
+            parse_grid(bad)
+        assert words in str(info.value), (bad, str(info.value))
+
+
+def test_parse_seeds_list_and_count():
+    assert parse_seeds("0,1,1,4") == (0, 1, 4)
+    assert parse_seeds("3", count_form=True) == (0, 1, 2)
+    assert parse_seeds("3,5", count_form=True) == (3, 5)
+    with pytest.raises(DashInputError, match="negative"):
+        parse_seeds("-1")
+    with pytest.raises(DashInputError, match="whole number"):
+        parse_seeds("0,x")
+    with pytest.raises(DashInputError, match="at least 1"):
+        parse_seeds("0", count_form=True)
+
+
+# ------------------------------------------------------------------ sweeps
+def test_sweep_jobs_are_picklable_and_keyed(spec, tmp_path):
+    import pickle
+
+    jobs = sweep_jobs(spec, TINY, [0, 0.5], [0.05], strategy="none", seeds=(0, 1), out_dir=tmp_path)
+    assert [j.key for j in jobs] == [point_key("none", lp, 0.05, s) for lp in (0, 0.5) for s in (0, 1)]
+    assert jobs[0].key == "none_ppi0_motif0.05_seed0"
+    back = pickle.loads(pickle.dumps(jobs[-1]))
+    assert back.kwargs["config"]["pruning"]["lambda_ppi"] == 0.5 and back.kwargs["config"]["seed"] == 1
+    with pytest.raises(DashInputError, match="Unknown strategy"):
+        sweep_jobs(spec, TINY, [0], [0], strategy="no-such-strategy", out_dir=tmp_path)
+
+
+def test_sweep_rows_interrupt_and_resume(spec, tmp_path):
+    strategy = "dash" if "dash" in STRATEGIES else "none"
+    seen = []
+    stop_after = {"n": 2}
+
+    def on_point(row, progress):
+        seen.append((row["key"], progress.done, progress.total))
+
+    df = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy=strategy, out_dir=tmp_path,
+                   on_point=on_point, should_stop=lambda: len(seen) >= stop_after["n"])
+    stored = pd.read_csv(tmp_path / "sweep.csv")
+    assert len(stored) == 2 and set(stored["status"]) == {"ok"}
+    assert (df["status"] == "cancelled").sum() == 2
+    assert [s[1:] for s in seen] == [(1, 4), (2, 4)]
+
+    seen.clear()
+    stop_after["n"] = 99
+    df = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy=strategy, out_dir=tmp_path, on_point=on_point)
+    assert len(seen) == 2, "only the two missing points may run again"
+    assert seen[0][1:] == (3, 4)
+    stored = pd.read_csv(tmp_path / "sweep.csv")
+    assert len(stored) == 4 and set(stored["status"]) == {"ok"} and len(df) == 4
+    for col in [*METRIC_KEYS, "val_mse", "lambda_ppi", "lambda_motif", "seed", "strategy", "run_dir",
+                "job_seconds", "test_mse_true"]:
+        assert col in stored.columns, col
+    assert stored["balanced_accuracy"].notna().all() and stored["val_mse"].gt(0).all()
+    assert sorted(zip(stored["lambda_ppi"], stored["lambda_motif"], strict=True)) == [
+        (0.0, 0.05), (0.0, 1.0), (0.5, 0.05), (0.5, 1.0)]
+    run = tmp_path / "runs" / point_key(strategy, 0.5, 1.0, 0)
+    assert (run / "metrics.json").exists() and (run / "model.pt").exists()
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["pruning"]["lambda_ppi"] == 0.5 and cfg["pruning"]["lambda_motif"] == 1.0
+
+    # rows deleted from the table are run again, the others are not
+    stored.iloc[1:].to_csv(tmp_path / "sweep.csv", index=False)
+    seen.clear()
+    run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy=strategy, out_dir=tmp_path, on_point=on_point)
+    assert [s[0] for s in seen] == [stored["key"].iloc[0]]
+
+    # a different training setup may not resume into this folder
+    other = dataclasses.replace(TINY, train=dataclasses.replace(TINY_TRAIN, lr=0.01))
+    with pytest.raises(DashInputError, match="train.lr"):
+        run_sweep(spec, other, [0.0], [0.05], strategy=strategy, out_dir=tmp_path)
+
+
+def test_sweep_two_workers_same_numbers_as_in_process(spec, tmp_path):
+    a = run_sweep(spec, TINY, [0.0, 0.5], [0.05], strategy="none", out_dir=tmp_path / "a",
+                  executor=ExecutorConfig(workers=2, threads_per_job=1))
+    b = run_sweep(spec, TINY, [0.0, 0.5], [0.05], strategy="none", out_dir=tmp_path / "b")
+    assert list(a["status"]) == ["ok", "ok"]
+    assert np.allclose(a["val_mse"].to_numpy(float), b["val_mse"].to_numpy(float), rtol=1e-4)
+
+
+def test_failed_point_is_recorded_then_retried(sim_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(sim_dir, data)
+    spec = DatasetSpec.from_simulation_dir(data)
+    moved = tmp_path / "expression.moved"
+    shutil.move(data / "expression.csv", moved)
+    df = run_sweep(spec, TINY, [0.0], [0.05], strategy="none", out_dir=tmp_path / "out",
+                   executor=ExecutorConfig(max_retries=0))
+    stored = pd.read_csv(tmp_path / "out" / "sweep.csv")
+    assert list(stored["status"]) == ["failed"] and list(df["status"]) == ["failed"]
+    assert "expression.csv" in stored["error"].iloc[0]
+    shutil.move(moved, data / "expression.csv")
+    df = run_sweep(spec, TINY, [0.0], [0.05], strategy="none", out_dir=tmp_path / "out",
+                   executor=ExecutorConfig(max_retries=0))
+    stored = pd.read_csv(tmp_path / "out" / "sweep.csv")
+    assert list(stored["status"]) == ["ok"] and stored["error"].isna().all()
+    assert list(df["status"]) == ["ok"]
+
+
+# ------------------------------------------------------------------ selection
+def _sweep_frame():
+    return pd.DataFrame({
+        "key": list("abcdef"), "status": ["ok", "ok", "ok", "ok", "failed", "ok"],
+        "strategy": "dash", "seed": 0,
+        "lambda_ppi": [0.0, 0.5, 0.5, 0.95, 0.05, 0.75],
+        "lambda_motif": [0.0, 0.05, 0.5, 0.95, 0.05, 0.75],
+        "sparsity": [0.95, 0.93, 0.80, 0.97, 0.99, 0.91],
+        "val_mse": [3e-3, 1e-3, 5e-4, 2e-3, 1e-5, 1.5e-3],
+        "balanced_accuracy": [0.70, 0.90, 0.85, 0.88, 0.99, 0.91],
+        "auprc": [0.1, 0.3, 0.4, 0.2, 0.9, 0.35],
+    })
+
+
+def test_select_point_criteria_and_fallback():
+    df = _sweep_frame()
+    best = select_point(df)  # c has the lowest val_mse but is not sparse enough; e failed
+    assert best["key"] == "b" and best["qualified"] and best["lambda_ppi"] == 0.5
+    assert select_point(df, "balanced_accuracy")["key"] == "f"
+    assert select_point(df, "auprc")["key"] == "f"
+    assert select_point(df, "val_mse", min_sparsity=0.5)["key"] == "c"
+    fallback = select_point(df, min_sparsity=0.999)
+    assert not fallback["qualified"] and fallback["key"] == "c"
+    assert "no point reached sparsity >= 0.999" in fallback["selection_note"]
+    with pytest.raises(DashInputError, match="--truth"):
+        select_point(df.assign(balanced_accuracy=np.nan), "balanced_accuracy")
+    with pytest.raises(DashInputError, match="unknown selection criterion"):
+        select_point(df, "test_loss")
+    with pytest.raises(DashInputError, match="no finished"):
+        select_point(df.assign(status="failed"))
+
+
+def test_select_point_averages_seeds():
+    df = pd.DataFrame({"key": list("abcd"), "status": "ok", "strategy": "dash", "seed": [0, 1, 0, 1],
+                       "lambda_ppi": [0.5, 0.5, 0.05, 0.05], "lambda_motif": 0.05,
+                       "sparsity": [0.95, 0.93, 0.96, 0.94], "val_mse": [1.0, 5.0, 2.0, 2.5]})
+    best = select_point(df)
+    assert best["lambda_ppi"] == 0.05 and best["n_seeds"] == 2
+    assert best["val_mse"] == pytest.approx(2.25) and best["sparsity"] == pytest.approx(0.95)
+    grid = pivot_sweep(df, "val_mse")
+    assert grid.loc[0.5, 0.05] == pytest.approx(3.0)
+
+
+# ------------------------------------------------------------------ benchmark
+def test_paper_table_present():
+    assert PAPER_SIM350["dash"] == (0.946, 0.906)
+    assert PAPER_SIM350["none"] == (0.099, 0.587)
+    for name in ("none", "cnode", "l0", "pathreg", "imp", "pinn_mp", "bioprune", "dash"):
+        sparsity, ba = PAPER_SIM350[name]
+        assert 0 < sparsity < 1 and 0.5 < ba < 1
+
+
+def test_summary_mean_sd_and_markdown():
+    df = pd.DataFrame({
+        "key": [f"k{i}" for i in range(5)], "status": ["ok", "ok", "ok", "ok", "failed"],
+        "condition": "noise5", "strategy": ["dash", "dash", "dash", "imp", "imp"], "seed": [0, 1, 2, 0, 1],
+        "sparsity": [0.94, 0.95, 0.96, 0.97, np.nan], "balanced_accuracy": [0.90, 0.92, 0.88, 0.70, np.nan],
+        "wall_seconds": [10.0, 12.0, 14.0, 5.0, np.nan], "seconds_per_epoch": [0.1, 0.1, 0.1, 0.05, np.nan],
+        "epochs": [100, 110, 120, 80, np.nan],
+    })
+    summary = summarize_benchmark(df, conditions=benchmark_conditions("sim350"))
+    dash = summary.set_index("strategy").loc["dash"]
+    assert dash["n_runs"] == 3 and dash["n_failed"] == 0
+    assert dash["sparsity_mean"] == pytest.approx(0.95) and dash["sparsity_sd"] == pytest.approx(0.01)
+    assert dash["balanced_accuracy_sd"] == pytest.approx(0.02)
+    assert dash["total_wall_seconds"] == pytest.approx(36.0)
+    assert dash["paper_sparsity"] == 0.946 and dash["paper_balanced_accuracy"] == 0.906
+    imp = summary.set_index("strategy").loc["imp"]
+    assert imp["n_runs"] == 1 and imp["n_failed"] == 1 and np.isnan(imp["sparsity_sd"])
+    md = summary_markdown(summary, conditions=benchmark_conditions("sim350"))
+    assert "95.0 ± 1.0" in md and "90.0 ± 2.0" in md  # dash sparsity / BA in percent
+    assert "| 94.6 | 90.6 |" in md and "Wall time per strategy" in md
+    assert "1 (1 failed)" in md
+    # the paper's values are shown only for the comparable condition
+    other = summarize_benchmark(df.assign(condition="prior20"),
+                                conditions=[Condition("prior20", 0.0, 0.2)])
+    assert other["paper_sparsity"].isna().all()
+
+
+def test_benchmark_conditions():
+    assert [c.noise_sigma for c in benchmark_conditions("noise")] == [0.0, 0.025, 0.05, 0.1]
+    assert [c.name for c in benchmark_conditions("noise", noise_percents=[2.5])] == ["noise2.5"]
+    pc = benchmark_conditions("prior-corruption")
+    assert [(c.noise_sigma, c.prior_corruption) for c in pc] == [(0.0, 0.0), (0.0, 0.2), (0.0, 0.4)]
+    assert [c.paper_comparable for c in benchmark_conditions("noise")] == [False, True, False, False]
+    with pytest.raises(DashInputError, match="preset"):
+        benchmark_conditions("sim999")
+
+
+def test_prepare_benchmark_data_once_per_seed(tmp_path):
+    conds = benchmark_conditions("prior-corruption")[1:2]
+    specs = prepare_benchmark_data(conds, [0, 1], tmp_path, n_genes=12)
+    assert sorted(specs) == [("prior20", 0), ("prior20", 1)]
+    folder = tmp_path / "data" / "prior20" / "seed1"
+    cfg = json.loads((folder / "simulation_config.json").read_text())
+    assert cfg["seed"] == 1 and cfg["noise_sigma"] == 0.0 and cfg["prior_corruption"] == 0.2 and cfg["n_genes"] == 12
+    stamp = (folder / "expression.csv").stat().st_mtime_ns
+    prepare_benchmark_data(conds, [1], tmp_path, n_genes=12)
+    assert (folder / "expression.csv").stat().st_mtime_ns == stamp, "existing data must be reused"
+    ds, _ = specs[("prior20", 1)].load()
+    assert ds.test_expression_clean is not None and ds.truth is not None
+
+
+def test_run_benchmark_user_data(spec, tmp_path):
+    names = ["none"] + (["dash"] if "dash" in STRATEGIES else [])
+    tables = run_benchmark(None, [0, 1], tmp_path, names, data=spec, base_config=TINY)
+    res = pd.read_csv(tmp_path / "benchmark.csv")
+    assert len(res) == 2 * len(names) and set(res["status"]) == {"ok"} and set(res["condition"]) == {"data"}
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert list(summary["strategy"]) == names and (summary["n_runs"] == 2).all()
+    assert summary["sparsity_sd"].notna().all()
+    assert (tmp_path / "summary.md").read_text() == tables.markdown
+    with pytest.raises(DashInputError, match="not both"):
+        run_benchmark("sim350", [0], tmp_path / "x", data=spec)
+
+
+# ------------------------------------------------------------------ CLI
+def test_cli_sweep_and_benchmark(sim_dir, tmp_path, capsys):
+    from dash_core.cli import main
+
+    common = ["--max-epochs", "2", "--patience", "0", "--device", "cpu", "--solver", "euler"]
+    rc = main(["sweep", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
+               "--truth", str(sim_dir / "truth.csv"), "--lambda-ppi-grid", "0,0.5", "--lambda-motif-grid", "0.05",
+               "--strategy", "none", "--select", "balanced_accuracy", "--min-sparsity", "0", *common,
+               "--out", str(tmp_path / "sw")])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Selected lambda_ppi" in out and "[sweep] 2/2 done" in err and "ETA" in err
+    assert len(pd.read_csv(tmp_path / "sw" / "sweep.csv")) == 2
+
+    rc = main(["sweep", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
+               "--lambda-ppi-grid", "0,2", "--lambda-motif-grid", "0.05", "--out", str(tmp_path / "bad")])
+    assert rc == 2 and "--lambda-ppi-grid" in capsys.readouterr().err
+
+    rc = main(["benchmark", "--preset", "sim350", "--genes", "12", "--seeds", "1", "--strategies", "none",
+               "--max-epochs", "1", "--patience", "0", "--device", "cpu", "--solver", "euler",
+               "--out", str(tmp_path / "bm")])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "## noise5" in out and "PHOENIX (unpruned)" in out and "| 9.9 | 58.7 |" in out
+    assert (tmp_path / "bm" / "data" / "noise5" / "seed0" / "expression.csv").exists()
+    rc = main(["benchmark", "--strategies", "nonexistent", "--out", str(tmp_path / "bm2")])
+    assert rc == 2 and "unknown strategy" in capsys.readouterr().err
