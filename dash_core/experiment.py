@@ -219,6 +219,12 @@ def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse:
                    auroc=net.get("auroc"), auprc=net.get("auprc"), auprc_ratio=net.get("auprc_ratio"),
                    early_precision_ratio=net.get("early_precision_ratio"), test_mse=test_mse)
     details = {k: v for k, v in net.items() if k not in metrics}
+    prior = dataset.prior_matrix()
+    if truth is not None and np.any(prior):
+        # D.5 ``tf_only``: candidate rows restricted to the prior's regulators.
+        regulators = np.any(prior != 0, axis=1)
+        details.update(auroc_tf_only=M.auroc(effect, truth, regulators=regulators),
+                       auprc_tf_only=M.auprc(effect, truth, regulators=regulators))
     details.update(val_mse=val_mse, test_mse_true=test_true)
     return {"metrics": metrics, "details": details, "effect": effect}
 
