@@ -50,10 +50,10 @@ def measure_epochs(spec: dict) -> dict:
     from dash_core.experiment import split_dataset
     from dash_core.integrate import SolverConfig
     from dash_core.models import ModelConfig, build_model
-    from dash_core.train import TrainConfig, Trainer
+    from dash_core.train import TrainConfig, Trainer, cpu_threads_for
 
-    if spec.get("threads"):
-        torch.set_num_threads(int(spec["threads"]))
+    threads = spec.get("threads") or cpu_threads_for(TrainConfig(), 4 * spec.get("genes", 350) * spec.get("hidden", 40))
+    torch.set_num_threads(int(threads))
     if spec["data"] == "sim350":
         from dash_core.simulate import SimulationConfig, simulate
 

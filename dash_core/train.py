@@ -183,6 +183,17 @@ class _NoHooks:
         return None
 
 
+def _probe_drive(probes: Tensor, prior: np.ndarray, dtype: torch.dtype) -> Tensor:
+    """``probes @ P`` (K x n times n x n); a sparse product when the prior is sparse (genome-scale priors)."""
+    density = np.count_nonzero(prior) / max(1, prior.size)
+    if density > 0.05:
+        return probes @ torch.as_tensor(prior, dtype=dtype, device=probes.device)
+    from scipy import sparse
+
+    out = sparse.csr_matrix(prior).T.dot(probes.detach().cpu().double().numpy().T).T  # (P^T probes^T)^T
+    return torch.as_tensor(np.ascontiguousarray(out), dtype=dtype, device=probes.device)
+
+
 @dataclass
 class _Batch:
     x0: Tensor
@@ -253,7 +264,7 @@ class Trainer:
             self.prior = torch.as_tensor(p, dtype=self.dtype, device=self.device)
             g = torch.Generator().manual_seed(self.seed + 2)
             self.probes = (torch.rand(config.prior_probes, model.n_genes, generator=g) - 0.5).to(self.device, self.dtype)
-            self.probe_targets = self.probes @ self.prior
+            self.probe_targets = _probe_drive(self.probes, p, self.dtype)
 
         self.epoch = 0  # epochs completed (global across phases)
         self.history: list[dict[str, Any]] = []
