@@ -48,6 +48,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from dash_core.data import Dataset, ExpressionData, Trajectory
 from dash_core.io.errors import DashInputError
+from dash_core.io.gmt import write_gmt
 from dash_core.network import edges_to_matrix, matrix_to_edges
 
 #: In-degree counts of SIM350's regulated genes, as ``(k, number of genes)`` (methods E.1).
@@ -1205,16 +1206,6 @@ def with_noise(result: SimulationResult, noise_sigma: float, *, noise_seed: int 
 
 
 # --------------------------------------------------------------------------- writing
-def write_gmt(gene_sets: dict[str, list[str]], path: Path, descriptions: dict[str, str] | None = None) -> Path:
-    """Write gene sets as GMT: ``name<TAB>description<TAB>gene1<TAB>gene2...`` per line."""
-    path = Path(path)
-    descriptions = descriptions or {}
-    with path.open("w", encoding="utf-8") as fh:
-        for name, members in gene_sets.items():
-            fh.write("\t".join([name, descriptions.get(name, name), *members]) + "\n")
-    return path
-
-
 def write_reference_csv(expression: ExpressionData, path: Path) -> Path:
     """Reference-compatible CSV (methods E.6).
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dash_core.cli import positive_int
 from dash_core.io.errors import DashInputError, ValidationReport
 
 
@@ -25,16 +26,6 @@ def _print_report(report: ValidationReport, verbose: bool = False) -> None:
     for issue in report.issues:
         if issue.level != "info" or verbose:
             _eprint(str(issue))
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
 
 
 def _float_list(text: str) -> list[float]:
@@ -76,7 +67,7 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
     g.add_argument("--preset", choices=["package", "self_prune"], default=default_preset,
                    help=f"starting settings: LEMBAS package or self-pruning study (default: {default_preset})")
     g.add_argument("--config", help="a config.json of an earlier run to start from (overrides --preset)")
-    g.add_argument("--epochs", type=_positive_int, help="training epochs (default 5000)")
+    g.add_argument("--epochs", type=positive_int, help="training epochs (default 5000)")
     if seed:
         g.add_argument("--seed", type=int, help="seed (default 0)")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto (CUDA when available)")
@@ -86,9 +77,9 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
     g.add_argument("--batch-size", type=int, dest="batch_size", help="conditions per step; 0 = full batch")
     g.add_argument("--gradient", choices=["bptt", "implicit"], help="back-propagation through time (default) or implicit adjoint")
     g.add_argument("--backend", choices=["auto", "dense", "sparse"], help="auto: sparse edge list on CPU, dense on CUDA")
-    g.add_argument("--max-steps", type=_positive_int, dest="max_steps", help="recurrence steps T_max (default 150)")
-    g.add_argument("--eval-every", type=_positive_int, dest="eval_every", help="test evaluation interval in epochs (default 50)")
-    g.add_argument("--threads", type=_positive_int,
+    g.add_argument("--max-steps", type=positive_int, dest="max_steps", help="recurrence steps T_max (default 150)")
+    g.add_argument("--eval-every", type=positive_int, dest="eval_every", help="test evaluation interval in epochs (default 50)")
+    g.add_argument("--threads", type=positive_int,
                    help="torch CPU threads (per job for selfprune; default: torch's, or CPUs / workers in worker processes)")
 
 
@@ -328,9 +319,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     g.add_argument("--spurious", type=int, default=100, help="spurious edges injected per model (default 100)")
     g.add_argument("--l2", type=_float_list, default=[1e-6, 1e-5, 1e-4], help="comma-separated L2 levels (default 1e-6,1e-5,1e-4)")
     g.add_argument("--seeds", type=_seed_list, default=list(range(5)), help="K (seeds 0..K-1), a list 0,3,7 or a range 0-4 (default 5)")
-    g.add_argument("--checkpoints", type=_positive_int, default=20, help="checkpoint intervals (default 20: 21 checkpoints)")
-    g.add_argument("--readout-every", type=_positive_int, default=5, dest="readout_every", help="R1/R2 trace interval (default 5)")
-    g.add_argument("--prune-block", type=_positive_int, dest="prune_block", help="R4 block size (default 500, or 10 below 2,000 edges)")
+    g.add_argument("--checkpoints", type=positive_int, default=20, help="checkpoint intervals (default 20: 21 checkpoints)")
+    g.add_argument("--readout-every", type=positive_int, default=5, dest="readout_every", help="R1/R2 trace interval (default 5)")
+    g.add_argument("--prune-block", type=positive_int, dest="prune_block", help="R4 block size (default 500, or 10 below 2,000 edges)")
     p.add_argument("--out", required=True, help="output folder (re-running resumes: finished models are kept)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
@@ -342,12 +333,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="synthetic data from a network with known parameters (or a random network)")
     p.add_argument("--pkn", help="network TSV (with --params); omit both for a random network")
     p.add_argument("--params", help="true parameters: Source, Target, Type (Weight/Bias/Input/Projection), Value")
-    p.add_argument("--samples", type=_positive_int, default=100, help="conditions to simulate (default 100)")
+    p.add_argument("--samples", type=positive_int, default=100, help="conditions to simulate (default 100)")
     p.add_argument("--noise", type=float, default=0.0, help="Gaussian noise s.d. on TF activities (default 0)")
-    p.add_argument("--nodes", type=_positive_int, default=40, help="random network: nodes (default 40)")
-    p.add_argument("--edges", type=_positive_int, default=90, help="random network: edges (default 90)")
-    p.add_argument("--n-ligands", type=_positive_int, default=6, dest="n_ligands", help="random network: ligands (default 6)")
-    p.add_argument("--n-tfs", type=_positive_int, default=8, dest="n_tfs", help="random network: TFs (default 8)")
+    p.add_argument("--nodes", type=positive_int, default=40, help="random network: nodes (default 40)")
+    p.add_argument("--edges", type=positive_int, default=90, help="random network: edges (default 90)")
+    p.add_argument("--n-ligands", type=positive_int, default=6, dest="n_ligands", help="random network: ligands (default 6)")
+    p.add_argument("--n-tfs", type=positive_int, default=8, dest="n_tfs", help="random network: TFs (default 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=_cmd_simulate)
