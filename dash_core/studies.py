@@ -1147,6 +1147,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.seed is not None:
         raise DashInputError("sweep seeds are set with --seeds (a list such as 0,1), not --seed.", source="--seed")
+    if getattr(args, "search", "grid") == "asha":
+        from dash_core.tune import run_search_from_args
+
+        spec = DatasetSpec.from_args(args)
+        _, messages = spec.load()
+        for m in messages:
+            _eprint(m)
+        return run_search_from_args(args, spec, run_config_from_args(args))
+    if args.lambda_ppi_grid is None or args.lambda_motif_grid is None:
+        raise DashInputError("give --lambda-ppi-grid and --lambda-motif-grid (or use --search asha --trials N).",
+                             source="--lambda-ppi-grid")
     ppi = parse_grid(args.lambda_ppi_grid, "--lambda-ppi-grid")
     motif = parse_grid(args.lambda_motif_grid, "--lambda-motif-grid")
     seeds = parse_seeds(args.seeds, "--seeds")
@@ -1258,9 +1269,9 @@ def register(subparsers) -> None:
                     "--seed is replaced by --seeds.")
     add_data_arguments(p)
     g = p.add_argument_group("sweep")
-    g.add_argument("--lambda-ppi-grid", required=True, metavar="LIST",
+    g.add_argument("--lambda-ppi-grid", default=None, metavar="LIST",
                    help="comma-separated lambda_PPI values in [0, 1], e.g. 0,0.05,0.25,0.5,0.75,0.95,0.995")
-    g.add_argument("--lambda-motif-grid", required=True, metavar="LIST",
+    g.add_argument("--lambda-motif-grid", default=None, metavar="LIST",
                    help="comma-separated lambda_motif values in [0, 1]")
     g.add_argument("--seeds", default="0", metavar="LIST", help="comma-separated seeds per point (default 0)")
     g.add_argument("--select", choices=list(SELECT_CRITERIA), default="val_mse",
@@ -1271,6 +1282,9 @@ def register(subparsers) -> None:
     g.add_argument("--out", required=True, help="study folder (sweep.csv, runs/<point>/)")
     add_run_arguments(p)
     add_executor_arguments(p)
+    from dash_core.tune import register_search_arguments
+
+    register_search_arguments(p)
     p.set_defaults(func=_cmd_sweep)
 
     p = subparsers.add_parser(

@@ -14,6 +14,16 @@ from dash_core.pruning import STRATEGIES, PruningConfig
 from dash_core.train import TrainConfig
 from pages import _ui
 
+
+def _executor_settings(workers: int) -> dict:
+    """Local worker processes, or the Ray cluster named by ``DASH_STUDIO_RAY_ADDRESS`` (README "Scaling out")."""
+    ray_address = os.environ.get("DASH_STUDIO_RAY_ADDRESS", "").strip() or None
+    if ray_address is None:
+        return {"kind": "local", "workers": workers, "threads_per_job": 1}
+    gpus = float(os.environ.get("DASH_STUDIO_GPUS_PER_JOB", "0") or 0)
+    return {"kind": "ray", "ray_address": ray_address, "workers": workers, "gpus_per_job": gpus, "threads_per_job": 1}
+
+
 GRID = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 0.995, 1.0]
 st.title("λ explorer")
 st.caption("DASH mixes each weight's magnitude with a prior score: λ_PPI for the input layers, λ_motif for the "
@@ -66,7 +76,7 @@ with st.expander("Launch a sweep", expanded=not sweeps):
                 params = {"config": cfg.to_dict(), "strategy": strategy,
                           "lambda_ppi_grid": sorted(grid_ppi), "lambda_motif_grid": sorted(grid_motif),
                           "seeds": list(range(int(n_seeds))), "baselines": baselines,
-                          "executor": {"kind": "local", "workers": int(workers), "threads_per_job": 1}}
+                          "executor": _executor_settings(int(workers))}
                 rid = _ui.launch_job("sweep", params, label=f"{strategy} sweep {len(grid_ppi)}×{len(grid_motif)} "
                                                           f"on {dataset.name}")
                 if rid:
@@ -152,3 +162,4 @@ if len(points) and "sparsity" in points.columns:
         st.dataframe(points[show], hide_index=True)
 elif sel is not None:
     st.caption("No finished points yet; they appear here as the runs complete.")
+
