@@ -69,6 +69,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from dash_core.cli import positive_int
 from dash_core.io.errors import DashInputError
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily (torch)
@@ -558,24 +559,14 @@ def register_search_arguments(parser: argparse.ArgumentParser) -> None:
                    help="grid: every point of --lambda-ppi-grid x --lambda-motif-grid (default); asha: sample "
                         "--trials points and stop the worse ones early with Ray Tune's ASHA scheduler on the "
                         "validation MSE")
-    g.add_argument("--trials", type=_positive_int, default=16, metavar="N",
+    g.add_argument("--trials", type=positive_int, default=16, metavar="N",
                    help="asha: number of sampled (lambda_PPI, lambda_motif) points (default 16)")
-    g.add_argument("--grace-period", type=_positive_int, default=None, dest="grace_period", metavar="E",
+    g.add_argument("--grace-period", type=positive_int, default=None, dest="grace_period", metavar="E",
                    help="asha: epochs before a trial can be stopped (default: pruning first epoch + interval)")
     g.add_argument("--reduction-factor", type=float, default=3.0, dest="reduction_factor", metavar="ETA",
                    help="asha: keep the best 1/ETA of the trials at each rung (default 3)")
     g.add_argument("--lambda-space", choices=LAMBDA_SPACES, default="logit", dest="lambda_space",
                    help="asha: sample lambdas uniformly in logit space (dense near 0 and 1; default) or uniformly")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
 
 
 def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, base_config: RunConfig) -> int:
