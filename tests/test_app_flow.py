@@ -116,7 +116,8 @@ def test_good_upload_validation_report_and_orientation(app):
     app.button(key="FormSubmitter:upload_form-Validate and load").click().run()
     assert not _errors(app) and not app.error
     assert any("Loaded **expression**" in s.value for s in app.success)
-    assert any("self-loop" in w.value for w in app.warning)  # the PPI's diagonal is reported
+    # the PPI's diagonal (self-interaction, methods B.1) is part of the format: kept, noted, not a warning
+    assert not any("self-loop" in w.value for w in app.warning)
     assert not any("/sessions/" in w.value for w in app.warning)  # no server paths in messages
     frames = app.get("arrow_data_frame") or app.dataframe
     assert frames

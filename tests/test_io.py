@@ -521,3 +521,16 @@ def test_in_memory_frames_and_index_column(tmp_path):
     edges = pd.DataFrame({"source": ["A", "B"], "target": ["B", "A"], "weight": [1, -2]})
     df, _ = read_network(edges, kind="ppi")
     assert list(df.weight) == [1.0, -2.0]
+
+
+def test_ppi_keeps_self_interactions_priors_drop_self_loops():
+    import io as _io
+
+    from dash_core.io import read_network
+
+    text = b"source,target,weight\nA,A,1\nA,B,1\n"
+    ppi, rep = read_network(_io.BytesIO(text), kind="ppi")
+    assert len(ppi) == 2 and not rep.warnings  # diagonal kept (methods B.1), only an info note
+    prior, rep = read_network(_io.BytesIO(text), kind="prior")
+    assert list(prior["source"] + prior["target"]) == ["AB"]
+    assert any("self-loop" in w.message for w in rep.warnings)

@@ -389,7 +389,8 @@ def _detect_network_format(table: _Table, label: str) -> str:
 
 
 def _finish(
-    edges: pd.DataFrame, report: ValidationReport, label: str, name: str, drop_self_loops: bool
+    edges: pd.DataFrame, report: ValidationReport, label: str, name: str, drop_self_loops: bool,
+    loops_expected: bool = False,
 ) -> pd.DataFrame:
     zero = edges["weight"].to_numpy() == 0
     if zero.any():
@@ -402,7 +403,7 @@ def _finish(
     if loops.any():
         genes = edges.loc[loops, "source"].tolist()
         action = "dropped" if drop_self_loops else "kept"
-        report.warning(
+        report.add("info" if loops_expected and not drop_self_loops else "warning",
             f"The {label} has {int(loops.sum())} self-loop(s) ({_preview([f'{g}->{g}' for g in genes], 3)}); "
             f"they were {action}.",
             source=name,
@@ -424,7 +425,7 @@ def read_network(
     genes: Any = None,
     fmt: str = "auto",
     kind: str = "prior",
-    drop_self_loops: bool = True,
+    drop_self_loops: bool | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Read and validate a network file (prior, PPI or gold standard).
 
@@ -442,7 +443,9 @@ def read_network(
     kind
         ``'prior'``, ``'ppi'`` or ``'truth'``; used in messages.
     drop_self_loops
-        Drop ``g -> g`` entries (always reported as a warning).
+        Drop ``g -> g`` entries (reported as a warning). None (default): drop them
+        from priors and gold standards, keep them in a PPI network, where
+        self-interaction is part of the format (methods B.1: diagonal included).
 
     Returns
     -------
@@ -478,7 +481,9 @@ def read_network(
             mat, names = _parse_unlabelled_matrix(table, genes, report, label)
         ii, jj = np.nonzero(mat)
         edges = _edges_frame([names[i] for i in ii], [names[j] for j in jj], mat[ii, jj])
-    edges = _finish(edges, report, label, table.name, drop_self_loops)
+    if drop_self_loops is None:
+        drop_self_loops = kind != "ppi"
+    edges = _finish(edges, report, label, table.name, drop_self_loops, loops_expected=kind == "ppi")
     report.info(f"Read {len(edges)} edges of the {label} ({key.replace('_', ' ')} form).", source=table.name)
     return edges, report
 
