@@ -40,7 +40,8 @@ def prior_matrices(prior: np.ndarray, ppi: np.ndarray | None = None, *, use_ppi:
     ppi
         Optional ``(n, n)`` PPI matrix (regulator x regulator). Used when given,
         non-empty and ``use_ppi``: symmetrised, absolute values; a *binary* PPI
-        gets its diagonal set to 1 (self-interaction included, B.1); a weighted
+        (0/1 entries, some off the diagonal) gets its diagonal set to 1
+        (self-interaction included, B.1); a weighted
         matrix (e.g. the simulator's co-regulation table) is used as given.
     use_ppi
         False forces the co-regulation matrix.
@@ -64,7 +65,8 @@ def prior_matrices(prior: np.ndarray, ppi: np.ndarray | None = None, *, use_ppi:
                                  "the same gene index.")
         if np.any(q):
             q = np.maximum(q, q.T)
-            if np.all((q == 0) | (q == 1)):
+            off_diagonal = q[~np.eye(len(q), dtype=bool)]
+            if np.all((q == 0) | (q == 1)) and np.any(off_diagonal):
                 np.fill_diagonal(q, 1.0)
             pi, source = q, "ppi"
     if pi is None:
