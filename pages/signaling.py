@@ -57,6 +57,32 @@ sign do. The fair contrast for the spurious set is the *unknown-sign* PKN edges.
 
 
 # ----------------------------------------------------------------------------- small helpers
+def _validate_and_launch(validate, params: dict, device: str, kind: str, label: str, state_key: str,
+                         message: str) -> None:
+    """Check ``params`` with ``validate`` and the device, then start the background job ``kind``."""
+    try:
+        validate(params)
+    except DashInputError as exc:
+        st.error(str(exc))
+        return
+    if device == "cuda" and _gpu() is None:
+        st.error("No CUDA GPU was found on this machine; choose auto or cpu.")
+        return
+    run_id = _ui.launch_job(kind, params, label=label, with_dataset=False)
+    if run_id:
+        st.session_state[state_key] = run_id
+        st.toast(message)
+
+
+def _show_live(state_key: str, key: str, *, training: bool) -> None:
+    """Status panel and live values of the job remembered under ``state_key``, if any."""
+    live = st.session_state.get(state_key)
+    if live and _ui.get_store().find(live) is not None:
+        st.subheader("Progress")
+        _ui.job_status_panel(live, show_curves=False, key=key)
+        _live_values(live, training=training)
+
+
 @st.cache_resource(show_spinner=False)
 def _gpu() -> str | None:
     import torch
@@ -347,24 +373,9 @@ with tab_train:
                       "config": {"epochs": int(epochs), "lambda_l2": float(l2), "lr_max": float(lr),
                                  "seed": int(seed), "device": device, "test_size": int(n_test),
                                  "eval_every": max(1, min(50, int(epochs) // 20))}}
-            try:
-                training_config(params)
-            except DashInputError as exc:
-                st.error(str(exc))
-            else:
-                if device == "cuda" and _gpu() is None:
-                    st.error("No CUDA GPU was found on this machine; choose auto or cpu.")
-                else:
-                    run_id = _ui.launch_job(TRAIN_KIND, params, label=label, with_dataset=False)
-                    if run_id:
-                        st.session_state[_TRAIN_RUN] = run_id
-                        st.toast("Training started.")
+            _validate_and_launch(training_config, params, device, TRAIN_KIND, label, _TRAIN_RUN, "Training started.")
 
-        live = st.session_state.get(_TRAIN_RUN)
-        if live and _ui.get_store().find(live) is not None:
-            st.subheader("Progress")
-            _ui.job_status_panel(live, show_curves=False, key="sig_tr_live")
-            _live_values(live, training=True)
+        _show_live(_TRAIN_RUN, "sig_tr_live", training=True)
 
     runs = _finished_runs(TRAIN_KIND, "metrics.json")
     if runs:
@@ -488,23 +499,9 @@ with tab_study:
                       "study": {"n_spurious": int(n_spurious), "l2_levels": levels,
                                 "seeds": list(range(int(n_seeds)))},
                       "executor": {"workers": int(workers)}}
-            try:
-                study_config(params)
-            except DashInputError as exc:
-                st.error(str(exc))
-            else:
-                if sp_device == "cuda" and _gpu() is None:
-                    st.error("No CUDA GPU was found on this machine; choose auto or cpu.")
-                else:
-                    run_id = _ui.launch_job(STUDY_KIND, params, label=sp_label, with_dataset=False)
-                    if run_id:
-                        st.session_state[_STUDY_RUN] = run_id
-                        st.toast("Self-pruning study started.")
-        live = st.session_state.get(_STUDY_RUN)
-        if live and _ui.get_store().find(live) is not None:
-            st.subheader("Progress")
-            _ui.job_status_panel(live, show_curves=False, key="sig_sp_live")
-            _live_values(live, training=False)
+            _validate_and_launch(study_config, params, sp_device, STUDY_KIND, sp_label, _STUDY_RUN,
+                                 "Self-pruning study started.")
+        _show_live(_STUDY_RUN, "sig_sp_live", training=False)
 
     studies = _finished_runs(STUDY_KIND, RESULTS_FILE)
     if studies:
