@@ -161,14 +161,11 @@ def load_data_from_args(args: argparse.Namespace):
     if getattr(args, "minmax_scale", False):
         expr, (lo, hi) = minmax_scale(dataset.expression)
         dataset.expression = expr
+        # test sets use the training range, so test MSE stays comparable
         if dataset.test_expression is not None:
-            from dash_core.data import ExpressionData, Trajectory
-
-            def scale(e):
-                return ExpressionData(e.genes, [Trajectory(t.name, t.times, (t.values - lo) / (hi - lo))
-                                                for t in e.trajectories])
-
-            dataset.test_expression = scale(dataset.test_expression)
+            dataset.test_expression, _ = minmax_scale(dataset.test_expression, value_range=(lo, hi))
+        if dataset.test_expression_clean is not None:
+            dataset.test_expression_clean, _ = minmax_scale(dataset.test_expression_clean, value_range=(lo, hi))
         _eprint(f"[info] expression min-max scaled from [{lo:.4g}, {hi:.4g}] to [0, 1]")
     return dataset
 

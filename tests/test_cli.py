@@ -80,3 +80,25 @@ def test_lists_strategies_and_models(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "phoenix" in out and "mlp" in out
+
+
+def test_minmax_scale_uses_training_range_for_test_set(tmp_path):
+    import argparse
+
+    import numpy as np
+
+    from dash_core.cli import load_data_from_args
+    from dash_core.data import ExpressionData, Trajectory
+    from dash_core.io import write_edges, write_expression_tidy
+
+    train = ExpressionData(["a", "b"], [Trajectory("1", np.array([0, 1.0]), np.array([[0, 10.0], [5, 20]]))])
+    test = ExpressionData(["a", "b"], [Trajectory("1", np.array([0, 1.0]), np.array([[10, 20.0], [0, 0]]))])
+    write_expression_tidy(train, tmp_path / "e.csv")
+    write_expression_tidy(test, tmp_path / "t.csv")
+    write_edges(pd.DataFrame({"source": ["a"], "target": ["b"], "weight": [1.0]}), tmp_path / "p.csv")
+    args = argparse.Namespace(expression=str(tmp_path / "e.csv"), prior=str(tmp_path / "p.csv"), genes=None, ppi=None,
+                              truth=None, test_expression=str(tmp_path / "t.csv"), minmax_scale=True)
+    ds = load_data_from_args(args)
+    # training range is [0, 20]: train 5 -> 0.25, test 10 -> 0.5
+    np.testing.assert_allclose(ds.expression.trajectories[0].values, [[0, 0.5], [0.25, 1.0]])
+    np.testing.assert_allclose(ds.test_expression.trajectories[0].values, [[0.5, 1.0], [0, 0]])
