@@ -181,11 +181,17 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--strategy", choices=STRATEGIES.names(), default=None,
                    help="pruning strategy (default: none). See `python -m dash_core strategies`.")
     g.add_argument("--hidden", type=positive_int, help="hidden units per branch (default 40; MLP 50)")
+    g.add_argument("--multiplier-grad", choices=["straight_through", "relu"], dest="multiplier_grad",
+                   help="gradient of the gene multipliers ReLU(g) (PHOENIX): straight_through (default) lets a "
+                        "gene frozen early in training (g < 0) come back; relu is the reference's plain gradient")
     g.add_argument("--lambda-data", type=fraction, dest="lambda_data",
                    help="weight of the data term; 1 - lambda-data weights the prior soft loss "
                         "(default: the strategy's, 0.99 for none/pinn_mp, else 1)")
     g.add_argument("--max-epochs", type=positive_int, dest="max_epochs", help="default 200")
     g.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 40; 0 = off)")
+    g.add_argument("--checkpoint-min-sparsity", type=fraction, dest="checkpoint_min_sparsity",
+                   help="report the best-validation checkpoint among epochs at least this sparse (default 0: any "
+                        "epoch); early stopping waits until the model gets that sparse")
     g.add_argument("--lr", type=float, help="initial learning rate (default 1e-3)")
     g.add_argument("--val-fraction", type=fraction, dest="val_fraction", help="validation share (default 10/150)")
     g.add_argument("--batching", choices=["trajectory", "pairs"], help="default trajectory")
@@ -217,6 +223,8 @@ def run_config_from_args(args: argparse.Namespace):
                                     else model.hidden)
     if args.hidden is not None:
         model = dataclasses.replace(model, hidden=args.hidden)
+    if getattr(args, "multiplier_grad", None) is not None:
+        model = dataclasses.replace(model, multiplier_grad=args.multiplier_grad)
     solver = base.train.solver
     if args.solver in ("faithful", "fast"):
         solver = SolverConfig.profile(args.solver)
@@ -226,7 +234,7 @@ def run_config_from_args(args: argparse.Namespace):
         solver = dataclasses.replace(solver, steps_per_unit=args.steps_per_unit)
     if args.adjoint:
         solver = dataclasses.replace(solver, adjoint=True, method="dopri5")
-    t = {k: getattr(args, k) for k in ("lambda_data", "max_epochs", "patience", "lr", "val_fraction", "batching",
+    t = {k: getattr(args, k) for k in ("lambda_data", "max_epochs", "patience", "checkpoint_min_sparsity", "lr", "val_fraction", "batching",
                                         "batch_size", "device") if getattr(args, k, None) is not None}
     train = dataclasses.replace(base.train, solver=solver, **t)
     pruning = dataclasses.replace(base.pruning, **dataclass_overrides(args, PruningConfig))

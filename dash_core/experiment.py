@@ -195,6 +195,7 @@ def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCa
     wall = time.perf_counter() - t0
     result["metrics"].update(epochs=int(trainer.epoch), best_epoch=int(trainer.best_epoch), wall_seconds=round(wall, 3))
     result["details"].update(stop_reason=stop_reason, lambda_data=lam,
+                             min_sparsity_reached=bool(trainer.min_sparsity_reached),
                              seconds_per_epoch=(wall / trainer.epoch if trainer.epoch else None))
     return RunResult(result["metrics"], result["details"], result["effect"],
                      matrix_to_edges(result["effect"], dataset.genes), pd.DataFrame(trainer.history), model,

@@ -45,6 +45,14 @@ class TrainConfig:
     patience
         Early stopping: stop after this many consecutive epochs without a strict
         improvement of the validation MSE (40 for SIM). 0 disables early stopping.
+    checkpoint_min_sparsity
+        Only checkpoints at least this sparse (methods D.1) are eligible as the reported
+        best-validation model. 0 (default) = the spec's rule: every epoch is eligible. With
+        s > 0, early stopping cannot fire before the model first reaches sparsity s; from then
+        on the best validation MSE is tracked among eligible epochs only (patience counts from
+        the first eligible epoch). If the run never gets that sparse, the best epoch overall is
+        reported and the run's ``min_sparsity_reached`` is False. Use it to ask for "the best
+        network that is at least s sparse", e.g. to compare strategies at a fixed sparsity.
     val_fraction
         Fraction of trajectories held out for validation (10 of 150 for SIM350),
         chosen at random with the run's seed (trajectory mode), or of pairs (pairs mode).
@@ -82,6 +90,7 @@ class TrainConfig:
     g_lr_factor: float = 5.0
     max_epochs: int = 200
     patience: int = 40
+    checkpoint_min_sparsity: float = 0.0
     val_fraction: float = 10 / 150
     batching: Literal["trajectory", "pairs"] = "trajectory"
     batch_size: int = 16
@@ -107,6 +116,9 @@ class TrainConfig:
             raise DashInputError(f"max_epochs must be at least 1 (got {self.max_epochs}).")
         if self.patience < 0:
             raise DashInputError(f"patience must be >= 0 (got {self.patience}); 0 disables early stopping.")
+        if not 0 <= self.checkpoint_min_sparsity < 1:
+            raise DashInputError("checkpoint_min_sparsity must be in [0, 1) (got "
+                                 f"{self.checkpoint_min_sparsity}); 0 makes every epoch eligible.")
         if not 0 <= self.val_fraction < 1:
             raise DashInputError(f"val_fraction must be in [0, 1) (got {self.val_fraction}).")
         if self.lambda_data is not None and not 0 <= self.lambda_data <= 1:
@@ -423,6 +435,7 @@ class Trainer:
         self.best_epoch = 0
         self.best_state: dict[str, Tensor] | None = None
         self.bad_epochs = 0
+        self.min_sparsity_reached = self.config.checkpoint_min_sparsity <= 0
 
     def load_best(self) -> None:
         """Load the best-validation weights and masks into the model."""
@@ -462,22 +475,28 @@ class Trainer:
                     f"validation MSE became {val} at epoch {e}; lower the learning rate or check the data scaling")
             self.scheduler.step(val)
             self.epoch = e
+            sparsity = self.current_sparsity()
+            if not self.min_sparsity_reached and sparsity >= self.config.checkpoint_min_sparsity:
+                # First eligible epoch: forget the denser checkpoints (see TrainConfig.checkpoint_min_sparsity).
+                self.min_sparsity_reached = True
+                self.best_val, self.bad_epochs = math.inf, 0
             if val < self.best_val:
                 self.best_val, self.best_epoch, self.bad_epochs = val, e, 0
                 self.best_state = self.snapshot()
             else:
                 self.bad_epochs += 1
             dt = time.perf_counter() - t0
-            self._record(train_loss, val, dt, max_epochs)
-            if patience and self.bad_epochs >= patience:
+            self._record(train_loss, val, dt, max_epochs, sparsity)
+            if patience and self.bad_epochs >= patience and self.min_sparsity_reached:
                 self.stop_reason = "early_stopping"
                 return self.stop_reason
         self.stop_reason = "max_epochs"
         return self.stop_reason
 
-    def _record(self, train_loss: float, val: float, epoch_seconds: float, max_epochs: int) -> None:
+    def _record(self, train_loss: float, val: float, epoch_seconds: float, max_epochs: int,
+                sparsity: float | None = None) -> None:
         elapsed = time.perf_counter() - self._t_start
-        sp = self.current_sparsity()
+        sp = self.current_sparsity() if sparsity is None else sparsity
         lr = float(self.optimizer.param_groups[0]["lr"])
         row = {"epoch": self.epoch, "phase": self.phase, "train_mse": train_loss, "val_mse": val,
                "best_val_mse": self.best_val, "sparsity": sp, "lr": lr, "seconds": epoch_seconds,

@@ -128,6 +128,11 @@ with st.expander("Advanced options"):
                           help="rk4 (fixed steps, fast, default), dopri5 (adaptive, tolerance 1e-7/1e-9), euler.")
     batching = c3.selectbox("Batching", ["trajectory", "pairs"], key="tr_batching",
                             help="One optimiser step per trajectory (SIM) or random mini-batches of observation pairs.")
+    mgrad = c1.selectbox("Gene-multiplier gradient", ["straight_through", "relu"], key="tr_mgrad",
+                         disabled=model_name != "phoenix",
+                         help="PHOENIX freezes a gene when its multiplier g drops below 0. straight_through "
+                              "(default) still lets the data bring such a gene back; relu (the reference) freezes it "
+                              "for good, which on simulated data loses a few genes that clearly move.")
     st.markdown("**Strategy options**")
     extra = _advanced_pruning_widgets()
 
@@ -142,7 +147,7 @@ def _config() -> RunConfig:
     solver_cfg = SolverConfig.profile("faithful") if solver == "dopri5" else SolverConfig(method=solver)
     train = TrainConfig(lr=float(lr), max_epochs=int(max_epochs), patience=int(patience), batching=batching,
                         lambda_data=float(lam_data) if own_ld else None, solver=solver_cfg, device=device)
-    cfg = RunConfig(model=ModelConfig(model=model_name, hidden=int(hidden)), train=train, strategy=strategy,
+    cfg = RunConfig(model=ModelConfig(model=model_name, hidden=int(hidden), multiplier_grad=mgrad), train=train, strategy=strategy,
                     pruning=pruning, seed=int(seed))
     cfg.train.validate()
     return cfg

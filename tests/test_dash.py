@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -264,3 +265,20 @@ def test_cli_train_dash(tiny_sim, tmp_path):
     assert metrics["sparsity"] > 0.6 and metrics["balanced_accuracy"] is not None
     config = json.loads((out / "config.json").read_text())
     assert config["strategy"] == "dash" and config["pruning"]["lambda_ppi"] == 0.25
+
+
+def test_checkpoint_min_sparsity_restricts_the_reported_checkpoint(tiny_sim):
+    base = _tiny_cfg("dash", epochs=10)
+    cfg = dataclasses.replace(base, train=dataclasses.replace(base.train, checkpoint_min_sparsity=0.75))
+    res = run_experiment(tiny_sim.dataset, cfg)
+    h = res.history
+    eligible = h[h["sparsity"] >= 0.75]
+    assert len(eligible) and len(eligible) < len(h)
+    assert res.details["min_sparsity_reached"] is True
+    assert res.metrics["sparsity"] >= 0.75
+    assert int(res.metrics["best_epoch"]) == int(eligible.loc[eligible["val_mse"].idxmin(), "epoch"])
+    # never reached: the best epoch overall is reported and the run says so
+    cfg = dataclasses.replace(base, train=dataclasses.replace(base.train, checkpoint_min_sparsity=0.99))
+    res = run_experiment(tiny_sim.dataset, cfg)
+    assert res.details["min_sparsity_reached"] is False
+    assert int(res.metrics["best_epoch"]) == int(res.history.loc[res.history["val_mse"].idxmin(), "epoch"])

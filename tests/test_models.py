@@ -46,6 +46,21 @@ def test_phoenix_rhs_by_hand():
     assert torch.allclose(m.drive(x), torch.tensor([[0.6, 1.3]], dtype=torch.float64))
 
 
+@pytest.mark.parametrize("mode,expected_grad", [("relu", 0.0), ("straight_through", 1.0)])
+def test_multiplier_gradient_modes(mode, expected_grad):
+    """Same forward value (gene 2 frozen exactly); only straight-through lets a frozen gene get a gradient."""
+    m = PhoenixODE(2, ModelConfig(hidden=1, multiplier_grad=mode)).double()
+    _set_phoenix(m, ws=[[1.0, 0.0]], bs=[0.1], wp=[[0.0, 2.0]], bp=[0.0], cs=[[1.0], [0.5]], cp=[[0.0], [1.0]],
+                 g=[1.0, -0.3])
+    x = torch.tensor([[1.5, 0.5]], dtype=torch.float64)
+    f = m(x)
+    assert torch.allclose(f, torch.tensor([[-0.9, 0.0]], dtype=torch.float64))
+    f[0, 1].backward()
+    # d f_2 / d g_2 = u_2 - x_2 = 1.3 - 0.5 = 0.8 under straight-through, 0 through ReLU at g < 0
+    assert m.g.grad[1].item() == pytest.approx(0.8 * expected_grad)
+    assert m.effect_matrix()[:, 1].abs().sum().item() == 0.0
+
+
 def test_effect_matrix_by_hand():
     """E = (Ws^T Cs^T + Wp^T Cp^T) diag(relu g), regulator x target."""
     m = PhoenixODE(3, ModelConfig(hidden=2)).double()

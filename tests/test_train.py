@@ -45,7 +45,7 @@ def test_metrics_keys_and_ranges(tiny_sim):
 
 
 def test_early_stopping_counts_non_improving_epochs(tiny_sim):
-    cfg = dataclasses.replace(SMALL, train=dataclasses.replace(SMALL.train, max_epochs=60, patience=2, lr=0.5))
+    cfg = dataclasses.replace(SMALL, train=dataclasses.replace(SMALL.train, max_epochs=60, patience=2, lr=0.2))
     res = run_experiment(tiny_sim.dataset, cfg)
     assert res.stop_reason == "early_stopping"
     assert res.metrics["epochs"] == res.metrics["best_epoch"] + 2

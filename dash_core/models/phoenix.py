@@ -38,6 +38,21 @@ class ModelConfig:
     sparse_fraction, sparse_std
         Sparse initialisation of the input layers (A.2): in every column a random
         ceil(fraction * h) entries are 0, the rest ~ N(0, std^2).
+    multiplier_grad
+        Gradient of the gene multipliers ``ReLU(g)``. ``"relu"``: the plain derivative, so a
+        gene whose g crosses 0 gets zero gradient and stays frozen for good. ``"straight_through"``:
+        the forward value is still exactly ``ReLU(g)`` (frozen genes stay exactly frozen and E's
+        columns exactly 0), but the backward pass uses the identity, so the data can revive a gene
+        that an early, still-random ``u`` froze by mistake. See :func:`gene_rate`.
+
+        Default ``"straight_through"`` (a deviation from the reference, which has ``"relu"``):
+        with g ~ U(0, 1) and the 5x learning rate on g, a gene with a small initial g is pushed
+        below 0 within a few Adam steps whenever the random initial ``u`` points the wrong way, and
+        a plain ReLU never lets it back. Measured on SIM350-style data (5 % noise, seed 0, unpruned,
+        lambda_data = 0.99, ``benchmarks/bench_phoenix.py --part recovery``): 8 of the 276 regulated
+        genes ended frozen although they move clearly in the data, zeroing 18 true edges of E;
+        straight-through left 3, raised AUROC of |E| from 0.964 to 0.975 and lowered the test MSE
+        from 1.92e-3 to 1.67e-3. Input genes (constant in time) still end at or near g = 0.
     """
 
     model: str = "phoenix"
@@ -45,6 +60,7 @@ class ModelConfig:
     output_init: Literal["orthogonal", "sparse"] = "orthogonal"
     sparse_fraction: float = 0.95
     sparse_std: float = 0.05
+    multiplier_grad: Literal["relu", "straight_through"] = "straight_through"
 
 
 def sparse_init_(weight: Tensor, fraction: float, std: float, generator: torch.Generator | None = None) -> None:
@@ -62,6 +78,20 @@ def sparse_init_(weight: Tensor, fraction: float, std: float, generator: torch.G
         order = torch.argsort(torch.rand(rows, cols, generator=generator), dim=0)
         zero_rows = order[:n_zero]
         weight.scatter_(0, zero_rows, 0.0)
+
+
+def gene_rate(g: Tensor, multiplier_grad: str = "relu") -> Tensor:
+    """``ReLU(g)`` with the chosen gradient (see :class:`ModelConfig`, ``multiplier_grad``).
+
+    ``"straight_through"`` returns ``g + (ReLU(g) - g).detach()``: the value is ``ReLU(g)``, the
+    derivative with respect to g is 1 everywhere.
+    """
+    rg = torch.relu(g)
+    if multiplier_grad == "straight_through":
+        return g + (rg - g).detach()
+    if multiplier_grad != "relu":
+        raise ValueError(f"unknown multiplier_grad {multiplier_grad!r}: use 'relu' or 'straight_through'")
+    return rg
 
 
 class PhoenixODE(GRNModel):
@@ -125,7 +155,7 @@ class PhoenixODE(GRNModel):
     def vector_field(self) -> Callable[[Tensor], Tensor]:
         ws, wp, c = self._weights()
         bs, bp = self.sums_in.bias, self.prods_in.bias
-        gr = torch.relu(self.g)
+        gr = gene_rate(self.g, self.config.multiplier_grad)
         wst, wpt, ct = ws.t(), wp.t(), c.t()
 
         def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
