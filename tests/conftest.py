@@ -23,3 +23,11 @@ def demo_sim():
     from dash_core.simulate import SimulationConfig, simulate
 
     return simulate(SimulationConfig.demo())
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    """A fresh DASH Studio home folder (run store, datasets) for app tests."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("DASH_STUDIO_HOME", str(h))
+    return h

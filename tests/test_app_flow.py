@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("streamlit")
+from apptest_support import errors  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from dash_core.runs.store import COMPLETED, RunStore  # noqa: E402
@@ -19,20 +20,10 @@ DEMO = ROOT / "assets" / "demo"
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("DASH_STUDIO_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture()
 def app(home):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     return at
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.exception]
 
 
 def _wait(store: RunStore, run_id: str, timeout: float = 120.0):
@@ -66,7 +57,7 @@ def test_demo_train_results_flow(app, home):
     app.number_input(key="tr_hidden_phoenix").set_value(8)
     app.selectbox(key="tr_strategy").set_value("dash")
     app.button(key="tr_launch").click().run()
-    assert not _errors(app) and not app.error
+    assert not errors(app) and not app.error
     run_id = app.session_state["train_live_run"]
     store = RunStore(home)
     assert store.get(run_id).kind == "train"
@@ -76,7 +67,7 @@ def test_demo_train_results_flow(app, home):
     app.run()  # the live panel now shows the finished run
     assert any(m.label == "Epoch" and m.value == "3 / 3" for m in app.metric)
     app.button(key="tr_open").click().run()
-    assert not _errors(app)
+    assert not errors(app)
     assert app.title[0].value == "Results"
     assert app.selectbox(key="res_run").value == run_id
     labels = [m.label for m in app.metric]
@@ -101,7 +92,7 @@ def test_bad_upload_keeps_previous_dataset(app):
     app.file_uploader(key="up_expression").upload("broken.csv", b"trajectory,time,G1\nt1,0,abc\nt1,1,0.5\n",
                                                    "text/csv")
     app.button(key="FormSubmitter:upload_form-Validate and load").click().run()
-    assert not _errors(app)
+    assert not errors(app)
     errs = [e.value for e in app.error]
     assert errs and "previously loaded dataset is unchanged" in errs[0] and "Traceback" not in errs[0]
     assert "broken.csv" in errs[0] and "abc" in errs[0]
@@ -114,7 +105,7 @@ def test_good_upload_validation_report_and_orientation(app):
     app.file_uploader(key="up_prior").upload("prior.csv", (DEMO / "prior.csv").read_bytes(), "text/csv")
     app.file_uploader(key="up_ppi").upload("ppi.csv", (DEMO / "ppi.csv").read_bytes(), "text/csv")
     app.button(key="FormSubmitter:upload_form-Validate and load").click().run()
-    assert not _errors(app) and not app.error
+    assert not errors(app) and not app.error
     assert any("Loaded **expression**" in s.value for s in app.success)
     # the PPI's diagonal (self-interaction, methods B.1) is part of the format: kept, noted, not a warning
     assert not any("self-loop" in w.value for w in app.warning)
@@ -133,7 +124,7 @@ def test_minmax_offer_scales_values(app):
     app.button(key="FormSubmitter:upload_form-Validate and load").click().run()
     assert any("far outside [0, 1]" in w.value for w in app.warning)
     app.button(key="minmax").click().run()
-    assert not _errors(app)
+    assert not errors(app)
     value_range = next(m.value for m in app.metric if m.label == "Value range")
     assert value_range == "0 – 1"
 
@@ -143,7 +134,7 @@ def test_simulate_replaces_dataset(app):
     app.slider(key="sim_genes").set_value(12)
     app.slider(key="sim_traj").set_value(6)
     app.button(key="FormSubmitter:sim_form-Simulate").click().run()
-    assert not _errors(app)
+    assert not errors(app)
     assert next(m.value for m in app.metric if m.label == "Genes") == "12"
 
 
@@ -162,7 +153,7 @@ def test_compare_and_lambda_explorer_show_runs(app, home):
     store.finish(sweep.run_id, {"n_points": 2})
 
     app.switch_page("pages/compare.py").run()
-    assert not _errors(app)
+    assert not errors(app)
     assert set(app.multiselect(key="cmp_runs").value) == {a, b}
     table = app.dataframe[0].value
     assert {"unpruned", "dash run"} <= set(table.columns) and "Sparsity" in table.index
@@ -170,7 +161,7 @@ def test_compare_and_lambda_explorer_show_runs(app, home):
     assert {t["name"] for t in plane["data"]} == {"unpruned", "dash run"}
 
     app.switch_page("pages/lambda_explorer.py").run()
-    assert not _errors(app)
+    assert not errors(app)
     assert app.selectbox(key="sw_run").value == sweep.run_id
     specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     ids = {p[0] for t in specs[0]["data"] for p in t["customdata"]}
@@ -179,11 +170,11 @@ def test_compare_and_lambda_explorer_show_runs(app, home):
 
     app.switch_page("pages/results.py").run()
     app.selectbox(key="res_run").set_value(a).run()
-    assert not _errors(app)
+    assert not errors(app)
     app.run()
     assert app.selectbox(key="res_run").value == a  # the user's choice sticks across reruns
     app.radio(key="res_color").set_value("status").run()
-    assert not _errors(app)
+    assert not errors(app)
 
 
 def test_cancel_from_the_live_panel(app, home):
@@ -202,7 +193,7 @@ def test_cancel_from_the_live_panel(app, home):
         time.sleep(0.25)
     app.run()
     app.button(key=f"train_live_cancel_{run_id}").click().run()
-    assert not _errors(app)
+    assert not errors(app)
     rec = _wait(store, run_id, timeout=60)
     assert rec.status == "cancelled" and rec.summary and rec.summary["metrics"]["epochs"] < 2000
     assert (rec.path / "model.pt").is_file()  # the best model so far is kept
@@ -218,6 +209,6 @@ def test_failed_run_shows_its_error(app, home):
     app.session_state["train_live_run"] = rec.run_id
     app.button(key="load_demo").click().run()
     app.switch_page("pages/train.py").run()
-    assert not _errors(app)
+    assert not errors(app)
     assert [e.value for e in app.error] == ["The prior network is empty."]
     assert any("ValueError: x" in c.value for c in app.code)

@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
+from apptest_support import errors, widgets  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["home", "data", "train", "lambda_explorer", "results", "compare", "learn"]
-WIDGETS = ["button", "selectbox", "slider", "number_input", "checkbox", "radio", "multiselect", "text_input",
-           "file_uploader", "download_button", "toggle", "select_slider"]
 
 
 @pytest.fixture()
@@ -22,18 +21,6 @@ def app(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     return at
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.exception]
-
-
-def _widgets(at):
-    for kind in WIDGETS:
-        try:
-            yield from ((kind, w) for w in getattr(at, kind))
-        except AttributeError:
-            yield from ((kind, w) for w in at.get(kind))
 
 
 def test_first_run_shows_home_and_sidebar(app):
@@ -48,7 +35,7 @@ def test_first_run_shows_home_and_sidebar(app):
 @pytest.mark.parametrize("page", PAGES[1:])
 def test_pages_without_dataset(app, page):
     app.switch_page(f"pages/{page}.py").run()
-    assert not _errors(app)
+    assert not errors(app)
     assert app.title, page
     texts = " ".join(i.value for i in app.info)
     if page in ("train",):
@@ -59,7 +46,7 @@ def test_pages_without_dataset(app, page):
 
 def test_every_page_with_demo_has_its_widgets_and_tooltips(app):
     app.button(key="load_demo").click().run()
-    assert not _errors(app)
+    assert not errors(app)
     assert any("Active dataset: **demo**" in s.value for s in app.success)
     expected = {
         "data": ["up_expression", "up_prior", "up_ppi", "up_truth", "sim_genes", "sim_noise", "orient_kind"],
@@ -70,9 +57,9 @@ def test_every_page_with_demo_has_its_widgets_and_tooltips(app):
     }
     for page in PAGES:
         app.switch_page(f"pages/{page}.py").run()
-        assert not _errors(app), page
+        assert not errors(app), page
         keys = set()
-        for kind, w in _widgets(app):
+        for kind, w in widgets(app):
             keys.add(w.key)
             assert w.help, f"{page}: {kind} {w.label!r} has no tooltip"
         missing = [k for k in expected.get(page, []) if k not in keys]
@@ -93,7 +80,7 @@ def test_train_page_lists_registries_and_gpu_status(app):
     assert any("GPU found" in c.value or "No GPU found" in c.value for c in app.caption)
     app.selectbox(key="tr_strategy").set_value("imp").run()
     assert any(STRATEGIES.get("imp").description in m.value for m in app.markdown)
-    assert not _errors(app)
+    assert not errors(app)
 
 
 def test_sidebar_shows_dataset_and_jobs(tmp_path, monkeypatch):
@@ -117,7 +104,7 @@ def test_sidebar_shows_dataset_and_jobs(tmp_path, monkeypatch):
         at = AppTest.from_function(script, default_timeout=60).run()
     finally:
         sys.path.remove(str(ROOT))
-    assert not _errors(at)
+    assert not errors(at)
     assert any("**demo** (demo)" in m.value for m in at.sidebar.markdown)
     assert any("48 genes" in c.value for c in at.sidebar.caption)
     bars = at.sidebar.get("progress")

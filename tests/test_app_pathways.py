@@ -9,40 +9,10 @@ import pytest
 
 pytest.importorskip("streamlit")
 pytest.importorskip("dash_core.runs.jobs", reason="the run store / job modules of the app are not available")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from apptest_support import errors, open_app, widgets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/pathways.py"
-WIDGETS = ["button", "selectbox", "slider", "number_input", "checkbox", "radio", "multiselect", "file_uploader",
-           "download_button"]
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.exception]
-
-
-def _widgets(at):
-    for kind in WIDGETS:
-        try:
-            yield from ((kind, w) for w in getattr(at, kind))
-        except AttributeError:
-            yield from ((kind, w) for w in at.get(kind))
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    h = tmp_path / "home"
-    monkeypatch.setenv("DASH_STUDIO_HOME", str(h))
-    return h
-
-
-def _open(home) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    assert not _errors(at)
-    at.switch_page(PAGE).run()
-    assert not _errors(at)
-    return at
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +41,7 @@ def _register_train_run(home, folder: Path) -> str:
 
 
 def test_page_without_runs(home):
-    at = _open(home)
+    at = open_app(PAGE)
     assert at.title[0].value == "Pathways"
     texts = " ".join(i.value for i in at.info)
     assert "No finished training run" in texts and "No pathway analysis" in texts
@@ -98,22 +68,22 @@ def test_page_shows_finished_analysis_with_drill_down(home, trained, tmp_path):
                       "gene_sets": str(gmt), "config": cfg.to_dict()}, job_dir, _Rep())
     RunStore(home).create_run("pathways", {}, label="pathways · tiny run", status=COMPLETED, artifact_dir=job_dir)
 
-    at = _open(home)
+    at = open_app(PAGE)
     assert at.multiselect(key="pw_runs").value == [train_id]
     assert at.selectbox(key="pw_result").value is not None
     assert any(c.proto.spec for c in at.get("plotly_chart"))  # the comparison chart is drawn
-    for kind, w in _widgets(at):
+    for kind, w in widgets(at):
         assert w.help, f"{kind} {w.label!r} has no tooltip"
     # switch test and drill into another pathway
     at.radio(key="pw_test").set_value("Module coherence (influence within the set)").run()
-    assert not _errors(at)
+    assert not errors(at)
     options = at.selectbox(key="pw_dd_pathway").options
     at.selectbox(key="pw_dd_pathway").set_value(options[-1]).run()
-    assert not _errors(at)
+    assert not errors(at)
     assert any("Bonferroni p" in c.value for c in at.caption)
     # the upload source shows its uploader; without a file nothing can be launched
     at.radio(key="pw_source").set_value("Upload a GMT file").run()
-    assert not _errors(at)
+    assert not errors(at)
     assert at.button(key="pw_launch").disabled  # nothing uploaded yet
     assert at.get("file_uploader")
 
@@ -123,12 +93,12 @@ def test_launch_runs_a_background_job(home, trained):
 
     run_folder, _ = trained
     _register_train_run(home, run_folder)
-    at = _open(home)
+    at = open_app(PAGE)
     at.number_input(key="pw_samples").set_value(10)
     at.number_input(key="pw_perm").set_value(50)
     at.checkbox(key="pw_gsea").set_value(False)
     at.button(key="pw_launch").click().run()
-    assert not _errors(at)
+    assert not errors(at)
     store = RunStore(home)
     jobs = store.list_runs(kind="pathways")
     assert len(jobs) == 1
@@ -139,5 +109,5 @@ def test_launch_runs_a_background_job(home, trained):
     assert rec.status == COMPLETED, rec.error
     assert rec.summary["n_runs"] == 1 and (rec.path / "pathway_runs.json").is_file()
     at.run()
-    assert not _errors(at)
+    assert not errors(at)
     assert at.selectbox(key="pw_result").value == rec.run_id

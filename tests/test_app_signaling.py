@@ -8,45 +8,16 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
+from apptest_support import errors, open_app, widgets  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/signaling.py"
 DEMO = ROOT / "assets" / "signaling_demo"
-WIDGETS = ["button", "selectbox", "slider", "number_input", "checkbox", "radio", "multiselect", "text_input",
-           "file_uploader", "download_button"]
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.exception]
-
-
-def _widgets(at):
-    for kind in WIDGETS:
-        try:
-            yield from ((kind, w) for w in getattr(at, kind))
-        except AttributeError:
-            yield from ((kind, w) for w in at.get(kind))
 
 
 def _metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    h = tmp_path / "home"
-    monkeypatch.setenv("DASH_STUDIO_HOME", str(h))
-    return h
-
-
-def _open() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    assert not _errors(at)
-    at.switch_page(PAGE).run()
-    assert not _errors(at)
-    return at
 
 
 def _demo_params(epochs: int = 3) -> dict:
@@ -56,18 +27,18 @@ def _demo_params(epochs: int = 3) -> dict:
 
 
 def test_empty_page_then_demo_load(home):
-    at = _open()
+    at = open_app(PAGE)
     assert at.title[0].value == "Signaling"
     assert any("No signaling data" in i.value for i in at.info)
     at.button(key="sig_demo").click().run()
-    assert not _errors(at)
+    assert not errors(at)
     m = _metrics(at)
     assert (m["Nodes"], m["Edges"], m["Ligands"], m["TFs"], m["Conditions"]) == ("40", "91", "6", "8", "60")
     assert int(m["Stimulating"]) + int(m["Inhibiting"]) + int(m["Unknown sign"]) == 91
     # the demo's report notes are shown without the server folder
     texts = [e.value for e in (*at.markdown, *at.caption, *at.warning, *at.error)]
     assert any("91 edges" in t for t in texts) and not any(str(DEMO) in t for t in texts)
-    for kind, w in _widgets(at):
+    for kind, w in widgets(at):
         assert w.help, f"{kind} {w.label!r} has no tooltip"
     # train and study controls are there once data is loaded
     assert at.button(key="sig_tr_launch") and at.button(key="sig_sp_launch")
@@ -82,18 +53,18 @@ def test_bad_upload_shows_library_message(home, tmp_path):
                                     "prefixes": [str(tmp_path) + "/"]}
     at.run()
     at.switch_page(PAGE).run()
-    assert not _errors(at)
-    errors = [e.value for e in at.error]
-    assert any("lacks the column(s) inhibition" in e for e in errors), errors
-    assert not any(str(tmp_path) in e for e in errors)  # the server folder is not shown
+    assert not errors(at)
+    shown = [e.value for e in at.error]
+    assert any("lacks the column(s) inhibition" in e for e in shown), shown
+    assert not any(str(tmp_path) in e for e in shown)  # the server folder is not shown
     assert any("Load valid signaling data" in i.value for i in at.info)
 
 
 def test_custom_l2_is_validated(home):
-    at = _open()
+    at = open_app(PAGE)
     at.button(key="sig_demo").click().run()
     at.text_input(key="sig_sp_l2_custom").set_value("3e-5, abc").run()
-    assert not _errors(at)
+    assert not errors(at)
     assert any("'abc' is not a number" in e.value for e in at.error)
     assert at.button(key="sig_sp_launch").disabled
     at.text_input(key="sig_sp_l2_custom").set_value("3e-5").run()
@@ -104,12 +75,12 @@ def test_custom_l2_is_validated(home):
 def test_train_job_runs_and_results_render(home):
     from dash_core.runs.store import COMPLETED, RunStore
 
-    at = _open()
+    at = open_app(PAGE)
     at.button(key="sig_demo").click().run()
     at.number_input(key="sig_tr_epochs").set_value(3)
     at.selectbox(key="sig_tr_device").set_value("cpu")
     at.button(key="sig_tr_launch").click().run()
-    assert not _errors(at)
+    assert not errors(at)
     store = RunStore(home)
     runs = store.list_runs(kind="signaling_train")
     assert len(runs) == 1
@@ -122,7 +93,7 @@ def test_train_job_runs_and_results_render(home):
     assert rec.summary["epochs_done"] == 3 and rec.summary["stopped"] is False
     assert rec.params["config"]["epochs"] == 3 and rec.params["config"]["test_size"] == 5
     at.run()
-    assert not _errors(at)
+    assert not errors(at)
     assert at.selectbox(key="sig_tr_result").value == run_id
     m = _metrics(at)
     assert float(m["Test Pearson r"]) == pytest.approx(rec.summary["metrics"]["test_pearson"], abs=1e-3)
@@ -157,9 +128,9 @@ def finished_study(home):
 
 
 def test_study_results_render(home, finished_study):
-    at = _open()
+    at = open_app(PAGE)
     at.button(key="sig_demo").click().run()
-    assert not _errors(at)
+    assert not errors(at)
     assert at.selectbox(key="sig_sp_result").value == finished_study
     specs = [c.proto.spec for c in at.get("plotly_chart") if c.proto.spec]
     assert any("Self-pruning readouts" in s for s in specs)  # heatmap
@@ -176,9 +147,9 @@ def test_study_results_render(home, finished_study):
     assert "spurious (injected) edge" in html and "PKN edge" in html
     assert " (spurious)" in html  # edge tooltips name the spurious edges
     assert not any(tag in html for tag in ("<script src=", "<link href="))
-    for kind, w in _widgets(at):
+    for kind, w in widgets(at):
         assert w.help, f"{kind} {w.label!r} has no tooltip"
     # another model and weights at the middle checkpoint
     at.selectbox(key="sig_sp_model").set_value(1).run()
     at.radio(key="sig_sp_wcol").set_value("weight_final").run()
-    assert not _errors(at)
+    assert not errors(at)
