@@ -158,10 +158,11 @@ def test_lambda_zero_is_pure_magnitude_ordering():
             assert torch.equal(pl.layer.mask, wl.layer.mask), (strat_name, pl.name)
 
 
-def test_dash_scores_persist_and_output_uses_updated_input_score():
+@pytest.mark.parametrize("normalize", [False, True])
+def test_dash_scores_persist_and_output_uses_updated_input_score(normalize):
     p = np.random.default_rng(3).integers(0, 2, size=(6, 6)).astype(float)
     model = build_model(6, ModelConfig(hidden=3), seed=0).double()
-    strat = build_strategy("dash", PruningConfig(), PriorKnowledge(p), seed=5)
+    strat = build_strategy("dash", PruningConfig(normalize_prior_term=normalize), PriorKnowledge(p), seed=5)
     tr = _stub_trainer(model)
     strat.setup(tr)
     s0 = {k: v.clone() for k, v in strat.scores.items()}
@@ -172,11 +173,15 @@ def test_dash_scores_persist_and_output_uses_updated_input_score():
     m_in = magnitude_score(layers["sums_in"])
     m_out = magnitude_score(layers["sums_out"])
     strat.prune_event(tr, 0.2)
+
+    def prior_term(q):
+        return q.abs() / q.abs().sum() if normalize else q.abs()
+
     q_in = propagate_least_squares(s0["sums_in"], torch.as_tensor(pi))
-    omega_in = lam_in * q_in.abs() / q_in.abs().sum() + (1 - lam_in) * m_in
+    omega_in = lam_in * prior_term(q_in) + (1 - lam_in) * m_in
     assert torch.allclose(strat.scores["sums_in"], omega_in)
     q_out = propagate_least_squares(omega_in, torch.as_tensor(np.abs(p))).T  # this event's input score
-    omega_out = lam_out * q_out.abs() / q_out.abs().sum() + (1 - lam_out) * m_out
+    omega_out = lam_out * prior_term(q_out) + (1 - lam_out) * m_out
     assert torch.allclose(strat.scores["sums_out"], omega_out)
 
 
