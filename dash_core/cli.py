@@ -278,6 +278,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items())
     _eprint(f"done ({result.stop_reason}): {summary}\nwrote {args.out}/metrics.json, edges.csv, history.csv, "
             "config.json, model.pt")
+    if not result.details.get("min_sparsity_reached", True):
+        _eprint(f"warning: the run never reached --checkpoint-min-sparsity {cfg.train.checkpoint_min_sparsity:g}; "
+                "the reported model is the best validation epoch overall. Train longer or prune more per event.")
     return 0
 
 

@@ -53,6 +53,10 @@ st.caption(f"Strategy **{cfg.get('strategy', '?')}** · model {cfg.get('model', 
            f"{pr.get('lambda_motif', '?')}) · seed {cfg.get('seed', '?')} · {metrics.get('epochs', '?')} epochs "
            f"(best {metrics.get('best_epoch', '?')}), stopped: {detail.get('stop_reason', '?')}"
            + (" · cancelled early" if rec.status == "cancelled" else ""))
+min_sp = float(cfg.get("train", {}).get("checkpoint_min_sparsity") or 0.0)
+if min_sp > 0 and detail.get("min_sparsity_reached") is False:
+    st.warning(f"The run never reached the requested minimum sparsity {min_sp:g}; the model shown is the best "
+               "validation epoch overall. Train longer or prune more per event.", icon=":material/warning:")
 all_metrics = {**detail, **metrics}
 _ui.metric_cards(all_metrics, ["sparsity", "balanced_accuracy", "auroc", "auprc", "early_precision_ratio",
                                "n_edges", "test_mse", "val_mse"])

@@ -133,6 +133,10 @@ with st.expander("Advanced options"):
                          help="PHOENIX freezes a gene when its multiplier g drops below 0. straight_through "
                               "(default) still lets the data bring such a gene back; relu (the reference) freezes it "
                               "for good, which on simulated data loses a few genes that clearly move.")
+    min_sp = c2.slider("Minimum sparsity of the reported model", 0.0, 0.99, 0.0, step=0.01, key="tr_min_sparsity",
+                       help="0 = report the epoch with the best validation MSE (the paper's rule). Above 0: report "
+                            "the best epoch among those at least this sparse, so that runs can be compared at a fixed "
+                            "sparsity; early stopping waits until the model is that sparse.")
     st.markdown("**Strategy options**")
     extra = _advanced_pruning_widgets()
 
@@ -146,9 +150,9 @@ def _config() -> RunConfig:
                             first_amount=float(first_amount), interval=int(interval), amount=float(amount), **extra)
     solver_cfg = SolverConfig.profile("faithful") if solver == "dopri5" else SolverConfig(method=solver)
     train = TrainConfig(lr=float(lr), max_epochs=int(max_epochs), patience=int(patience), batching=batching,
-                        lambda_data=float(lam_data) if own_ld else None, solver=solver_cfg, device=device)
-    cfg = RunConfig(model=ModelConfig(model=model_name, hidden=int(hidden), multiplier_grad=mgrad), train=train, strategy=strategy,
-                    pruning=pruning, seed=int(seed))
+                        checkpoint_min_sparsity=float(min_sp), lambda_data=float(lam_data) if own_ld else None, solver=solver_cfg, device=device)
+    cfg = RunConfig(model=ModelConfig(model=model_name, hidden=int(hidden), multiplier_grad=mgrad), train=train,
+                    strategy=strategy, pruning=pruning, seed=int(seed))
     cfg.train.validate()
     return cfg
 

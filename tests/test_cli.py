@@ -46,6 +46,17 @@ def test_train_writes_outputs(sim_dir, tmp_path):
     assert (out / "model.pt").exists()
 
 
+def test_train_new_model_options_reach_the_config_and_warn(sim_dir, tmp_path, capsys):
+    out = tmp_path / "run3"
+    assert main(["train", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
+                 "--strategy", "dash", "--hidden", "4", "--max-epochs", "4", "--multiplier-grad", "relu",
+                 "--checkpoint-min-sparsity", "0.99", "--out", str(out), "--quiet"]) == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["model"]["multiplier_grad"] == "relu" and cfg["train"]["checkpoint_min_sparsity"] == 0.99
+    assert cfg["pruning"]["normalize_prior_term"] is False  # the released code's DASH variant is the default
+    assert "never reached --checkpoint-min-sparsity 0.99" in capsys.readouterr().err
+
+
 def test_train_without_truth_or_test_gives_null_metrics(sim_dir, tmp_path):
     out = tmp_path / "run2"
     assert main(["train", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
