@@ -960,10 +960,17 @@ def module_gene_sets(
     min_size: int = 3,
     *,
     n_random: int = 5,
+    programs: bool = True,
     genes: list[str] | None = None,
     seed: int = 0,
 ) -> dict[str, list[str]]:
-    """Regulon gene sets of a network plus size-matched random decoys.
+    """Regulon and co-regulation program gene sets of a network plus size-matched random decoys.
+
+    The two kinds of true sets suit the two pathway tests (methods G.1): a regulon is
+    one regulator and its targets, whose *connections* the module test finds; a program
+    is a regulator and its co-regulators, all of them influential genes, which the
+    influence-sum permutation test finds (a regulon's targets regulate nothing, so
+    its influence sum is no larger than a random set's).
 
     Parameters
     ----------
@@ -971,12 +978,16 @@ def module_gene_sets(
         Edge table ``source, target[, weight]`` (source = regulator).
     min_size
         A regulator with at least ``min_size`` distinct targets gets a set
-        ``REGULON_<regulator>`` = the regulator followed by its targets.
+        ``REGULON_<regulator>`` = the regulator followed by its targets; one
+        with at least ``min_size - 1`` co-regulators gets ``PROGRAM_<regulator>``.
     n_random
         Number of decoy sets ``RANDOM_<k>`` (k = 1..n_random), each drawn
-        uniformly without replacement from ``genes`` with the size of a regulon
-        (sizes taken in turn from the regulons in random order). No decoys
-        when no regulon qualifies.
+        uniformly without replacement from ``genes`` with the size of a true set
+        (sizes taken in turn from the true sets in random order). No decoys
+        when no true set qualifies.
+    programs
+        Add ``PROGRAM_<regulator>`` sets: the regulator followed by every other
+        regulator that shares at least one target with it.
     genes
         Universe for decoys and ordering; default: every gene named in ``network``
         in order of first appearance.
@@ -986,7 +997,7 @@ def module_gene_sets(
     Returns
     -------
     dict[str, list[str]]
-        Set name -> member genes (regulons first, sorted by regulator).
+        Set name -> member genes (regulons, then programs, each sorted by regulator, then decoys).
     """
     if genes is None:
         genes = list(dict.fromkeys(list(network["source"].astype(str)) + list(network["target"].astype(str))))
@@ -994,10 +1005,19 @@ def module_gene_sets(
     sets: dict[str, list[str]] = {}
     src = network["source"].astype(str).to_numpy()
     tgt = network["target"].astype(str).to_numpy()
-    for reg in sorted(set(src), key=lambda g: order.get(g, len(order))):
-        targets = sorted({t for s, t in zip(src, tgt) if s == reg and t != reg}, key=lambda g: order.get(g, len(order)))
-        if len(targets) >= min_size:
-            sets[f"REGULON_{reg}"] = [reg, *targets]
+    def rank(g: str) -> int:
+        return order.get(g, len(order))
+
+    regulators = sorted(set(src), key=rank)
+    targets_of = {reg: {t for s, t in zip(src, tgt) if s == reg and t != reg} for reg in regulators}
+    for reg in regulators:
+        if len(targets_of[reg]) >= min_size:
+            sets[f"REGULON_{reg}"] = [reg, *sorted(targets_of[reg], key=rank)]
+    if programs:
+        for reg in regulators:
+            partners = [r for r in regulators if r != reg and targets_of[r] & targets_of[reg]]
+            if len(partners) >= min_size - 1:
+                sets[f"PROGRAM_{reg}"] = [reg, *partners]
     if not sets or n_random <= 0:
         return sets
     rng = np.random.default_rng(seed)
@@ -1227,6 +1247,8 @@ def _gene_set_descriptions(gene_sets: dict[str, list[str]]) -> dict[str, str]:
     for name, members in gene_sets.items():
         if name.startswith("REGULON_"):
             out[name] = f"{members[0]} and its {len(members) - 1} simulated targets"
+        elif name.startswith("PROGRAM_"):
+            out[name] = f"{members[0]} and the {len(members) - 1} regulators that share targets with it"
         else:
             out[name] = f"random decoy set of {len(members)} genes"
     return out

@@ -118,8 +118,10 @@ with tab_new:
         sources = ["Demo gene sets", "Gene sets of the run's dataset", "Upload a GMT file"]
         source = st.radio(
             "Gene sets", sources, horizontal=True, key="pw_source",
-            help="Demo: the simulated regulons (REGULON_<regulator> = a regulator and its targets) plus random "
-                 "decoy sets. Dataset: the GMT stored with the run's dataset, if any. Upload: your own GMT file "
+            help="Demo: the simulated regulons (REGULON_<regulator> = a regulator and its targets; the module "
+                 "test should find them), co-regulation programs (PROGRAM_<regulator> = a regulator and the "
+                 "regulators sharing targets with it; the influence test should find them) and random decoy sets "
+                 "(neither test should). Dataset: the GMT stored with the run's dataset, if any. Upload: your own GMT file "
                  "(name<TAB>description<TAB>gene1<TAB>gene2...). Only local files are used — no internet.")
         gmt_path: Path | None = None
         if source == sources[0]:

@@ -390,3 +390,19 @@ def test_pathway_figures():
     g = pd.DataFrame({"pathway": ["X", "Y"], "nes": [1.5, -1.0], "q_fdr": [0.1, 0.5]})
     assert list(gsea_figure(g).data[0].y) == ["X"]
     assert pathway_bar_figure(t.iloc[:0]).layout.annotations
+
+
+def test_demo_gene_sets_are_found_by_the_matching_test(demo_sim):
+    """Known answer on the simulated demo: influence finds co-regulation programs, the module test finds
+    regulons, and neither finds a random decoy (Bonferroni, normal approximation)."""
+    from dash_core.experiment import RunConfig, run_experiment
+    from dash_core.pathways import PathwayConfig, analyze_model
+    from dash_core.train import TrainConfig
+
+    torch.manual_seed(0)
+    res = run_experiment(demo_sim.dataset, RunConfig(strategy="dash", train=TrainConfig(max_epochs=40, device="cpu")))
+    out = analyze_model(res.model, list(demo_sim.dataset.genes), demo_sim.gene_sets, PathwayConfig(run_gsea=False))
+    by_influence = out.pathways.loc[out.pathways["significant"], "pathway"].tolist()
+    by_module = out.modules.loc[out.modules["significant"], "pathway"].tolist()
+    assert len(by_influence) >= 4 and all(p.startswith("PROGRAM_") for p in by_influence), by_influence
+    assert by_module and all(p.startswith("REGULON_") for p in by_module), by_module

@@ -335,9 +335,13 @@ def test_module_gene_sets():
     assert sets["REGULON_R1"] == ["R1", "a", "b", "c"]
     assert sets["REGULON_R3"] == ["R3", "b", "c", "d", "e"]
     assert "REGULON_R2" not in sets
+    # programs: R1 shares a with R2 and b, c with R3; R2 shares a with R1 and d with R3
+    assert sets["PROGRAM_R1"] == ["R1", "R2", "R3"] and sets["PROGRAM_R2"] == ["R2", "R1", "R3"]
+    assert list(sets)[:5] == ["REGULON_R1", "REGULON_R3", "PROGRAM_R1", "PROGRAM_R2", "PROGRAM_R3"]
     decoys = [k for k in sets if k.startswith("RANDOM_")]
     assert decoys == ["RANDOM_1", "RANDOM_2", "RANDOM_3"]
-    assert sorted(len(sets[k]) for k in decoys) in ([4, 4, 5], [4, 5, 5])
+    assert all(len(sets[k]) in (3, 4, 5) for k in decoys)
+    assert not any(k.startswith("PROGRAM_") for k in module_gene_sets(net, 3, programs=False, genes=genes))
     assert all(set(sets[k]) <= set(genes) and len(set(sets[k])) == len(sets[k]) for k in decoys)
     assert module_gene_sets(net, 3, n_random=3, genes=genes, seed=4) == sets
 
