@@ -34,6 +34,10 @@ CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
 METRIC_KEYS = ["sparsity", "balanced_accuracy", "auroc", "auprc", "auprc_ratio", "early_precision_ratio",
                "test_mse", "epochs", "best_epoch", "wall_seconds"]
 
+#: ``edges.csv`` keeps at most this many edges (the largest |E|); ``details["edges_in_table"]`` says how many
+#: it holds and ``n_edges`` how many non-zero entries E has. Only dense genome-scale networks reach it.
+EDGE_TABLE_LIMIT = 1_000_000
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -194,11 +198,12 @@ def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCa
     result = score_model(model, dataset, train_cfg, val_mse=trainer.best_val)
     wall = time.perf_counter() - t0
     result["metrics"].update(epochs=int(trainer.epoch), best_epoch=int(trainer.best_epoch), wall_seconds=round(wall, 3))
-    result["details"].update(stop_reason=stop_reason, lambda_data=lam,
+    edges = matrix_to_edges(result["effect"], dataset.genes, max_edges=EDGE_TABLE_LIMIT)
+    result["details"].update(stop_reason=stop_reason, lambda_data=lam, edges_in_table=int(len(edges)),
                              min_sparsity_reached=bool(trainer.min_sparsity_reached),
                              seconds_per_epoch=(wall / trainer.epoch if trainer.epoch else None))
     return RunResult(result["metrics"], result["details"], result["effect"],
-                     matrix_to_edges(result["effect"], dataset.genes), pd.DataFrame(trainer.history), model,
+                     edges, pd.DataFrame(trainer.history), model,
                      replace(config, train=train_cfg), list(dataset.genes), stop_reason)
 
 

@@ -42,7 +42,8 @@ def edges_to_matrix(edges: pd.DataFrame, genes: list[str], *, sum_duplicates: bo
     return m
 
 
-def matrix_to_edges(matrix: np.ndarray, genes: list[str], *, drop_zeros: bool = True, sort: bool = True) -> pd.DataFrame:
+def matrix_to_edges(matrix: np.ndarray, genes: list[str], *, drop_zeros: bool = True, sort: bool = True,
+                    max_edges: int | None = None) -> pd.DataFrame:
     """Long ``source, target, weight`` table from an ``(n, n)`` regulator x target matrix.
 
     Parameters
@@ -55,13 +56,30 @@ def matrix_to_edges(matrix: np.ndarray, genes: list[str], *, drop_zeros: bool = 
         Leave out exact zeros (pruned / absent edges).
     sort
         Sort by decreasing ``|weight|``.
+    max_edges
+        Keep at most this many edges: the largest ``|weight|`` ones, sorted by decreasing
+        ``|weight|`` (ties by row-major position, as in the full table). None keeps all. A dense
+        genome-scale E (11,000 genes: 121 million entries) would otherwise make a table of
+        several GB that no one reads; the model checkpoint still holds the whole network.
     """
     matrix = np.asarray(matrix)
     n = len(genes)
     if matrix.shape != (n, n):
         raise ValueError(f"matrix has shape {matrix.shape}, expected ({n}, {n})")
-    ii, jj = np.nonzero(matrix) if drop_zeros else np.indices((n, n)).reshape(2, -1)
     g = np.asarray(genes, dtype=object)
+    if max_edges is not None and drop_zeros and np.count_nonzero(matrix) > max_edges:
+        mag = np.abs(matrix).ravel()
+        k = max(0, int(max_edges))
+        if k:
+            kth = np.partition(mag, mag.size - k)[mag.size - k]  # the k-th largest |weight| (> 0 here)
+            above = np.flatnonzero(mag > kth)
+            idx = np.concatenate([above, np.flatnonzero(mag == kth)[: k - above.size]])
+        else:
+            idx = np.zeros(0, dtype=np.int64)
+        idx = idx[np.lexsort((idx, -mag[idx]))]
+        ii, jj = np.divmod(idx, n)
+        return pd.DataFrame({"source": g[ii], "target": g[jj], "weight": matrix[ii, jj].astype(float)})
+    ii, jj = np.nonzero(matrix) if drop_zeros else np.indices((n, n)).reshape(2, -1)
     df = pd.DataFrame({"source": g[ii], "target": g[jj], "weight": matrix[ii, jj].astype(float)})
     if sort and len(df):
         df = df.iloc[np.argsort(-np.abs(df["weight"].to_numpy()), kind="stable")].reset_index(drop=True)

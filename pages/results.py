@@ -57,6 +57,10 @@ min_sp = float(cfg.get("train", {}).get("checkpoint_min_sparsity") or 0.0)
 if min_sp > 0 and detail.get("min_sparsity_reached") is False:
     st.warning(f"The run never reached the requested minimum sparsity {min_sp:g}; the model shown is the best "
                "validation epoch overall. Train longer or prune more per event.", icon=":material/warning:")
+if detail.get("edges_in_table") is not None and detail.get("n_edges") and detail["edges_in_table"] < detail["n_edges"]:
+    st.info(f"The network has {int(detail['n_edges']):,} non-zero edges; the edge table and the views below hold the "
+            f"{int(detail['edges_in_table']):,} strongest. The model file keeps the whole network.",
+            icon=":material/info:")
 all_metrics = {**detail, **metrics}
 _ui.metric_cards(all_metrics, ["sparsity", "balanced_accuracy", "auroc", "auprc", "early_precision_ratio",
                                "n_edges", "test_mse", "val_mse"])

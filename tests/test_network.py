@@ -49,6 +49,15 @@ def test_roundtrip_existing_helpers_unchanged():
     np.testing.assert_array_equal(edges_to_matrix(edges, GENES), E)
 
 
+def test_matrix_to_edges_max_edges_keeps_the_largest_in_order():
+    full = _pred()
+    for k in range(0, 6):
+        capped = matrix_to_edges(E, GENES, max_edges=k)
+        pd.testing.assert_frame_equal(capped.reset_index(drop=True), full.head(k).reset_index(drop=True),
+                                      check_dtype=False)
+    assert len(matrix_to_edges(E, GENES, max_edges=99)) == 5
+
+
 def test_top_edges():
     top = top_edges(_pred(), 2)
     assert list(zip(top["source"], top["target"])) == [("c", "a"), ("b", "c")]
