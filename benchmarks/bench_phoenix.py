@@ -149,6 +149,8 @@ def part_solver() -> None:
 
 def part_recovery() -> None:
     """Unpruned PHOENIX with the prior (lambda_data = 0.99) on 350-gene, 5 %-noise data: AUROC of |E| vs truth."""
+    import numpy as np
+
     from dash_core import metrics as M
     from dash_core.experiment import RunConfig, run_experiment
     from dash_core.simulate import SimulationConfig, simulate
@@ -169,6 +171,12 @@ def part_recovery() -> None:
     print(f"column-normalised score (PHOENIX's ranking): AUROC {d['auroc_colnorm']:.4f}, AUPRC {d['auprc_colnorm']:.4f}")
     print(f"rows restricted to the prior's regulators (tf_only): AUROC {d['auroc_tf_only']:.4f}, "
           f"AUPRC {d['auprc_tf_only']:.4f}")
+    truth = ds.truth_matrix()
+    regulated = np.any(truth != 0, axis=0)
+    frozen = ~np.any(res.effect != 0, axis=0)
+    print(f"frozen genes (ReLU(g) = 0): {int(frozen.sum())} of {len(frozen)}, of which {int((frozen & regulated).sum())} "
+          f"have true regulators ({int(np.abs(truth[:, frozen & regulated]).astype(bool).sum())} true edges lost); "
+          f"multiplier gradient: {res.config.model.multiplier_grad}")
 
 
 PARTS = {"speed": part_speed, "scale": part_scale, "solver": part_solver, "recovery": part_recovery}
