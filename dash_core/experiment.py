@@ -229,8 +229,8 @@ def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse:
     if truth is not None and np.any(prior):
         # D.5 ``tf_only``: candidate rows restricted to the prior's regulators.
         regulators = np.any(prior != 0, axis=1)
-        details.update(auroc_tf_only=M.auroc(effect, truth, regulators=regulators),
-                       auprc_tf_only=M.auprc(effect, truth, regulators=regulators))
+        tf_only = M.ranking_metrics(effect, truth, regulators=regulators, epr=False)
+        details.update(auroc_tf_only=tf_only["auroc"], auprc_tf_only=tf_only["auprc"])
     details.update(val_mse=val_mse, test_mse_true=test_true)
     return {"metrics": metrics, "details": details, "effect": effect}
 

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 __all__ = [
     "METRIC_INFO",
@@ -237,10 +236,7 @@ def auroc(E: Any, truth: Any, *, regulators: Any = None) -> float | None:
         ``None`` when the candidates contain no true edge or only true edges.
     """
     data = _ranking_inputs(E, truth, regulators)
-    if data is None:
-        return None
-    scores, labels = data
-    return float(roc_auc_score(labels, scores))
+    return None if data is None else _auroc_ap(*data)[0]
 
 
 def auprc(E: Any, truth: Any, *, regulators: Any = None) -> float | None:
@@ -252,10 +248,7 @@ def auprc(E: Any, truth: Any, *, regulators: Any = None) -> float | None:
     only true edges among the candidates).
     """
     data = _ranking_inputs(E, truth, regulators)
-    if data is None:
-        return None
-    scores, labels = data
-    return float(average_precision_score(labels, scores))
+    return None if data is None else _auroc_ap(*data)[1]
 
 
 def auprc_ratio(E: Any, truth: Any, *, regulators: Any = None) -> float | None:
@@ -283,21 +276,62 @@ def early_precision_ratio(E: Any, truth: Any, *, regulators: Any = None) -> floa
         ``None`` when there is no true edge, only true edges, or every score is zero.
     """
     data = _ranking_inputs(E, truth, regulators)
-    if data is None:
-        return None
-    scores, labels = data
+    return None if data is None else _epr(*data)
+
+
+def _epr(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    """Early precision ratio of candidate ``scores`` (|E|) with boolean ``labels`` (see :func:`early_precision_ratio`)."""
     scores = np.round(scores, EPR_DECIMALS)
     if not np.any(scores > 0):
         return None
     k = int(labels.sum())
     k_eff = min(k, scores.size)
-    tau = float(np.sort(scores)[::-1][k_eff - 1])
+    tau = float(np.partition(scores, scores.size - k_eff)[scores.size - k_eff])  # the k'-th largest score
     if tau == 0.0:
         tau = float(scores[scores > 0].min())
     selected = scores >= tau
-    ep = float(np.sum(selected & labels)) / float(np.sum(selected))
+    ep = float(np.count_nonzero(selected & labels)) / float(np.count_nonzero(selected))
     rho = k / scores.size
     return ep / rho
+
+
+def _auroc_ap(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Tie-aware AUROC and step-wise average precision from one sort of each class.
+
+    Equal to scikit-learn's ``roc_auc_score`` and ``average_precision_score`` (up to
+    summation rounding) but needs only the two sorted classes, so a genome-scale E
+    (10^8 candidate pairs) is scored in seconds instead of minutes and without the
+    curve arrays:
+
+    * AUROC = mean over (positive, negative) pairs of 1[s+ > s-] + 1/2 1[s+ = s-];
+    * AP = sum over the distinct positive scores t, in decreasing order, of
+      (#positives scoring t / P) * precision(score >= t); recall only changes there.
+    """
+    pos = np.sort(scores[labels])
+    neg = np.sort(scores[~labels])
+    n_pos, n_neg = pos.size, neg.size
+    below = np.searchsorted(neg, pos, side="left")
+    tied = np.searchsorted(neg, pos, side="right") - below
+    auc = (below.sum(dtype=np.float64) + 0.5 * tied.sum(dtype=np.float64)) / (float(n_pos) * float(n_neg))
+    values, counts = np.unique(pos, return_counts=True)
+    tp = n_pos - np.searchsorted(pos, values, side="left")
+    fp = n_neg - np.searchsorted(neg, values, side="left")
+    ap = float(np.sum(counts / n_pos * tp / (tp + fp)))
+    return float(auc), ap
+
+
+def ranking_metrics(E: Any, truth: Any, *, regulators: Any = None, epr: bool = True) -> dict[str, float | None]:
+    """``auroc``, ``auprc`` and ``early_precision_ratio`` (D.5) from one extraction of the candidate pairs.
+
+    Same values as the three functions; use this for large networks, where extracting
+    10^8 candidate scores dominates. Orientation and ``regulators`` as in :func:`auroc`;
+    ``epr=False`` leaves the early precision ratio out (None).
+    """
+    data = _ranking_inputs(E, truth, regulators)
+    if data is None:
+        return {"auroc": None, "auprc": None, "early_precision_ratio": None}
+    auc, ap = _auroc_ap(*data)
+    return {"auroc": auc, "auprc": ap, "early_precision_ratio": _epr(*data) if epr else None}
 
 
 # --------------------------------------------------------------------------- D.6 / A.5
@@ -392,14 +426,12 @@ def score_network(E: Any, truth: Any = None, *, regulators: Any = None) -> dict[
         return out
     out["balanced_accuracy"] = balanced_accuracy(E, truth, include_diagonal=True, regulators=regulators)
     out["balanced_accuracy_offdiag"] = balanced_accuracy(E, truth, include_diagonal=False, regulators=regulators)
-    out["auroc"] = auroc(E, truth, regulators=regulators)
-    out["auprc"] = auprc(E, truth, regulators=regulators)
-    out["auprc_ratio"] = auprc_ratio(E, truth, regulators=regulators)
-    out["early_precision_ratio"] = early_precision_ratio(E, truth, regulators=regulators)
+    out.update(ranking_metrics(E, truth, regulators=regulators))
+    rho = density(truth, regulators=regulators)
+    out["auprc_ratio"] = out["auprc"] / rho if out["auprc"] is not None and rho else None
     out["sign_agreement"] = sign_agreement(E, truth)
-    colnorm = column_normalized(E)
-    out["auroc_colnorm"] = auroc(colnorm, truth, regulators=regulators)
-    out["auprc_colnorm"] = auprc(colnorm, truth, regulators=regulators)
+    colnorm = ranking_metrics(column_normalized(E), truth, regulators=regulators, epr=False)
+    out["auroc_colnorm"], out["auprc_colnorm"] = colnorm["auroc"], colnorm["auprc"]
     return out
 
 

@@ -234,3 +234,22 @@ def test_column_normalized_score_by_hand():
     # column 0: |1|,|3| / 4; column 1: all zero stays zero; column 2: 2/4, 2/4
     expected = np.array([[0.25, 0.0, 0.5], [0.75, 0.0, 0.5], [0.0, 0.0, 0.0]])
     np.testing.assert_allclose(column_normalized(E), expected)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ranking_metrics_equal_scikit_learn_with_heavy_ties(seed):
+    """The sort-based AUROC / average precision equal sklearn's, including many tied (pruned, zero) scores."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    n = 40
+    E = rng.normal(size=(n, n)) * (rng.random((n, n)) < 0.3)  # 70 % exact zeros
+    E[rng.random((n, n)) < 0.1] = 0.5  # a block of tied non-zero scores
+    truth = (rng.random((n, n)) < 0.05).astype(float)
+    truth[np.abs(E) > 1.5] = 1.0  # make the scores informative
+    off = ~np.eye(n, dtype=bool)
+    got = M.ranking_metrics(E, truth)
+    assert got["auroc"] == pytest.approx(roc_auc_score(truth[off] != 0, np.abs(E[off])), abs=1e-12)
+    assert got["auprc"] == pytest.approx(average_precision_score(truth[off] != 0, np.abs(E[off])), abs=1e-12)
+    assert got["early_precision_ratio"] == pytest.approx(M.early_precision_ratio(E, truth))
+    assert got["auroc"] == M.auroc(E, truth) and got["auprc"] == M.auprc(E, truth)
