@@ -10,7 +10,9 @@ import argparse
 import dataclasses
 import importlib
 import importlib.util
+import inspect
 import json
+import re
 import sys
 import typing
 from pathlib import Path
@@ -70,10 +72,55 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=\.)\s+(?=[A-Z(])", text.strip(), maxsplit=1)[0].rstrip(".")
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """First sentence of each field's entry in a numpy-style ``Attributes`` section of ``cls.__doc__``.
+
+    An entry may document several fields (``a, b``); they share the text.
+    """
+    doc = inspect.getdoc(cls) or ""
+    lines = doc.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Attributes") + 2
+    except StopIteration:
+        return {}
+    out: dict[str, str] = {}
+    names: list[str] = []
+    text: list[str] = []
+
+    def flush() -> None:
+        if names and text:
+            body = " ".join(t.strip() for t in text)
+            first = _first_sentence(body)
+            out.update(dict.fromkeys(names, first))
+
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            if line.strip().endswith("---") or not re.fullmatch(r"[A-Za-z_][\w, ]*", line.strip()):
+                break
+            flush()
+            names, text = [n.strip() for n in line.split(",")], []
+        elif line.strip():
+            text.append(line)
+    flush()
+    try:  # fields documented by ``#:`` comments just above them (Sphinx style)
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        source = ""
+    for block, name in re.findall(r"((?:^[ \t]*#:.*\n)+)[ \t]*(\w+)\s*:", source, flags=re.M):
+        body = " ".join(line.strip()[2:].strip() for line in block.strip().splitlines())
+        out.setdefault(name, _first_sentence(body))
+    return {k: v.replace("``", "") for k, v in out.items()}
+
+
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: set[str] = frozenset(),
                             group_title: str | None = None, help_prefix: str = "") -> None:
     """Add one ``--field-name`` option per field of dataclass ``cls`` (default None = keep the config's value)."""
     hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
     target = parser.add_argument_group(group_title) if group_title else parser
     for f in dataclasses.fields(cls):
         if f.name in skip:
@@ -91,7 +138,8 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip:
             kwargs["type"] = tp
         else:
             continue
-        kwargs["help"] = f"{help_prefix}default: {default}"
+        about = docs.get(f.name)
+        kwargs["help"] = f"{help_prefix}{about + '. ' if about else ''}default: {default}".replace("%", "%%")
         target.add_argument(_flag(f.name), **kwargs)
 
 

@@ -113,3 +113,16 @@ def test_minmax_scale_uses_training_range_for_test_set(tmp_path):
     # training range is [0, 20]: train 5 -> 0.25, test 10 -> 0.5
     np.testing.assert_allclose(ds.expression.trajectories[0].values, [[0, 0.5], [0.25, 1.0]])
     np.testing.assert_allclose(ds.test_expression.trajectories[0].values, [[0.5, 1.0], [0, 0]])
+
+
+def test_dataclass_options_explain_themselves():
+    """`--help` of generated options carries the field's documentation, not only its default."""
+    from dash_core.cli import field_docs
+    from dash_core.pruning import PruningConfig
+
+    docs = field_docs(PruningConfig)
+    assert docs["lambda_ppi"] == docs["lambda_motif"] and "prior term" in docs["lambda_ppi"]
+    assert "released code" in docs["normalize_prior_term"]
+    assert docs["late_amount"].startswith("Amount pruned") and "``" not in docs["late_amount"]
+    out = subprocess.run([sys.executable, "-m", "dash_core", "train", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "Normalise the prior term" in " ".join(out.stdout.split())

@@ -26,9 +26,9 @@ class PruningConfig:
         each layer, then ``amount`` of the remaining weights at every epoch that
         is a multiple of ``interval``.
     normalize_prior_term
-        True: normalise the prior term to sum 1 so that lambda is a convex weight (the
-        spec's recommendation, J.5). False (default): raw ``|P1|``, ``|P2|`` as in the
-        authors' released code. **Uncertain (B.4), deviation from J.5, by measurement:**
+        Normalise the prior term to sum 1, so that lambda is a convex weight (True, the
+        spec's recommendation, J.5), or use the raw ``|P1|``, ``|P2|`` as the authors'
+        released code does (False, the default). **Uncertain (B.4), deviation from J.5, by measurement:**
         the paper's lambdas (B.8) come from the released, un-normalised code, and on
         SIM350-style data (5 % noise, seed 0) the two variants differ a lot. Un-normalised
         with the paper's (0.5, 0.05): balanced accuracy 0.907 at sparsity 0.924 (paper: 0.906
@@ -66,6 +66,7 @@ class PruningConfig:
     #: Breast schedule (B.6): periodic events at epochs > ``late_epoch`` prune ``late_amount`` of the
     #: remaining weights instead of ``amount`` (``late_epoch = 0``: off; breast: 220 and 0.05).
     late_epoch: int = 0
+    #: Amount pruned (of the remaining weights) at every event after ``late_epoch`` (breast: 0.05).
     late_amount: float = 0.05
     #: IMP (C.6): ``"none"`` = the paper's IMP (no rewinding); ``"init"`` = classic lottery ticket
     #: (after every event the unmasked weights and the optimiser go back to their initial state).
