@@ -287,3 +287,29 @@ def test_checkpoint_min_sparsity_restricts_the_reported_checkpoint(tiny_sim):
     res = run_experiment(tiny_sim.dataset, cfg)
     assert res.details["min_sparsity_reached"] is False
     assert int(res.metrics["best_epoch"]) == int(res.history.loc[res.history["val_mse"].idxmin(), "epoch"])
+
+
+@pytest.mark.parametrize("with_ppi", [False, True])
+def test_sparse_prior_matrices_give_the_same_propagation(monkeypatch, with_ppi):
+    """Large sparse priors are kept as sparse matrices; |P|, Pi and the propagated scores do not change."""
+    import dash_core.pruning.dash as D
+
+    rng = np.random.default_rng(0)
+    n = 60
+    p = np.zeros((n, n))
+    p[rng.integers(0, n, 150), rng.integers(0, n, 150)] = rng.choice([-1.0, 1.0], 150)
+    ppi = None
+    if with_ppi:
+        ppi = np.zeros((n, n))
+        ppi[rng.integers(0, n, 80), rng.integers(0, n, 80)] = 1.0
+    a0, pi0, src0 = D.prior_matrices(p, ppi)
+    monkeypatch.setattr(D, "SPARSE_MIN_GENES", 10)
+    a1, pi1, src1 = D.prior_matrices(p, ppi)
+    assert src1 == src0 and hasattr(pi1, "tocoo") and hasattr(a1, "tocoo")
+    np.testing.assert_allclose(a1.toarray(), a0, atol=1e-15)
+    np.testing.assert_allclose(pi1.toarray(), pi0, atol=1e-15)
+    s = torch.rand(5, n, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    for dense, sparse in ((pi0, pi1), (a0, a1)):
+        x0 = propagate_least_squares(s, torch.as_tensor(dense))
+        x1 = propagate_least_squares(s, D._to_tensor(sparse, "cpu"))
+        assert torch.allclose(x0, x1, atol=1e-12)

@@ -27,6 +27,10 @@ Tensor = torch.Tensor
 COND_LIMIT = 1e10
 #: Ridge size relative to ``tr(S S^T) / h`` (B.3).
 RIDGE_SCALE = 1e-8
+#: From this many genes, |P| and Pi are kept as sparse matrices when at most ``SPARSE_MAX_DENSITY`` of their
+#: entries are non-zero (a dense 11,000-gene |P| |P|^T costs ~10^12 flops and 1 GB per matrix).
+SPARSE_MIN_GENES = 2000
+SPARSE_MAX_DENSITY = 0.05
 
 
 def prior_matrices(prior: np.ndarray, ppi: np.ndarray | None = None, *, use_ppi: bool = True
@@ -50,29 +54,51 @@ def prior_matrices(prior: np.ndarray, ppi: np.ndarray | None = None, *, use_ppi:
     -------
     abs_prior, pi, source
         ``|P|`` (n x n), ``Pi`` normalised to sum 1 (n x n, symmetric) and
-        ``"ppi"`` or ``"coregulation"``. Without PPI, ``Pi = N(|P| |P|^T)``:
+        ``"ppi"`` or ``"coregulation"``. Dense arrays, or ``scipy.sparse`` CSR
+        matrices for large sparse priors (see :data:`SPARSE_MIN_GENES`). Without PPI, ``Pi = N(|P| |P|^T)``:
         genes that regulate nothing get zero rows and columns.
     """
-    a = np.abs(np.asarray(prior, dtype=np.float64))
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise DashInputError(f"The prior must be a square gene x gene matrix; got shape {a.shape}.")
+    from scipy import sparse as sp
+
+    prior = np.asarray(prior)
+    if prior.ndim != 2 or prior.shape[0] != prior.shape[1]:
+        raise DashInputError(f"The prior must be a square gene x gene matrix; got shape {prior.shape}.")
+    n = prior.shape[0]
+    use_sparse = n >= SPARSE_MIN_GENES and np.count_nonzero(prior) <= SPARSE_MAX_DENSITY * prior.size
+    a = abs(sp.csr_matrix(prior, dtype=np.float64)) if use_sparse else np.abs(prior.astype(np.float64))
     source = "coregulation"
     pi = None
     if ppi is not None and use_ppi:
-        q = np.abs(np.asarray(ppi, dtype=np.float64))
-        if q.shape != a.shape:
-            raise DashInputError(f"The PPI matrix has shape {q.shape} but the prior has {a.shape}; both must use "
+        q = np.asarray(ppi)
+        if q.shape != prior.shape:
+            raise DashInputError(f"The PPI matrix has shape {q.shape} but the prior has {prior.shape}; both must use "
                                  "the same gene index.")
         if np.any(q):
-            q = np.maximum(q, q.T)
-            off_diagonal = q[~np.eye(len(q), dtype=bool)]
-            if np.all((q == 0) | (q == 1)) and np.any(off_diagonal):
-                np.fill_diagonal(q, 1.0)
+            q = abs(sp.csr_matrix(q, dtype=np.float64)) if use_sparse else np.abs(q.astype(np.float64))
+            q = q.maximum(q.T) if use_sparse else np.maximum(q, q.T)
+            values = q.data if use_sparse else q
+            off_diagonal = (q - sp.diags(q.diagonal())).count_nonzero() if use_sparse else \
+                np.count_nonzero(q[~np.eye(n, dtype=bool)])
+            if np.all((values == 0) | (values == 1)) and off_diagonal:
+                if use_sparse:
+                    q = (q + sp.diags(1.0 - q.diagonal())).tocsr()
+                else:
+                    np.fill_diagonal(q, 1.0)
             pi, source = q, "ppi"
     if pi is None:
-        pi = a @ a.T
+        pi = (a @ a.T).tocsr() if use_sparse else a @ a.T
     total = pi.sum()
     return a, (pi / total if total > 0 else pi), source
+
+
+def _to_tensor(m, device) -> Tensor:
+    """float64 tensor of a dense array or a ``scipy.sparse`` matrix (then a sparse COO tensor)."""
+    if hasattr(m, "tocoo"):
+        c = m.tocoo()
+        idx = torch.as_tensor(np.vstack([c.row, c.col]), dtype=torch.long)
+        return torch.sparse_coo_tensor(idx, torch.as_tensor(c.data, dtype=torch.float64), c.shape,
+                                       device=device, check_invariants=True).coalesce()
+    return torch.as_tensor(m, dtype=torch.float64, device=device)
 
 
 def propagate_least_squares(s: Tensor, b: Tensor, *, cond_limit: float = COND_LIMIT,
@@ -97,7 +123,7 @@ def propagate_least_squares(s: Tensor, b: Tensor, *, cond_limit: float = COND_LI
     s = s.double()
     b = b.to(s.device, torch.float64)
     gram = s @ s.T
-    rhs = s @ b
+    rhs = torch.sparse.mm(b.t(), s.t()).t() if b.is_sparse else s @ b  # S B, with B sparse: (B^T S^T)^T
     h = gram.shape[0]
     trace = float(torch.trace(gram))
     if trace <= 0 or not np.isfinite(trace):
@@ -175,8 +201,8 @@ class DashStrategy(ScheduledPruning):
             if prior.shape != (n, n):
                 raise DashInputError(f"The prior matrix has shape {prior.shape} but the model has {n} genes.")
             a, pi, self.pi_source = prior_matrices(prior, self.knowledge.ppi, use_ppi=self.config.use_ppi)
-            self.abs_prior = torch.as_tensor(a, dtype=torch.float64, device=device)
-            self.pi = torch.as_tensor(pi, dtype=torch.float64, device=device)
+            self.abs_prior = _to_tensor(a, device)
+            self.pi = _to_tensor(pi, device)
         # persistent per-layer scores, i.i.d. U(0, 1), seeded (B.3)
         self.scores = {pl.name: torch.rand(pl.layer.weight.shape, generator=self.generator, dtype=torch.float64
                                            ).to(device) for pl in model.prunable_layers()}
