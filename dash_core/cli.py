@@ -282,8 +282,9 @@ def run_config_from_args(args: argparse.Namespace):
         solver = dataclasses.replace(solver, steps_per_unit=args.steps_per_unit)
     if args.adjoint:
         solver = dataclasses.replace(solver, adjoint=True, method="dopri5")
-    t = {k: getattr(args, k) for k in ("lambda_data", "max_epochs", "patience", "checkpoint_min_sparsity", "lr", "val_fraction", "batching",
-                                        "batch_size", "device") if getattr(args, k, None) is not None}
+    t = {k: getattr(args, k) for k in ("lambda_data", "max_epochs", "patience", "checkpoint_min_sparsity", "lr",
+                                        "val_fraction", "batching", "batch_size", "device")
+         if getattr(args, k, None) is not None}
     train = dataclasses.replace(base.train, solver=solver, **t)
     pruning = dataclasses.replace(base.pruning, **dataclass_overrides(args, PruningConfig))
     cfg = RunConfig(model=model, train=train, strategy=args.strategy or base.strategy, pruning=pruning,

@@ -253,7 +253,11 @@ def auprc(E: Any, truth: Any, *, regulators: Any = None) -> float | None:
 
 def auprc_ratio(E: Any, truth: Any, *, regulators: Any = None) -> float | None:
     """AUPRC divided by the density of true edges (its random baseline); ``None`` when undefined."""
-    ap = auprc(E, truth, regulators=regulators)
+    return _over_density(auprc(E, truth, regulators=regulators), truth, regulators)
+
+
+def _over_density(ap: float | None, truth: Any, regulators: Any) -> float | None:
+    """``ap / density(truth)``, or None when either is undefined or the density is 0."""
     if ap is None:
         return None
     rho = density(truth, regulators=regulators)
@@ -427,8 +431,7 @@ def score_network(E: Any, truth: Any = None, *, regulators: Any = None) -> dict[
     out["balanced_accuracy"] = balanced_accuracy(E, truth, include_diagonal=True, regulators=regulators)
     out["balanced_accuracy_offdiag"] = balanced_accuracy(E, truth, include_diagonal=False, regulators=regulators)
     out.update(ranking_metrics(E, truth, regulators=regulators))
-    rho = density(truth, regulators=regulators)
-    out["auprc_ratio"] = out["auprc"] / rho if out["auprc"] is not None and rho else None
+    out["auprc_ratio"] = _over_density(out["auprc"], truth, regulators)
     out["sign_agreement"] = sign_agreement(E, truth)
     colnorm = ranking_metrics(column_normalized(E), truth, regulators=regulators, epr=False)
     out["auroc_colnorm"], out["auprc_colnorm"] = colnorm["auroc"], colnorm["auprc"]

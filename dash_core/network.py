@@ -67,23 +67,25 @@ def matrix_to_edges(matrix: np.ndarray, genes: list[str], *, drop_zeros: bool = 
     if matrix.shape != (n, n):
         raise ValueError(f"matrix has shape {matrix.shape}, expected ({n}, {n})")
     g = np.asarray(genes, dtype=object)
-    if max_edges is not None and drop_zeros and np.count_nonzero(matrix) > max_edges:
-        mag = np.abs(matrix).ravel()
-        k = max(0, int(max_edges))
-        if k:
-            kth = np.partition(mag, mag.size - k)[mag.size - k]  # the k-th largest |weight| (> 0 here)
-            above = np.flatnonzero(mag > kth)
-            idx = np.concatenate([above, np.flatnonzero(mag == kth)[: k - above.size]])
-        else:
-            idx = np.zeros(0, dtype=np.int64)
-        idx = idx[np.lexsort((idx, -mag[idx]))]
-        ii, jj = np.divmod(idx, n)
-        return pd.DataFrame({"source": g[ii], "target": g[jj], "weight": matrix[ii, jj].astype(float)})
-    ii, jj = np.nonzero(matrix) if drop_zeros else np.indices((n, n)).reshape(2, -1)
+    capped = max_edges is not None and drop_zeros and np.count_nonzero(matrix) > max_edges
+    if capped:
+        ii, jj = np.divmod(_largest_flat(np.abs(matrix).ravel(), max(0, int(max_edges))), n)
+    else:
+        ii, jj = np.nonzero(matrix) if drop_zeros else np.indices((n, n)).reshape(2, -1)
     df = pd.DataFrame({"source": g[ii], "target": g[jj], "weight": matrix[ii, jj].astype(float)})
-    if sort and len(df):
+    if sort and not capped and len(df):
         df = df.iloc[np.argsort(-np.abs(df["weight"].to_numpy()), kind="stable")].reset_index(drop=True)
     return df
+
+
+def _largest_flat(mag: np.ndarray, k: int) -> np.ndarray:
+    """Flat indices of the ``k`` largest entries of ``mag`` (all > 0 here), by decreasing value, ties by index."""
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    kth = np.partition(mag, mag.size - k)[mag.size - k]  # the k-th largest value
+    above = np.flatnonzero(mag > kth)
+    idx = np.concatenate([above, np.flatnonzero(mag == kth)[: k - above.size]])
+    return idx[np.lexsort((idx, -mag[idx]))]
 
 
 # --------------------------------------------------------------------------- edge tables vs a truth

@@ -493,10 +493,8 @@ class Trainer:
         self.stop_reason = "max_epochs"
         return self.stop_reason
 
-    def _record(self, train_loss: float, val: float, epoch_seconds: float, max_epochs: int,
-                sparsity: float | None = None) -> None:
+    def _record(self, train_loss: float, val: float, epoch_seconds: float, max_epochs: int, sp: float) -> None:
         elapsed = time.perf_counter() - self._t_start
-        sp = self.current_sparsity() if sparsity is None else sparsity
         lr = float(self.optimizer.param_groups[0]["lr"])
         row = {"epoch": self.epoch, "phase": self.phase, "train_mse": train_loss, "val_mse": val,
                "best_val_mse": self.best_val, "sparsity": sp, "lr": lr, "seconds": epoch_seconds,

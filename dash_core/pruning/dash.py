@@ -63,9 +63,12 @@ def prior_matrices(prior: np.ndarray, ppi: np.ndarray | None = None, *, use_ppi:
     prior = np.asarray(prior)
     if prior.ndim != 2 or prior.shape[0] != prior.shape[1]:
         raise DashInputError(f"The prior must be a square gene x gene matrix; got shape {prior.shape}.")
-    n = prior.shape[0]
-    use_sparse = n >= SPARSE_MIN_GENES and np.count_nonzero(prior) <= SPARSE_MAX_DENSITY * prior.size
-    a = abs(sp.csr_matrix(prior, dtype=np.float64)) if use_sparse else np.abs(prior.astype(np.float64))
+    use_sparse = prior.shape[0] >= SPARSE_MIN_GENES and np.count_nonzero(prior) <= SPARSE_MAX_DENSITY * prior.size
+
+    def absolute(m: np.ndarray):
+        return abs(sp.csr_matrix(m, dtype=np.float64)) if use_sparse else np.abs(m.astype(np.float64))
+
+    a = absolute(prior)
     source = "coregulation"
     pi = None
     if ppi is not None and use_ppi:
@@ -74,19 +77,21 @@ def prior_matrices(prior: np.ndarray, ppi: np.ndarray | None = None, *, use_ppi:
             raise DashInputError(f"The PPI matrix has shape {q.shape} but the prior has {prior.shape}; both must use "
                                  "the same gene index.")
         if np.any(q):
-            q = abs(sp.csr_matrix(q, dtype=np.float64)) if use_sparse else np.abs(q.astype(np.float64))
+            q = absolute(q)
             q = q.maximum(q.T) if use_sparse else np.maximum(q, q.T)
+            diagonal = q.diagonal()
+            n_off_diagonal = (q.count_nonzero() if use_sparse else np.count_nonzero(q)) - np.count_nonzero(diagonal)
             values = q.data if use_sparse else q
-            off_diagonal = (q - sp.diags(q.diagonal())).count_nonzero() if use_sparse else \
-                np.count_nonzero(q[~np.eye(n, dtype=bool)])
-            if np.all((values == 0) | (values == 1)) and off_diagonal:
+            if np.all((values == 0) | (values == 1)) and n_off_diagonal:  # binary: diagonal set to 1
                 if use_sparse:
-                    q = (q + sp.diags(1.0 - q.diagonal())).tocsr()
+                    q = q + sp.diags(1.0 - diagonal)
                 else:
                     np.fill_diagonal(q, 1.0)
             pi, source = q, "ppi"
     if pi is None:
-        pi = (a @ a.T).tocsr() if use_sparse else a @ a.T
+        pi = a @ a.T
+    if use_sparse:
+        pi = sp.csr_matrix(pi)
     total = pi.sum()
     return a, (pi / total if total > 0 else pi), source
 
