@@ -398,6 +398,21 @@ def permutation_statistics(observed: np.ndarray, null: np.ndarray) -> dict[str, 
             "p_corrected": (1.0 + geq) / (1.0 + b), "p_norm": norm.sf(z)}
 
 
+def _test_columns(st: dict[str, np.ndarray], m: int, alpha: float) -> tuple[dict, dict]:
+    """Result columns shared by the permutation and module tests, from :func:`permutation_statistics`.
+
+    Returns the headline columns (``z`` ... ``significant``: Bonferroni over ``m`` sets on the
+    normal-approximation p) and the supplementary ones (other corrections, null moments), which
+    the tables place before and after their ``genes`` column.
+    """
+    p_bonf = bonferroni(st["p_norm"], m)
+    headline = {"z": st["z"], "p_perm": st["p_perm"], "p_corrected": st["p_corrected"], "p_norm": st["p_norm"],
+                "p_bonferroni": p_bonf, "q_bh": benjamini_hochberg(st["p_norm"]), "significant": p_bonf < alpha}
+    extra = {"p_perm_bonferroni": bonferroni(st["p_perm"], m), "p_corrected_bonferroni": bonferroni(st["p_corrected"], m),
+             "null_mean": st["null_mean"], "null_sd": st["null_sd"]}
+    return headline, extra
+
+
 def permutation_test(influence: pd.Series, gene_sets: Mapping[str, Iterable[str]], *, n_permutations: int = 500,
                      seed: int = 0, alpha: float = 0.05, min_set_size: int = 1,
                      report: ValidationReport | None = None) -> pd.DataFrame:
@@ -462,30 +477,20 @@ def permutation_test(influence: pd.Series, gene_sets: Mapping[str, Iterable[str]
     perm_values = rng.permuted(np.broadcast_to(values, (n_permutations, values.size)), axis=1)  # (B, |U|)
     null = np.asarray(memb @ perm_values.T).T  # (B, m)
     st = permutation_statistics(observed, null)
-    m = len(tested)
-    p_bonf = bonferroni(st["p_norm"], m)
     genes_col = []
     for members in tested.values():
         inside = [g for g in dict.fromkeys(members) if g in sym.index]
         inside.sort(key=lambda g: -sym[g])
         genes_col.append(";".join(inside))
+    tests, extra = _test_columns(st, len(tested), alpha)
     table = pd.DataFrame({
         "pathway": list(tested),
         "size": [len(v) for v in tested.values()],
         "n_in_data": np.asarray(memb.sum(axis=1)).ravel().astype(int),
         "score": observed,
-        "z": st["z"],
-        "p_perm": st["p_perm"],
-        "p_corrected": st["p_corrected"],
-        "p_norm": st["p_norm"],
-        "p_bonferroni": p_bonf,
-        "q_bh": benjamini_hochberg(st["p_norm"]),
-        "significant": p_bonf < alpha,
+        **tests,
         "genes": genes_col,
-        "p_perm_bonferroni": bonferroni(st["p_perm"], m),
-        "p_corrected_bonferroni": bonferroni(st["p_corrected"], m),
-        "null_mean": st["null_mean"],
-        "null_sd": st["null_sd"],
+        **extra,
     })
     return table.sort_values(["z", "score"], ascending=[False, False], kind="mergesort").reset_index(drop=True)
 
@@ -587,8 +592,7 @@ def module_test(matrix: np.ndarray, genes: list[str], gene_sets: Mapping[str, It
     observed = np.array([coherence(tested[k]) for k in names], dtype=float)
     null = np.stack([null_by_size[tested[k].size] for k in names], axis=1)  # (B, m)
     st = permutation_statistics(observed, null)
-    m = len(names)
-    p_bonf = bonferroni(st["p_norm"], m)
+    tests, extra = _test_columns(st, len(names), alpha)
     table = pd.DataFrame({
         "pathway": names,
         "size": [len(sets[k]) for k in names],
@@ -596,19 +600,10 @@ def module_test(matrix: np.ndarray, genes: list[str], gene_sets: Mapping[str, It
         "within": [float(msym[np.ix_(tested[k], tested[k])].sum()) for k in names],
         "outgoing": [float(outgoing[tested[k]].sum()) for k in names],
         "coherence": observed,
-        "z": st["z"],
-        "p_perm": st["p_perm"],
-        "p_corrected": st["p_corrected"],
-        "p_norm": st["p_norm"],
-        "p_bonferroni": p_bonf,
-        "q_bh": benjamini_hochberg(st["p_norm"]),
-        "significant": p_bonf < alpha,
+        **tests,
         "genes": [";".join(symbols[i] for i in tested[k][np.argsort(-outgoing[tested[k]], kind="stable")])
                   for k in names],
-        "p_perm_bonferroni": bonferroni(st["p_perm"], m),
-        "p_corrected_bonferroni": bonferroni(st["p_corrected"], m),
-        "null_mean": st["null_mean"],
-        "null_sd": st["null_sd"],
+        **extra,
     })
     return table.sort_values(["z", "coherence"], ascending=[False, False], kind="mergesort").reset_index(drop=True)
 

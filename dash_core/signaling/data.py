@@ -148,6 +148,17 @@ class SignalingData:
 # --------------------------------------------------------------------------- file helpers
 
 
+def _sorted_by_target(edges: pd.DataFrame, nodes: tuple[str, ...]) -> pd.DataFrame:
+    """Edges ordered by (target, source) position in ``nodes``, the row order every PKN uses."""
+    order = {n: i for i, n in enumerate(nodes)}
+    return (
+        edges.assign(_t=edges["target"].map(order), _s=edges["source"].map(order))
+        .sort_values(["_t", "_s"])
+        .drop(columns=["_t", "_s"])
+        .reset_index(drop=True)
+    )
+
+
 def _read_delimited(path: str | os.PathLike, *, what: str) -> pd.DataFrame:
     """Read a TSV/CSV with a header; the separator is chosen from the file (tab, comma or semicolon)."""
     p = Path(path)
@@ -280,13 +291,7 @@ def build_pkn(
             msg += f"; {conflicts} of them had conflicting signs and are treated as unknown sign"
         report.warning(msg + ".", source)
     nodes = tuple(sorted(set(edges["source"]) | set(edges["target"])))
-    order = {n: i for i, n in enumerate(nodes)}
-    edges = (
-        edges.assign(_t=edges["target"].map(order), _s=edges["source"].map(order))
-        .sort_values(["_t", "_s"])
-        .drop(columns=["_t", "_s"])
-        .reset_index(drop=True)
-    )
+    edges = _sorted_by_target(edges, nodes)
     stats = PKNStats(
         rows_read=int(len(table)),
         duplicate_pairs=dup_pairs,
@@ -335,13 +340,7 @@ def pkn_from_edges(edges: pd.DataFrame, nodes: Sequence[str] | None = None) -> P
         raise ValueError("pkn_from_edges: sign must be -1, 0 or 1")
     all_nodes = set(e["source"]) | set(e["target"]) | set(nodes or [])
     node_tuple = tuple(sorted(all_nodes))
-    order = {n: i for i, n in enumerate(node_tuple)}
-    e = (
-        e.assign(_t=e["target"].map(order), _s=e["source"].map(order))
-        .sort_values(["_t", "_s"])
-        .drop(columns=["_t", "_s"])
-        .reset_index(drop=True)
-    )
+    e = _sorted_by_target(e, node_tuple)
     return PKN(edges=e, nodes=node_tuple, stats=PKNStats(rows_read=len(e)))
 
 
