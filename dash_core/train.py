@@ -174,6 +174,47 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
+class PathRecorder:
+    """The pruning path of a run: the best-validation checkpoint of every pruning level.
+
+    A *level* is a stretch of consecutive epochs trained with the same mask, identified by
+    the number of unmasked prunable entries; level 0 is the model before the first pruning
+    event and level k the model after the k-th event that masked anything. The trainer calls
+    :meth:`observe` after every epoch; the recorder keeps, per level, the epoch with the
+    lowest validation MSE (strict improvement, as the run's own checkpoint) together with a
+    CPU copy of its state (weights and masks), so that any sparsity along the path can be
+    scored and reported without retraining (:func:`dash_core.experiment.score_path`).
+
+    Attributes
+    ----------
+    levels
+        One dict per level, in order: ``level``, ``first_epoch``, ``last_epoch``,
+        ``best_epoch``, ``val_mse`` (best within the level), ``sparsity`` (methods D.1, at
+        the best epoch), ``n_unmasked`` and ``state`` (the best epoch's state dict).
+    """
+
+    def __init__(self) -> None:
+        self.levels: list[dict[str, Any]] = []
+
+    @staticmethod
+    def n_unmasked(model: GRNModel) -> int:
+        """Unmasked entries over the model's prunable layers (what changes at a pruning event)."""
+        return int(sum(int(p.layer.n_unmasked) for p in model.prunable_layers()))
+
+    def observe(self, trainer: Trainer, epoch: int, val_mse: float, sparsity: float) -> None:
+        """Record epoch ``epoch``; opens a new level when the mask changed since the last call."""
+        n = self.n_unmasked(trainer.model)
+        if not self.levels or self.levels[-1]["n_unmasked"] != n:
+            self.levels.append({"level": len(self.levels), "first_epoch": epoch, "last_epoch": epoch,
+                                "best_epoch": epoch, "val_mse": math.inf, "sparsity": sparsity,
+                                "n_unmasked": n, "state": None})
+        level = self.levels[-1]
+        level["last_epoch"] = epoch
+        if val_mse < level["val_mse"]:
+            level.update(best_epoch=epoch, val_mse=float(val_mse), sparsity=float(sparsity),
+                         state={k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()})
+
+
 class StrategyHooks(Protocol):
     """What the trainer calls on a pruning strategy (see :mod:`dash_core.pruning`)."""
 
@@ -235,6 +276,8 @@ class Trainer:
         Called with a :class:`ProgressEvent` after every epoch.
     should_stop
         Polled every epoch; returning True cancels training (``stop_reason = "cancelled"``).
+    path
+        Optional :class:`PathRecorder`, told about every epoch (the pruning path).
     """
 
     def __init__(
@@ -249,6 +292,7 @@ class Trainer:
         hooks: StrategyHooks | None = None,
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        path: PathRecorder | None = None,
     ) -> None:
         config.validate()
         self.config = config
@@ -258,6 +302,7 @@ class Trainer:
         self.hooks: StrategyHooks = hooks or _NoHooks()
         self.progress = progress
         self.should_stop = should_stop
+        self.path = path
         self.seed = int(seed)
         self.generator = torch.Generator().manual_seed(self.seed + 1)
         self.lambda_data = 1.0 if config.lambda_data is None else float(config.lambda_data)
@@ -485,6 +530,8 @@ class Trainer:
                 self.best_state = self.snapshot()
             else:
                 self.bad_epochs += 1
+            if self.path is not None:
+                self.path.observe(self, e, val, sparsity)
             dt = time.perf_counter() - t0
             self._record(train_loss, val, dt, max_epochs, sparsity)
             if patience and self.bad_epochs >= patience and self.min_sparsity_reached:
