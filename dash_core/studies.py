@@ -50,6 +50,7 @@ import pandas as pd
 
 from dash_core.io.errors import DashInputError
 from dash_core.runs.executors import CANCELLED, ExecutorConfig, Job, JobResult, run_jobs
+from dash_core.selection import DEFAULT_TOLERANCE
 
 if TYPE_CHECKING:  # pragma: no cover - imported lazily at run time (torch)
     from dash_core.data import Dataset
@@ -61,7 +62,6 @@ __all__ = [
     "DEFAULT_LAMBDA_GRID",
     "PAPER_SIM350",
     "PAPER_SIM350_LABELS",
-    "SELECT_CRITERIA",
     "SUMMARY_METRICS",
     "BenchmarkTables",
     "Condition",
@@ -78,7 +78,6 @@ __all__ = [
     "run_benchmark",
     "run_point",
     "run_sweep",
-    "select_point",
     "summarize_benchmark",
     "summary_markdown",
     "sweep_jobs",
@@ -86,9 +85,6 @@ __all__ = [
 
 #: The lambda grid recommended by methods B.8 for each of lambda_PPI and lambda_motif.
 DEFAULT_LAMBDA_GRID: tuple[float, ...] = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 0.995)
-
-#: Selection criteria of :func:`select_point`: column -> True when higher is better.
-SELECT_CRITERIA: dict[str, bool] = {"val_mse": False, "balanced_accuracy": True, "auprc": True}
 
 #: Methods F.1 (SIM350, 5 % noise): strategy -> (sparsity, balanced accuracy), as fractions.
 #: Read off the DASH paper's figure, so approximate; SparseFlow's sparsity is from F.2
@@ -635,7 +631,7 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
               lambda_motif_grid: Sequence[float], *, strategy: str = "dash", seeds: Sequence[int] = (0,),
               out_dir, executor: ExecutorConfig = ExecutorConfig(),
               on_point: Callable[[dict[str, Any], PointProgress], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
+              should_stop: Callable[[], bool] | None = None, tolerance: float | None = None) -> pd.DataFrame:
     """Train one model per lambda grid point and collect the metrics (methods B.8).
 
     Rows are written to ``out_dir/sweep.csv`` as each run finishes; points
@@ -653,6 +649,10 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
         :class:`PointProgress`.
     should_stop
         Cancellation poll; unfinished points are returned with status ``cancelled``.
+    tolerance
+        Recommend a model by validation alone when the runs are done
+        (:func:`dash_core.selection.finalize_sweep`: ``out_dir/selection.json`` and the model in
+        ``out_dir/recommended/``) with this relative tolerance; None (default) skips it.
 
     Returns
     -------
@@ -660,97 +660,23 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
         One row per point of this grid (also the resumed ones), columns
         ``key, status, condition, strategy, seed, lambda_ppi, lambda_motif``,
         the metrics, ``val_mse`` and the other details, ``run_dir``,
-        ``job_seconds``, ``attempts``, ``error``.
+        ``job_seconds``, ``attempts``, ``error``. ``df.attrs["selection"]`` holds the
+        ``selection.json`` dict (None when not asked for or nothing finished).
     """
     root = Path(out_dir)
     _check_study(root, {"kind": "sweep", "dataset": dataset_spec.to_dict(),
                         "config": _normalised_config(base_config)})
     jobs = sweep_jobs(dataset_spec, base_config, lambda_ppi_grid, lambda_motif_grid, strategy=strategy,
                       seeds=seeds, out_dir=root)
-    return _run_study(jobs, _ResultTable(root / "sweep.csv"), executor, on_point, should_stop)
+    df = _run_study(jobs, _ResultTable(root / "sweep.csv"), executor, on_point, should_stop)
+    df.attrs["selection"] = None
+    if tolerance is not None and len(df) and (df["status"] == "ok").any():
+        from dash_core.selection import finalize_sweep
 
-
-def _aggregate_points(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds per (strategy, lambda_ppi, lambda_motif) point; adds ``n_seeds``."""
-    group = [c for c in ("condition", "strategy", "lambda_ppi", "lambda_motif") if c in df.columns]
-    if not group or "seed" not in df.columns:
-        out = df.copy()
-        out["n_seeds"] = 1
-        return out
-    numeric = [c for c in df.columns if c not in group and pd.api.types.is_numeric_dtype(df[c]) and c != "seed"]
-    agg = df.groupby(group, dropna=False, sort=False)
-    out = agg[numeric].mean().reset_index() if numeric else agg.size().reset_index()[group]
-    out["n_seeds"] = agg.size().to_numpy()
-    if "key" in df.columns:
-        out["key"] = agg["key"].apply(lambda s: ",".join(str(v) for v in s)).to_numpy()
-    out["seeds"] = agg["seed"].apply(lambda s: ",".join(str(int(v)) for v in s)).to_numpy()
-    return out
-
-
-def select_point(df: pd.DataFrame, criterion: str = "val_mse", min_sparsity: float = 0.9) -> pd.Series:
-    """The sweep point the paper would call "DASH found optimal lambda".
-
-    Among the points whose sparsity is at least ``min_sparsity``, take the one
-    with the best ``criterion``. Several seeds of a point are averaged first.
-    If no point is sparse enough, the best point over all points is returned
-    and ``selection_note`` says so.
-
-    Parameters
-    ----------
-    df
-        Sweep rows (:func:`run_sweep`); rows whose ``status`` is not ``"ok"`` are ignored.
-    criterion
-        ``"val_mse"`` (lowest; needs no ground truth; default),
-        ``"balanced_accuracy"`` or ``"auprc"`` (highest; need a truth network).
-    min_sparsity
-        Smallest acceptable sparsity in [0, 1].
-
-    Returns
-    -------
-    pandas.Series
-        The selected point (seed-averaged columns) plus ``n_seeds``,
-        ``qualified`` (sparsity requirement met) and ``selection_note``.
-
-    Raises
-    ------
-    DashInputError
-        Unknown criterion, no finished point, or a truth-based criterion without truth values.
-    """
-    if criterion not in SELECT_CRITERIA:
-        raise DashInputError(f"unknown selection criterion {criterion!r}; choose one of "
-                             f"{', '.join(SELECT_CRITERIA)}.", source="--select")
-    if not 0.0 <= float(min_sparsity) <= 1.0:
-        raise DashInputError(f"min_sparsity must be in [0, 1], got {min_sparsity}.", source="--min-sparsity")
-    ok = df[df["status"] == "ok"] if "status" in df.columns else df
-    if ok.empty:
-        raise DashInputError("no finished sweep point to select from (all failed or none ran yet).")
-    for col in (criterion, "sparsity"):
-        if col not in ok.columns:
-            raise DashInputError(f"the sweep table has no {col!r} column.")
-    ok = ok.assign(**{c: pd.to_numeric(ok[c], errors="coerce") for c in (criterion, "sparsity")})
-    points = _aggregate_points(ok)
-    if points[criterion].isna().all():
-        hint = " It needs a ground-truth network (--truth)." if criterion != "val_mse" else ""
-        raise DashInputError(f"no point has a value for {criterion!r}.{hint} Use --select val_mse without a truth.",
-                             source="--select")
-    points = points[points[criterion].notna()]
-    higher = SELECT_CRITERIA[criterion]
-    qualified = points[points["sparsity"] >= float(min_sparsity) - 1e-12]
-    pool = qualified if len(qualified) else points
-    order = pool.sort_values([criterion, "sparsity"], ascending=[not higher, False], kind="stable")
-    best = order.iloc[0].copy()
-    word = "highest" if higher else "lowest"
-    if len(qualified):
-        note = (f"{word} {criterion} among {len(qualified)} of {len(points)} points with sparsity >= "
-                f"{min_sparsity:g}")
-    else:
-        top = points.sort_values("sparsity", ascending=False).iloc[0]
-        note = (f"no point reached sparsity >= {min_sparsity:g} (highest: {top['sparsity']:.3f}); selected the "
-                f"{word} {criterion} over all {len(points)} points instead. Lower --min-sparsity or extend the grid "
-                "towards larger lambda values / more epochs.")
-    best["qualified"] = bool(len(qualified))
-    best["selection_note"] = note
-    return best
+        dataset, _ = dataset_spec.load()
+        df.attrs["selection"] = finalize_sweep(root, df, dataset, dataset_spec=dataset_spec.to_dict(),
+                                               tolerance=tolerance, strategy=strategy)
+    return df
 
 
 def pivot_sweep(df: pd.DataFrame, metric: str = "val_mse") -> pd.DataFrame:
@@ -1161,9 +1087,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     ppi = parse_grid(args.lambda_ppi_grid, "--lambda-ppi-grid")
     motif = parse_grid(args.lambda_motif_grid, "--lambda-motif-grid")
     seeds = parse_seeds(args.seeds, "--seeds")
-    if args.select != "val_mse" and not args.truth:
-        raise DashInputError(f"--select {args.select} scores against a ground truth; give --truth or use "
-                             "--select val_mse.", source="--select")
     strategy = args.strategy or "dash"
     STRATEGIES.get(strategy)
     cfg = run_config_from_args(args)
@@ -1176,22 +1099,28 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     _eprint(f"[sweep] {strategy}: {len(ppi)} x {len(motif)} lambda points x {len(seeds)} seed(s) = {total} runs "
             f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
     df = run_sweep(spec, cfg, ppi, motif, strategy=strategy, seeds=seeds, out_dir=args.out, executor=executor,
-                   on_point=_progress_printer("sweep"))
+                   on_point=_progress_printer("sweep"), tolerance=args.tolerance)
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_failed = int((df["status"] == "failed").sum()) if len(df) else 0
     _eprint(f"[sweep] finished: {n_ok} ok, {n_failed} failed" + (" (run the same command again to retry them)"
                                                                   if n_failed else ""))
     if n_ok == 0:
         raise DashInputError("no sweep point finished; see the error column of sweep.csv.", source=args.out)
-    best = select_point(df, args.select, args.min_sparsity)
-    print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
-          f"({best['selection_note']}; {int(best['n_seeds'])} seed(s))")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
-            if c in best.index and not _is_missing(best[c])]
-    print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
-    if int(best["n_seeds"]) == 1 and "key" in best.index:
-        print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")
+    print_selection(df.attrs["selection"], args.out)
     return 0
+
+
+def print_selection(sel: dict[str, Any], out_dir) -> None:
+    """Print the recommended model of ``selection.json`` (:func:`dash_core.selection.finalize_sweep`)."""
+    print(f"Recommended lambda_ppi = {sel['lambda_ppi']:g}, lambda_motif = {sel['lambda_motif']:g}, pruning level "
+          f"{sel['level']} (sparsity {sel['sparsity']:.3f}, validation MSE {sel['val_mse']:.4g}; {sel['rule']})")
+    m = sel.get("metrics") or {}
+    gold = [c for c in ("balanced_accuracy", "auroc", "auprc") if not _is_missing(m.get(c))]
+    if gold:
+        print("  scored afterwards against the gold standard (not used to choose): "
+              + ", ".join(f"{c} = {m[c]:.4g}" for c in gold))
+    print(f"  model: {Path(out_dir) / sel['run_dir']} (seed {sel['seed']}; edges.csv has a confidence column over "
+          f"seeds {sel['seeds']}); selection: {Path(out_dir) / 'selection.json'}")
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
@@ -1260,13 +1189,15 @@ def register(subparsers) -> None:
     from dash_core.runs.executors import add_executor_arguments
 
     p = subparsers.add_parser(
-        "sweep", help="train one model per (lambda_PPI, lambda_motif) grid point and pick the best",
+        "sweep", help="train one model per (lambda_PPI, lambda_motif) grid point and recommend one by validation",
         description="Lambda sweep (methods B.8): one run per grid point and seed, written to OUT/sweep.csv as "
-                    "they finish (rerun the same command to resume or retry failed points). The selected point is "
-                    "the best by --select among points with sparsity >= --min-sparsity (the paper's 'DASH found "
-                    "optimal lambda'). Criteria: val_mse (default; lowest validation MSE, needs no ground truth), "
-                    "balanced_accuracy or auprc (highest; need --truth). --strategy defaults to dash here; "
-                    "--seed is replaced by --seeds.")
+                    "they finish (rerun the same command to resume or retry failed points). Every run records its "
+                    "pruning path (path.csv: one checkpoint per pruning level). The recommended model is the "
+                    "sparsest (lambda, level) point whose validation MSE, averaged over seeds, is within "
+                    "--tolerance of the best; it is written to OUT/recommended/ (edges.csv with a per-edge "
+                    "confidence over seeds, prior_audit.csv) and described in OUT/selection.json. A gold standard "
+                    "(--truth) is only scored, never used to choose. Use --patience 0 to follow the whole pruning "
+                    "schedule. --strategy defaults to dash here; --seed is replaced by --seeds.")
     add_data_arguments(p)
     g = p.add_argument_group("sweep")
     g.add_argument("--lambda-ppi-grid", default=None, metavar="LIST",
@@ -1274,11 +1205,10 @@ def register(subparsers) -> None:
     g.add_argument("--lambda-motif-grid", default=None, metavar="LIST",
                    help="comma-separated lambda_motif values in [0, 1]")
     g.add_argument("--seeds", default="0", metavar="LIST", help="comma-separated seeds per point (default 0)")
-    g.add_argument("--select", choices=list(SELECT_CRITERIA), default="val_mse",
-                   help="selection criterion: val_mse (default, no truth needed), balanced_accuracy or auprc "
-                        "(need --truth)")
-    g.add_argument("--min-sparsity", type=fraction, default=0.9, dest="min_sparsity",
-                   help="only points at least this sparse are eligible (default 0.9)")
+    g.add_argument("--tolerance", type=fraction, default=DEFAULT_TOLERANCE,
+                   help="recommend the sparsest (lambda, pruning level) whose validation MSE, averaged over seeds, is "
+                        f"within this fraction of the best (default {DEFAULT_TOLERANCE:g} = "
+                        f"{DEFAULT_TOLERANCE:.0%}); no gold standard is used")
     g.add_argument("--out", required=True, help="study folder (sweep.csv, runs/<point>/)")
     add_run_arguments(p)
     add_executor_arguments(p)

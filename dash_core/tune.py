@@ -8,7 +8,8 @@ trials whose validation MSE is in the worse part of the trials that reached the
 same epoch ("rung": ``grace_period``, ``grace_period * reduction_factor``,
 ...). The surviving trials train to the end exactly like a grid point, so the
 results table (``out_dir/sweep.csv``) has the grid sweep's columns and the same
-selection rule (:func:`dash_core.studies.select_point`) applies.
+recommendation rule (:func:`dash_core.selection.recommend`, by validation MSE along
+every finished trial's pruning path) applies.
 
 Search space
 ------------
@@ -327,8 +328,8 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
                     out_dir, max_epochs: int | None = None, grace_period: int | None = None,
                     reduction_factor: float = 3.0, seed: int = 0, space: Literal["logit", "uniform"] = "logit",
                     ray_address: str | None = None, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0,
-                    max_concurrent: int | None = None, max_retries: int = 1, select: str = "val_mse",
-                    min_sparsity: float = 0.9,
+                    max_concurrent: int | None = None, max_retries: int = 1,
+                    tolerance: float | None = None,
                     on_trial: Callable[[dict[str, Any]], None] | None = None,
                     should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Adaptive lambda search with Ray Tune's ASHA scheduler on the validation MSE.
@@ -374,8 +375,10 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
         1 makes the search reproducible (see the module docstring).
     max_retries
         A trial that raises is restarted this many times before it is reported failed.
-    select, min_sparsity
-        Selection of :func:`dash_core.studies.select_point` among the ``ok`` trials.
+    tolerance
+        Relative tolerance of the recommendation rule among the ``ok`` trials
+        (:func:`dash_core.selection.finalize_sweep`; default
+        :data:`dash_core.selection.DEFAULT_TOLERANCE`).
     on_trial
         Called in this process with each trial's row as soon as the trial ends
         (while Tune runs, this process's stdout is redirected to stderr).
@@ -398,14 +401,13 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
         Ray Tune missing, bad settings, an unknown strategy, or a folder of another study.
     """
     from dash_core.pruning import STRATEGIES
-    from dash_core.studies import SELECT_CRITERIA, point_key, select_point
+    from dash_core.selection import DEFAULT_TOLERANCE, finalize_sweep
+    from dash_core.studies import point_key
 
     STRATEGIES.get(strategy)
-    if select not in SELECT_CRITERIA:
-        raise DashInputError(f"unknown selection criterion {select!r}; choose one of {', '.join(SELECT_CRITERIA)}.",
-                             source="--select")
-    if not 0.0 <= float(min_sparsity) <= 1.0:
-        raise DashInputError(f"min_sparsity must be in [0, 1], got {min_sparsity}.", source="--min-sparsity")
+    tolerance = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
+    if not tolerance >= 0:
+        raise DashInputError(f"the tolerance must be >= 0, got {tolerance}.", source="--tolerance")
     epochs = int(base_config.train.max_epochs if max_epochs is None else max_epochs)
     if epochs < 1:
         raise DashInputError(f"max_epochs must be at least 1, got {epochs}.", source="--max-epochs")
@@ -509,15 +511,16 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
     _write_csv(df, table_path)
     selection: dict[str, Any] | None = None
     if (df["status"] == "ok").any():
-        best = select_point(df, select, min_sparsity)
-        selection = {k: _plain(v) for k, v in best.items() if _plain(v) is None or isinstance(_plain(v),
-                                                                                               (int, float, str, bool))}
+        dataset, _ = dataset_spec.load()
+        selection = finalize_sweep(root, df, dataset, dataset_spec=dataset_spec.to_dict(), tolerance=tolerance,
+                                   strategy=strategy)
     spent = int(pd.to_numeric(df["epochs_spent"], errors="coerce").fillna(0).sum()) if len(df) else 0
-    summary = {"selection": selection, "epochs_spent": spent, "trials": int(len(df)),
-               "n_ok": int((df["status"] == "ok").sum()), "n_stopped": int((df["status"] == "stopped").sum()),
-               "n_failed": int((df["status"] == "failed").sum()), "max_epochs": epochs,
-               "wall_seconds": round(time.perf_counter() - t_start, 3)}
-    (root / "selection.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    search = {"epochs_spent": spent, "trials": int(len(df)),
+              "n_ok": int((df["status"] == "ok").sum()), "n_stopped": int((df["status"] == "stopped").sum()),
+              "n_failed": int((df["status"] == "failed").sum()), "max_epochs": epochs,
+              "wall_seconds": round(time.perf_counter() - t_start, 3)}
+    (root / "selection.json").write_text(json.dumps({**(selection or {}), "search": search}, indent=2,
+                                                    default=str), encoding="utf-8")
     df.attrs["selection"] = selection
     df.attrs["epochs_spent"] = spent
     return df
@@ -551,7 +554,7 @@ def register_search_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--search {grid,asha}``, ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``.
 
     Meant for the ``sweep`` subcommand, whose ``--executor/--workers/--ray-address/--gpus-per-job``,
-    ``--seeds``, ``--select``, ``--min-sparsity``, ``--out`` and run options
+    ``--seeds``, ``--tolerance``, ``--out`` and run options
     :func:`run_search_from_args` also reads.
     """
     g = parser.add_argument_group("adaptive search (--search asha; needs Ray Tune)")
@@ -573,8 +576,8 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
     """Run ``sweep --search asha`` from parsed arguments; print the selected point; return the exit code.
 
     Reads ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``,
-    ``--strategy`` (default dash), ``--seeds`` (one seed), ``--select``,
-    ``--min-sparsity``, ``--out`` and the executor options: ``--executor ray``
+    ``--strategy`` (default dash), ``--seeds`` (one seed), ``--tolerance``,
+    ``--out`` and the executor options: ``--executor ray``
     with ``--ray-address`` uses that cluster, otherwise a local Ray is started;
     ``--workers`` caps the concurrent trials and ``--gpus-per-job`` is reserved per trial.
 
@@ -595,11 +598,7 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
                              source="--seeds")
     executor = executor_config_from_args(args)
     strategy = getattr(args, "strategy", None) or "dash"
-    select = getattr(args, "select", "val_mse")
-    if select != "val_mse" and dataset_spec.truth is None and dataset_spec.simulation is None:
-        raise DashInputError(f"--select {select} scores against a ground truth; give --truth or use --select val_mse.",
-                             source="--select")
-    min_sparsity = getattr(args, "min_sparsity", 0.9)
+    tolerance = getattr(args, "tolerance", None)
 
     def show(row: dict[str, Any]) -> None:
         if row["status"] == "ok":
@@ -618,8 +617,8 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
                          reduction_factor=float(getattr(args, "reduction_factor", 3.0)), seed=seeds[0],
                          space=getattr(args, "lambda_space", "logit"), ray_address=executor.ray_address,
                          cpus_per_trial=executor.cpus_per_job, gpus_per_trial=executor.gpus_per_job,
-                         max_concurrent=executor.workers or None, max_retries=executor.max_retries, select=select,
-                         min_sparsity=min_sparsity, on_trial=show)
+                         max_concurrent=executor.workers or None, max_retries=executor.max_retries,
+                         tolerance=tolerance, on_trial=show)
     best = df.attrs.get("selection")
     counts = df["status"].value_counts().to_dict() if len(df) else {}
     print(f"[asha] finished: {counts.get('ok', 0)} trained to the end, {counts.get('stopped', 0)} stopped early, "
@@ -627,10 +626,7 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
           file=sys.stderr, flush=True)
     if best is None:
         raise DashInputError("no trial finished; see the error column of sweep.csv.", source=str(args.out))
-    print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
-          f"({best['selection_note']})")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
-            if not _missing(best.get(c))]
-    print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
-    print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")
+    from dash_core.studies import print_selection
+
+    print_selection(best, args.out)
     return 0
