@@ -18,8 +18,10 @@ import pandas as pd
 
 from dash_core.data import Dataset, ExpressionData, Trajectory
 from dash_core.io.errors import DashInputError, ValidationReport
-from dash_core.io.expression import _quoted, _resolve_genes, _source_name, read_expression
+from dash_core.io.expression import read_expression
+from dash_core.io.gene_names import _resolve_genes
 from dash_core.io.networks import kind_label, read_network
+from dash_core.io.text import _quoted, _source_name
 from dash_core.network import edges_to_matrix
 
 
