@@ -32,6 +32,37 @@ def _phoenix_header(fields: list[str]) -> tuple[int, int] | None:
     return int(a), int(b)
 
 
+def _check_counts(n_genes: int, n_traj: int, n_rows: int, line: int, name: str, n_names: int | None) -> None:
+    """Raise a message naming the count that is off when the first line does not match the rows that follow."""
+    expected = n_traj * (n_genes + 1)
+    if n_rows == expected:
+        return
+    msg = (
+        f"Line {line} announces {n_genes} genes and {n_traj} trajectories (`n_genes,n_trajectories`), so "
+        f"{expected} rows should follow ({n_traj} x ({n_genes} gene rows + 1 row of time points)), but {n_rows} "
+        "non-empty rows follow."
+    )
+    if n_rows == n_genes * (n_traj + 1) and n_genes != n_traj:
+        msg += (f" The two counts look swapped: {n_rows} rows are {n_genes} trajectory block(s) of {n_traj} genes + "
+                f"1 time row; if the file holds {n_traj} genes and {n_genes} trajectories, the first line should be "
+                f"`{n_traj},{n_genes}`, else it should read `{n_genes},{n_traj}` with the rows to match.")
+    elif n_rows % (n_genes + 1) == 0:
+        msg += (f" The number of trajectories is off: the rows make {n_rows // (n_genes + 1)} complete block(s) of "
+                f"{n_genes} gene rows + 1 time row, not {n_traj}; the first line should probably be "
+                f"`{n_genes},{n_rows // (n_genes + 1)}`.")
+    elif n_rows % n_traj == 0 and n_rows // n_traj >= 2:
+        msg += (f" The number of genes is off: that is {n_rows // n_traj} rows per trajectory, i.e. "
+                f"{n_rows // n_traj - 1} genes, not {n_genes}; the first line should probably be "
+                f"`{n_rows // n_traj - 1},{n_traj}`.")
+    elif n_names is not None and n_rows % (n_names + 1) == 0:
+        msg += (f" The gene-name file lists {n_names} genes, and the rows make {n_rows // (n_names + 1)} block(s) of "
+                f"{n_names} gene rows + 1 time row: both counts of the first line look off.")
+    else:
+        msg += " Check both counts of the first line and that every trajectory ends with a row of time points."
+    msg += " The file is not re-parsed with guessed counts: correct the first line."
+    raise DashInputError(msg, source=name)
+
+
 def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> ExpressionData:
     name = table.name
     first_line, first = table.rows[0]
@@ -49,33 +80,23 @@ def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> Expre
             source=name,
         )
     body = table.rows[1:]
+    gene_names: list[str] | None = None
+    label = ""
+    if genes is not None:
+        gene_names, label = _resolve_genes(genes)
+    _check_counts(n_genes, n_traj, len(body), first_line, name, None if gene_names is None else len(gene_names))
     block = n_genes + 1
-    expected = n_traj * block
-    if len(body) != expected:
-        msg = (
-            f"Line {first_line} announces {n_genes} genes and {n_traj} trajectories, so {expected} rows should follow "
-            f"({n_traj} x ({n_genes} gene rows + 1 row of time points)), but {len(body)} non-empty rows follow."
-        )
-        if len(body) % block == 0 and len(body):
-            msg += f" That is {len(body) // block} complete trajectory block(s): is the number of trajectories right?"
-        elif len(body) % n_traj == 0 and len(body) // n_traj >= 2:
-            msg += f" That is {len(body) // n_traj} rows per trajectory, i.e. {len(body) // n_traj - 1} genes: is the number of genes right?"
-        else:
-            msg += " Check the first line and that every trajectory ends with a row of time points."
-        raise DashInputError(msg, source=name)
-    if genes is None:
+    if gene_names is None:
         gene_names = default_gene_names(n_genes)
         report.warning(
             f"No gene-name file was given; the {n_genes} genes are named G1..G{n_genes} in file order.", source=name
         )
-    else:
-        gene_names, label = _resolve_genes(genes)
-        if len(gene_names) != n_genes:
-            raise DashInputError(
-                f"{label[0].upper()}{label[1:]} lists {len(gene_names)} names but the expression file has "
-                f"{n_genes} genes (line {first_line}). Use the gene-name file that belongs to this expression file.",
-                source=name,
-            )
+    elif len(gene_names) != n_genes:
+        raise DashInputError(
+            f"{label[0].upper()}{label[1:]} lists {len(gene_names)} names but the expression file has "
+            f"{n_genes} genes (line {first_line}). Use the gene-name file that belongs to this expression file.",
+            source=name,
+        )
     raw = []
     problems: list[str] = []
     n_problems = 0

@@ -67,6 +67,12 @@ def _decode(data: bytes, name: str) -> str:
             "This is a zip or Excel (.xlsx) file, not a text table. Export it as CSV or TSV and load that file.",
             source=name,
         )
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data[:2] == bom:  # Excel's "Unicode text" (UTF-16 with a byte-order mark)
+            try:
+                return data[2:].decode(codec).lstrip("\ufeff")
+            except UnicodeDecodeError:
+                break
     if b"\x00" in data[:4096]:
         raise DashInputError("This is a binary file, not a text table. Provide a CSV or TSV text file.", source=name)
     try:
@@ -162,6 +168,21 @@ class _Table:
         return _DELIMITER_NAMES[self.delimiter]
 
 
+_QUOTES = ("\"", "'")
+
+
+def _unquote(cell: str) -> str:
+    """``cell`` stripped of surrounding whitespace and of one pair of matching quotes (R / Excel style).
+
+    ``"gene"`` and ``'gene'`` become ``gene``; a doubled quote inside (``"a""b"``) becomes one.
+    """
+    c = cell.strip()
+    if len(c) >= 2 and c[0] in _QUOTES and c[-1] == c[0]:
+        q = c[0]
+        c = c[1:-1].replace(q + q, q).strip()
+    return c
+
+
 def _read_table(src: Any) -> _Table:
     """Read and tokenise ``src``; blank lines and lines starting with ``#`` are skipped."""
     text, name = _read_text(src)
@@ -180,7 +201,8 @@ def _read_table(src: Any) -> _Table:
                     continue
                 if fields[0].lstrip().startswith("#"):
                     continue
-                rows.append((reader.line_num, [f.strip() for f in fields]))
+                rows.append((reader.line_num, [_unquote(f) if f[:1] in _QUOTES or f[-1:] in _QUOTES else f.strip()
+                                               for f in fields]))
         except csv.Error as exc:
             raise DashInputError(
                 f"The file cannot be parsed as a table near line {reader.line_num}: {exc}.", source=name
@@ -189,7 +211,7 @@ def _read_table(src: Any) -> _Table:
         for i, ln in enumerate(lines, start=1):
             if not ln.strip() or ln.lstrip().startswith("#"):
                 continue
-            rows.append((i, ln.split() if delim == "ws" else [ln.strip()]))
+            rows.append((i, [_unquote(f) for f in ln.split()] if delim == "ws" else [_unquote(ln)]))
     if not rows:
         raise DashInputError("The file has no content besides delimiters and comments.", source=name)
     return _Table(rows, delim, name)
@@ -197,7 +219,7 @@ def _read_table(src: Any) -> _Table:
 
 def _table_from_frame(df: pd.DataFrame, name: str) -> _Table:
     """A :class:`_Table` view of an in-memory DataFrame (line 1 = header)."""
-    header = [str(c).strip() for c in df.columns]
+    header = [_unquote(str(c)) for c in df.columns]
     rows = [(1, header)]
     for i, rec in enumerate(df.itertuples(index=False, name=None), start=2):
         rows.append((i, ["" if (isinstance(v, float) and np.isnan(v)) or v is None else str(v).strip() for v in rec]))
@@ -309,7 +331,7 @@ def _float_cells(
 
 
 def _check_gene_list(names: Sequence[Any], name: str, *, what: str = "gene names") -> list[str]:
-    genes = [str(g).strip() for g in names]
+    genes = [_unquote(str(g)) for g in names]
     empty = [i + 1 for i, g in enumerate(genes) if not g]
     if empty:
         raise DashInputError(f"The {what} contain empty entries (positions {_preview(empty)}).", source=name)
