@@ -211,7 +211,7 @@ def _asha_trial(config: dict[str, Any], *, dataset: dict[str, Any], base_config:
     row["run_dir"] = str(run_dir)
     row["job_seconds"] = round(time.perf_counter() - t0, 3)
     try:
-        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.details["val_mse"]),
+        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.metrics["val_mse"]),
                      "sparsity": float(result.metrics["sparsity"]), _ROW_METRIC: json.dumps(row)})
     except SystemExit:  # stopped by the driver (should_stop) while reporting the final row
         return

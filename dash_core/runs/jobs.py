@@ -42,14 +42,9 @@ from typing import Any
 
 from dash_core.io.errors import DashInputError
 from dash_core.registry import Registry
-from dash_core.runs.store import (
-    ACTIVE_STATUSES,
-    CANCELLED,
-    COMPLETED,
-    RunStore,
-    dataset_files,
-    load_dataset_dir,
-)
+from dash_core.runs.datasets import dataset_files, load_dataset_dir
+from dash_core.runs.records import ACTIVE_STATUSES, CANCELLED, COMPLETED
+from dash_core.runs.store import RunStore, kill_group
 
 __all__ = [
     "HEARTBEAT_SECONDS",
@@ -219,7 +214,7 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
         raise DashInputError(f"Could not start the background job: {exc}") from None
     finally:
         log.close()
-    store.set_pid(rec.run_id, proc.pid)
+    store.set_pid(rec.run_id, proc.pid, pgid=proc.pid)  # start_new_session: the job leads its own process group
     return rec.run_id
 
 
@@ -229,7 +224,7 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
     Without ``force`` the job stops at its next :meth:`Reporter.should_stop`
     check (a training run keeps its best checkpoint so far) and ends as
     ``cancelled``. With ``force`` (or for a run whose process never started)
-    its process group is terminated at once and the run is marked cancelled.
+    its process group (the job and all its worker processes) is terminated at once and the run is marked cancelled.
 
     Returns
     -------
@@ -241,11 +236,7 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
         return False
     store.request_cancel(run_id)
     if force or rec.pid is None:
-        if rec.pid is not None:
-            try:
-                os.killpg(os.getpgid(rec.pid), signal.SIGTERM)
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
+        kill_group(rec.pgid or rec.pid, signal.SIGTERM)
         store.finish(run_id, rec.summary, status=CANCELLED, error="Stopped by the user.")
     return True
 
