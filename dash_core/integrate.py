@@ -72,21 +72,30 @@ class SolverConfig:
         return profiles[name]
 
 
-Solver = Callable[[VectorField, Tensor, Tensor, Tensor, SolverConfig, GRNModel | None], Tensor]
+#: ``solve(f, x0, dt, taus, cfg, model, max_dt=None)``; states may carry leading stack dimensions
+#: (``(K, B, n)`` with ``dt`` ``(K, B)`` for a stack of K models, :class:`dash_core.models.stack.ModelStack`).
+Solver = Callable[..., Tensor]
 SOLVERS: Registry[Solver] = Registry("solver")
 
 
-def _n_steps(dt: Tensor, cfg: SolverConfig) -> int:
-    return max(1, int(math.ceil(float(dt.max()) * cfg.steps_per_unit - 1e-9)))
+def n_fixed_steps(max_dt: float, cfg: SolverConfig) -> int:
+    """Steps of a fixed-step solver on the rescaled interval for a batch whose largest gap is ``max_dt``."""
+    return max(1, int(math.ceil(float(max_dt) * cfg.steps_per_unit - 1e-9)))
+
+
+def _n_steps(dt: Tensor, cfg: SolverConfig, max_dt: float | None = None) -> int:
+    # ``max_dt`` known on the host saves a device synchronisation (and is required inside a CUDA graph).
+    return n_fixed_steps(float(dt.max()) if max_dt is None else max_dt, cfg)
 
 
 def _fixed_grid(step: Callable[[Tensor, float], Tensor]):
-    def solve(f: VectorField, x0: Tensor, dt: Tensor, taus: Tensor, cfg: SolverConfig, model=None) -> Tensor:
-        scale = dt[:, None]
+    def solve(f: VectorField, x0: Tensor, dt: Tensor, taus: Tensor, cfg: SolverConfig, model=None,
+              max_dt: float | None = None) -> Tensor:
+        scale = dt[..., None]
         out = []
         z = x0
         tau = 0.0
-        n_total = _n_steps(dt, cfg)
+        n_total = _n_steps(dt, cfg, max_dt)
         h_max = 1.0 / n_total
         for target in taus.tolist():
             if target <= tau + 1e-12:
@@ -115,8 +124,9 @@ def _euler_step(F: VectorField, z: Tensor, h: float) -> Tensor:
     return torch.add(z, F(z), alpha=h)
 
 
-SOLVERS.register("rk4", "Classical 4th-order Runge-Kutta, fixed steps (fastest; default).")(_fixed_grid(_rk4_step))
-SOLVERS.register("euler", "Explicit Euler, fixed steps (teaching, quick checks).")(_fixed_grid(_euler_step))
+SOLVERS.register("rk4", "Classical 4th-order Runge-Kutta, fixed steps (fastest; default).",
+                 fixed_step=True)(_fixed_grid(_rk4_step))
+SOLVERS.register("euler", "Explicit Euler, fixed steps (teaching, quick checks).", fixed_step=True)(_fixed_grid(_euler_step))
 
 
 class _RescaledField(torch.nn.Module):
@@ -126,14 +136,15 @@ class _RescaledField(torch.nn.Module):
         super().__init__()
         self.model = model
         self.f = f
-        self.dt = dt[:, None]
+        self.dt = dt[..., None]
 
     def forward(self, t: Tensor, z: Tensor) -> Tensor:
         f = self.model.vector_field() if (self.model is not None and self.f is None) else self.f
         return f(z, self.dt)
 
 
-def _dopri5(f: VectorField, x0: Tensor, dt: Tensor, taus: Tensor, cfg: SolverConfig, model=None) -> Tensor:
+def _dopri5(f: VectorField, x0: Tensor, dt: Tensor, taus: Tensor, cfg: SolverConfig, model=None,
+            max_dt: float | None = None) -> Tensor:
     import torchdiffeq
 
     if cfg.adjoint:
@@ -146,34 +157,42 @@ def _dopri5(f: VectorField, x0: Tensor, dt: Tensor, taus: Tensor, cfg: SolverCon
     return torchdiffeq.odeint(field, x0, taus, rtol=cfg.rtol, atol=cfg.atol, method="dopri5")
 
 
+# Adaptive steps are chosen from the error of the whole batch, so models stacked in one solve would change each
+# other's steps: ``fixed_step=False`` makes such runs train one model per stack (see ``dash_core.train``).
 SOLVERS.register("dopri5", "Adaptive Dormand-Prince 5(4) (torchdiffeq), tolerances rtol/atol; optional adjoint.",
-                 "Chen et al., NeurIPS 2018 (torchdiffeq)")(_dopri5)
+                 "Chen et al., NeurIPS 2018 (torchdiffeq)", fixed_step=False)(_dopri5)
 
 
-def integrate_pairs(model: GRNModel, x0: Tensor, dt: Tensor, solver: SolverConfig = SolverConfig()) -> Tensor:
+def integrate_pairs(model: GRNModel, x0: Tensor, dt: Tensor, solver: SolverConfig = SolverConfig(), *,
+                    max_dt: float | None = None) -> Tensor:
     """One-step-ahead predictions for a batch of pairs.
 
     Parameters
     ----------
     model
-        The vector field.
+        The vector field: a model, or a :class:`~dash_core.models.stack.ModelStack` of K models
+        (then ``x0`` is ``(K, B, n)`` and ``dt`` ``(K, B)``: batch k goes through model k).
     x0
         ``(B, n)`` observed states at ``t_k`` (row = pair, column = gene).
     dt
         ``(B,)`` gaps ``t_{k+1} - t_k``.
     solver
         Solver settings.
+    max_dt
+        The largest gap when the caller knows it on the host (no device synchronisation).
 
     Returns
     -------
     Tensor
         ``(B, n)`` predicted states at ``t_{k+1}``.
     """
-    taus = torch.tensor([0.0, 1.0], dtype=x0.dtype, device=x0.device)
-    return integrate(model, x0, dt, taus, solver)[-1]
+    # fixed-step solvers only read the taus' values: a host tensor spares a device synchronisation
+    taus = torch.tensor([0.0, 1.0], dtype=x0.dtype, device="cpu" if is_fixed_step(solver) else x0.device)
+    return integrate(model, x0, dt, taus, solver, max_dt=max_dt)[-1]
 
 
-def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: SolverConfig = SolverConfig()) -> Tensor:
+def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: SolverConfig = SolverConfig(), *,
+              max_dt: float | None = None) -> Tensor:
     """Integrate ``(B, n)`` starts over rescaled times ``taus`` (``0 = start``, ``1 = start + dt``).
 
     Returns ``(len(taus), B, n)``. With ``dt = 1`` the taus are real times, which
@@ -181,4 +200,9 @@ def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: Sol
     """
     fn = SOLVERS.get(solver.method).obj
     f = model.vector_field()
-    return fn(f, x0, dt.to(x0.dtype), taus, solver, model)
+    return fn(f, x0, dt.to(x0.dtype), taus, solver, model, max_dt=max_dt)
+
+
+def is_fixed_step(solver: SolverConfig) -> bool:
+    """Whether the solver takes a fixed number of steps (then models can be stacked in one solve)."""
+    return bool(SOLVERS.get(solver.method).extra.get("fixed_step", False))

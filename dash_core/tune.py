@@ -212,7 +212,7 @@ def _asha_trial(config: dict[str, Any], *, dataset: dict[str, Any], base_config:
     row["run_dir"] = str(run_dir)
     row["job_seconds"] = round(time.perf_counter() - t0, 3)
     try:
-        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.details["val_mse"]),
+        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.metrics["val_mse"]),
                      "sparsity": float(result.metrics["sparsity"]), _ROW_METRIC: json.dumps(row)})
     except SystemExit:  # stopped by the driver (should_stop) while reporting the final row
         return
@@ -255,7 +255,7 @@ def _ordered_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for c in [*_LEAD_COLUMNS, *ASHA_COLUMNS, *_TAIL_COLUMNS]:
         if c not in df.columns:
             df[c] = None
-    lead = [c for c in [*_LEAD_COLUMNS, *METRIC_KEYS, "val_mse"] if c in df.columns]
+    lead = [c for c in dict.fromkeys([*_LEAD_COLUMNS, *METRIC_KEYS, "val_mse"]) if c in df.columns]
     tail = [*ASHA_COLUMNS, *_TAIL_COLUMNS]
     middle = [c for c in df.columns if c not in lead and c not in tail]
     return df[lead + middle + tail]
