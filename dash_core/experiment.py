@@ -21,13 +21,14 @@ import torch
 from dash_core import metrics as M
 from dash_core.config import config_from_dict, config_to_dict
 from dash_core.data import Dataset, ExpressionData, Trajectory, make_pairs, split_trajectories
+from dash_core.device import resolve_device
 from dash_core.integrate import integrate_pairs
 from dash_core.io.errors import DashInputError
 from dash_core.models import GRNModel, ModelConfig, build_model
 from dash_core.network import matrix_to_edges
 from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
 from dash_core.pruning.base import STRATEGIES
-from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, resolve_device
+from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
 #: Keys of ``metrics.json`` (a metric whose input is missing is null).
@@ -179,8 +180,6 @@ def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCa
     if entry.extra.get("uses_prior") and not np.any(prior):
         raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
                              "or none of its genes are in the expression data.")
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed % (2**32))
     lam = config.effective_lambda_data()
     train_cfg = replace(config.train, lambda_data=lam)
     train_data, val_data = split_dataset(dataset.expression, train_cfg, config.seed)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from dash_core.data import ExpressionData, make_pairs
+from dash_core.device import resolve_device
 from dash_core.integrate import SolverConfig, integrate_pairs
 from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
@@ -136,17 +137,6 @@ def cpu_threads_for(config: TrainConfig, n_weights: int) -> int:
     if config.threads is not None:
         return max(1, int(config.threads))
     return 1 if n_weights < THREADED_MODEL_SIZE else max(1, os.cpu_count() or 1)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; a clear error if CUDA is asked for but missing."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DashInputError("device 'cuda' was requested but no CUDA GPU is available; use --device auto or cpu.")
-    if device not in ("cpu", "cuda"):
-        raise DashInputError(f"Unknown device {device!r}; choose auto, cpu or cuda.")
-    return torch.device(device)
 
 
 @dataclass

@@ -7,7 +7,7 @@ Public API (imported lazily, so that :mod:`dash_core.data`, which imports
   :func:`write_expression_tidy`, :func:`write_expression_phoenix`,
   :func:`write_gene_names` (:mod:`dash_core.io.expression`);
 * :func:`read_network`, :func:`write_edges` (:mod:`dash_core.io.networks`);
-* :func:`load_dataset`, :func:`orientation_preview`, :func:`prior_coverage`,
+* :func:`load_dataset`, :func:`minmax_scale_dataset`, :func:`orientation_preview`, :func:`prior_coverage`,
   :func:`align_network` (:mod:`dash_core.io.dataset`);
 * :class:`DashInputError`, :class:`ValidationReport`,
   :class:`ValidationIssue` (:mod:`dash_core.io.errors`).
@@ -34,6 +34,7 @@ _LAZY = {
     "empty_edges": "networks",
     "kind_label": "networks",
     "load_dataset": "dataset",
+    "minmax_scale_dataset": "dataset",
     "orientation_preview": "dataset",
     "prior_coverage": "dataset",
     "align_network": "dataset",
