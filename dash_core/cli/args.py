@@ -222,7 +222,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=positive_int, dest="batch_size", help="pairs mode batch size (default 16)")
     g.add_argument("--solver", choices=["rk4", "dopri5", "euler", "faithful", "fast"],
                    help="ODE solver or profile (default rk4; faithful = dopri5 rtol 1e-7/atol 1e-9)")
-    g.add_argument("--steps-per-unit", type=float, dest="steps_per_unit", help="fixed-step solvers: steps per unit time")
+    g.add_argument("--steps-per-unit", type=float, dest="steps_per_unit",
+                   help="fixed-step solvers: at least this many steps per unit time (default 1)")
+    g.add_argument("--max-step-rate", type=float, dest="max_step_rate",
+                   help="fixed-step solvers: more steps when the largest gene rate x step exceeds this (default 2; "
+                        "0 = off, steps-per-unit alone)")
     g.add_argument("--adjoint", action="store_true", help="dopri5 with adjoint back-propagation")
     g.add_argument("--seed", type=int, default=None, help="the run's seed (default 0)")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default auto (CUDA when present)")
@@ -252,6 +256,8 @@ def run_config_from_args(args: argparse.Namespace):
         solver = dataclasses.replace(solver, method=args.solver)
     if args.steps_per_unit is not None:
         solver = dataclasses.replace(solver, steps_per_unit=args.steps_per_unit)
+    if getattr(args, "max_step_rate", None) is not None:
+        solver = dataclasses.replace(solver, max_step_rate=args.max_step_rate or None)
     if args.adjoint:
         solver = dataclasses.replace(solver, adjoint=True, method="dopri5")
     t = {k: getattr(args, k) for k in ("lambda_data", "max_epochs", "patience", "checkpoint_min_sparsity", "lr",
