@@ -35,9 +35,11 @@ def test_train_writes_outputs(sim_dir, tmp_path):
                "--max-epochs", "3", "--seed", "0", "--device", "auto", "--out", str(out), "--quiet"])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert list(metrics) == ["sparsity", "balanced_accuracy", "auroc", "auprc", "auprc_ratio",
-                             "early_precision_ratio", "test_mse", "epochs", "best_epoch", "wall_seconds"]
-    assert metrics["epochs"] == 3 and metrics["auroc"] is not None
+    from dash_core.experiment import METRIC_KEYS
+
+    assert list(metrics) == METRIC_KEYS
+    assert metrics["epochs"] == 3 and metrics["auroc"] is not None and metrics["prior_auroc"] is not None
+    assert metrics["test_mse_persistence"] > 0 and metrics["did_not_learn"] is True
     edges = pd.read_csv(out / "edges.csv")
     assert list(edges.columns) == ["source", "target", "weight"]
     assert len(pd.read_csv(out / "history.csv")) == 3

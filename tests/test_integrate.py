@@ -121,6 +121,6 @@ def test_shipped_default_keeps_its_error_bounded_as_gene_rates_grow(rate_scale):
         err = float((integrate_pairs(m, x0, dt, SolverConfig()) - ref).abs().max())
         unbounded = float((integrate_pairs(m, x0, dt, SolverConfig(max_step_rate=None)) - ref).abs().max())
     assert err < 2e-3
-    assert steps_per_unit(SolverConfig(), m) == pytest.approx(max(1.0, m.max_rate() / 2.0))
+    assert steps_per_unit(SolverConfig(), m.max_rate()) == pytest.approx(max(1.0, m.max_rate() / 2.0))
     if rate_scale > 1:
         assert unbounded > 100 * err  # the rule is what keeps it bounded

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor
+from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor, stack_tensors
 
 
 def squash(x: Tensor) -> Tensor:
@@ -175,6 +175,42 @@ class PhoenixODE(GRNModel):
         s = torch.addmm(self.sums_in.bias, sx, ws.t())
         p = torch.exp(torch.addmm(self.prods_in.bias, torch.log1p(sx), wp.t()))
         return torch.cat([s, p], dim=1) @ c.t()
+
+    # -- stacks of models: the same maths with batched matrix products ---------------
+    @staticmethod
+    def _stacked_weights(models: list[PhoenixODE]):
+        """``(K, n, h)`` W_s^T, W_p^T, ``(K, 2h, n)`` C^T and ``(K, 1, h)`` biases of K models."""
+        parts = [m._weights() for m in models]
+        wst = stack_tensors([p[0] for p in parts]).transpose(1, 2)
+        wpt = stack_tensors([p[1] for p in parts]).transpose(1, 2)
+        ct = stack_tensors([p[2] for p in parts]).transpose(1, 2)
+        bs = stack_tensors([m.sums_in.bias for m in models]).unsqueeze(1)
+        bp = stack_tensors([m.prods_in.bias for m in models]).unsqueeze(1)
+        return wst, wpt, ct, bs, bp
+
+    @classmethod
+    def stacked_vector_field(cls, models: list[PhoenixODE]) -> Callable[[Tensor], Tensor]:
+        """``f`` of K PHOENIX models on ``(K, B, n)`` states with batched products (see :meth:`vector_field`)."""
+        wst, wpt, ct, bs, bp = cls._stacked_weights(models)
+        gr = stack_tensors([gene_rate(m.g, m.config.multiplier_grad) for m in models]).unsqueeze(1)  # (K, 1, n)
+
+        def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
+            sx = squash(x)
+            s = torch.baddbmm(bs, sx, wst)
+            p = torch.exp(torch.baddbmm(bp, torch.log1p(sx), wpt))
+            r = torch.baddbmm(x, torch.cat([s, p], dim=2), ct, beta=-1.0)  # u - x
+            return (gr if scale is None else scale * gr) * r
+
+        return f
+
+    @classmethod
+    def stacked_drive(cls, models: list[PhoenixODE], x: Tensor) -> Tensor:
+        """``u(x)`` of K PHOENIX models on ``(K, B, n)`` states."""
+        wst, wpt, ct, bs, bp = cls._stacked_weights(models)
+        sx = squash(x)
+        s = torch.baddbmm(bs, sx, wst)
+        p = torch.exp(torch.baddbmm(bp, torch.log1p(sx), wpt))
+        return torch.bmm(torch.cat([s, p], dim=2), ct)
 
     # -- structure --------------------------------------------------------
     def gene_multipliers(self) -> Tensor:

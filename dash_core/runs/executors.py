@@ -226,11 +226,36 @@ def _execute(func: Callable[..., Any], kwargs: dict[str, Any], threads: int | No
     return True, value, None, time.perf_counter() - start
 
 
-def _init_worker(threads: int) -> None:
-    """Process-pool initializer: limit BLAS/OpenMP/torch threads of this worker."""
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+    """Process-pool initializer: limit BLAS/OpenMP/torch threads; die with the parent process.
+
+    A worker must never outlive the process that started it (a sweep job killed
+    with ``kill -9`` would otherwise leave its workers training, unreachable):
+    a watchdog thread checks every half second that the parent is still the
+    parent (``PR_SET_PDEATHSIG`` is not used: it fires when the *thread* that
+    started the worker ends, which need not be the main thread).
+    """
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     _set_torch_threads(threads)
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+
+
+def die_with_parent(parent_pid: int, *, poll_seconds: float = 0.5) -> None:
+    """Make this process exit as soon as process ``parent_pid`` (its parent) is gone."""
+    import threading
+
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------
@@ -366,7 +391,7 @@ def _run_process_pool(
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=pool_size, mp_context=context, initializer=_init_worker, initargs=(threads,)
+            max_workers=pool_size, mp_context=context, initializer=_init_worker, initargs=(threads, os.getpid())
         )
 
     def handle_broken(lost: list[tuple[int, float]]) -> None:

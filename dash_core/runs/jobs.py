@@ -51,15 +51,10 @@ from dash_core.experiment import METRIC_KEYS, RunConfig, run_experiment, save_ru
 from dash_core.io import load_dataset
 from dash_core.io.errors import DashInputError
 from dash_core.registry import Registry
+from dash_core.runs.datasets import dataset_files, load_dataset_dir
 from dash_core.runs.executors import ExecutorConfig
-from dash_core.runs.store import (
-    ACTIVE_STATUSES,
-    CANCELLED,
-    COMPLETED,
-    RunStore,
-    dataset_files,
-    load_dataset_dir,
-)
+from dash_core.runs.records import ACTIVE_STATUSES, CANCELLED, COMPLETED
+from dash_core.runs.store import RunStore, kill_group
 from dash_core.studies.datasets import DatasetSpec
 from dash_core.studies.sweeps import run_sweep
 
@@ -70,7 +65,9 @@ __all__ = [
     "JOB_MODULES",
     "JobFunction",
     "Reporter",
+    "active_duplicate",
     "cancel_job",
+    "job_fingerprint",
     "load_job_kinds",
     "register_job_kind",
     "register_job_kinds",
@@ -213,8 +210,25 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
+def job_fingerprint(kind: str, params: Mapping[str, Any], dataset_dir: str | os.PathLike | None = None) -> str:
+    """Digest of a job: its kind, its parameters and the name of its dataset folder (content-addressed in the app).
+
+    Two launches with equal fingerprints would compute the same thing.
+    """
+    import hashlib
+
+    blob = json.dumps({"kind": kind, "params": params, "dataset": Path(dataset_dir).name if dataset_dir else None},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+def active_duplicate(store: RunStore, fingerprint: str):
+    """The queued or running run (seen through ``store``) with this fingerprint, or None."""
+    return next((r for r in store.active_runs() if r.fingerprint == fingerprint), None)
+
+
 def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: str = "",
-              dataset_dir: str | os.PathLike | None = None) -> str:
+              dataset_dir: str | os.PathLike | None = None, allow_duplicate: bool = False) -> str:
     """Record a run and start its job in a separate, detached process.
 
     Parameters
@@ -231,6 +245,9 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
         Optional dataset folder (:func:`dash_core.runs.store.save_dataset_dir`).
         It is copied to ``<run_dir>/dataset`` so that the run stays reproducible,
         and ``params["dataset_dir"]`` is set to the copy.
+    allow_duplicate
+        Start even if the same job (same :func:`job_fingerprint`) is queued or
+        running in ``store``; by default that raises :class:`DashInputError`.
 
     Returns
     -------
@@ -240,7 +257,13 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
     """
     _ensure_kind(kind)
     params = dict(params)
-    rec = store.create_run(kind, {}, label=label)
+    fingerprint = job_fingerprint(kind, params, dataset_dir)
+    if not allow_duplicate:
+        same = active_duplicate(store, fingerprint)
+        if same is not None:
+            raise DashInputError(f"The same job is already {same.status} ({same.display_name}); wait for it or "
+                                 "cancel it before launching it again.")
+    rec = store.create_run(kind, {}, label=label, fingerprint=fingerprint)
     run_dir = rec.path
     if dataset_dir is not None:
         src = Path(dataset_dir)
@@ -267,7 +290,7 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
         raise DashInputError(f"Could not start the background job: {exc}") from None
     finally:
         log.close()
-    store.set_pid(rec.run_id, proc.pid)
+    store.set_pid(rec.run_id, proc.pid, pgid=proc.pid)  # start_new_session: the job leads its own process group
     return rec.run_id
 
 
@@ -277,7 +300,7 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
     Without ``force`` the job stops at its next :meth:`Reporter.should_stop`
     check (a training run keeps its best checkpoint so far) and ends as
     ``cancelled``. With ``force`` (or for a run whose process never started)
-    its process group is terminated at once and the run is marked cancelled.
+    its process group (the job and all its worker processes) is terminated at once and the run is marked cancelled.
 
     Returns
     -------
@@ -289,11 +312,7 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
         return False
     store.request_cancel(run_id)
     if force or rec.pid is None:
-        if rec.pid is not None:
-            try:
-                os.killpg(os.getpgid(rec.pid), signal.SIGTERM)
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
+        kill_group(rec.pgid or rec.pid, signal.SIGTERM)
         store.finish(run_id, rec.summary, status=CANCELLED, error="Stopped by the user.")
     return True
 
@@ -428,7 +447,9 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         text = f"epoch {ev.epoch}/{ev.max_epochs} ({ev.phase})" + (f": {note}" if note else "")
         reporter.progress(frac, text, **values)
 
+    t0 = time.perf_counter()
     result = run_experiment(dataset, config, progress=on_epoch, should_stop=reporter.should_stop)
+    train_seconds = time.perf_counter() - t0
     save_run(result, run_dir)
     metrics = {k: result.metrics.get(k) for k in METRIC_KEYS}
     details = {k: v for k, v in result.details.items() if isinstance(v, (int, float, str, bool)) or v is None}
@@ -436,7 +457,20 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     return {"metrics": metrics, "details": details, "stop_reason": result.stop_reason,
             "strategy": config.strategy, "model": config.model.model,
             "lambda_ppi": config.pruning.lambda_ppi, "lambda_motif": config.pruning.lambda_motif,
-            "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name}
+            "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name,
+            "n_genes": int(dataset.n_genes), "n_trajectories": int(dataset.expression.n_trajectories),
+            "n_observations": int(dataset.expression.n_observations), "hidden": int(config.model.hidden),
+            "train_seconds": round(train_seconds, 3), "reference_epoch_seconds": _reference_cost(config, dataset)}
+
+
+def _reference_cost(config, dataset) -> float:
+    """:func:`dash_core.estimate.epoch_cost` of a run (kept in its summary to calibrate later estimates)."""
+    from dash_core.estimate import epoch_cost
+
+    lam = config.train.lambda_data
+    return epoch_cost(dataset.n_genes, dataset.expression.n_trajectories, dataset.expression.n_observations,
+                      hidden=int(config.model.hidden), strategy=config.strategy,
+                      prior_loss=lam is not None and lam < 1)
 
 
 #: Columns of a sweep result that may name a point's artifact folder.

@@ -197,7 +197,7 @@ def _asha_trial(config: dict[str, Any], *, dataset: dict[str, Any], base_config:
     save_run(result, run_dir)
     row = result_row(result, key=key, labels={"condition": "asha"}, run_dir=run_dir, started=t0)
     try:
-        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.details["val_mse"]),
+        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.metrics["val_mse"]),
                      "sparsity": float(result.metrics["sparsity"]), _ROW_METRIC: json.dumps(row)})
     except SystemExit:  # stopped by the driver (should_stop) while reporting the final row
         return
