@@ -27,7 +27,8 @@ from dash_core.models import GRNModel, ModelConfig, build_model
 from dash_core.network import matrix_to_edges
 from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
 from dash_core.pruning.base import STRATEGIES
-from dash_core.split import SplitConfig, split_expression
+from dash_core.split import SplitConfig, resolve_batching, split_expression
+from dash_core.timescale import TimeScale, scale_time
 from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, resolve_device
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
@@ -61,6 +62,9 @@ class RunConfig:
         The one seed of the run: split, initialisation, probes, order, pruning.
     split
         How validation data are chosen without a separate validation series (:class:`dash_core.split.SplitConfig`).
+    time_scale
+        The time unit the ODE sees (:mod:`dash_core.timescale`): ``auto`` (default: pseudotime-like series are
+        read by their order, others as given), ``none``, ``minmax``, ``gap`` or ``index``.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -69,6 +73,7 @@ class RunConfig:
     pruning: PruningConfig = field(default_factory=PruningConfig)
     seed: int = 0
     split: SplitConfig = field(default_factory=SplitConfig)
+    time_scale: TimeScale = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
@@ -187,7 +192,9 @@ def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCa
     torch.manual_seed(config.seed)
     np.random.seed(config.seed % (2**32))
     lam = config.effective_lambda_data()
-    train_cfg = replace(config.train, lambda_data=lam)
+    dataset, time_scale, time_note = scale_time(dataset, config.time_scale)
+    train_cfg = replace(config.train, lambda_data=lam, batching=resolve_batching(dataset.expression,
+                                                                                 config.train.batching))
     split = split_expression(dataset.expression, val_fraction=train_cfg.val_fraction, seed=config.seed,
                              config=config.split, validation=dataset.validation_expression)
     train_data, val_data = split.train, split.validation
@@ -213,7 +220,8 @@ def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCa
                                  validation_rule=split.rule)
     result["metrics"].update(epochs=int(trainer.epoch), best_epoch=int(trainer.best_epoch), wall_seconds=round(wall, 3),
                              did_not_learn=verdict["did_not_learn"])
-    result["details"].update(validation_rule=split.rule, validation_split=split.description,
+    result["details"].update(validation_rule=split.rule, validation_split=split.description, time_scale=time_scale,
+                             time_note=time_note, batching=train_cfg.batching,
                              train_mse_at_best=_history_value(trainer.history, trainer.best_epoch, "train_mse"),
                              verdict_reasons=verdict["reasons"], verdict_advice=verdict["advice"],
                              val_ratio_persistence=verdict["val_ratio_persistence"],

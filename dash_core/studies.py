@@ -469,7 +469,7 @@ def _ordered_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for c in [*_LEAD_COLUMNS, *_TAIL_COLUMNS]:
         if c not in df.columns:
             df[c] = None
-    lead = [c for c in [*_LEAD_COLUMNS, *METRIC_KEYS, "val_mse"] if c in df.columns]
+    lead = [c for c in [*_LEAD_COLUMNS, *METRIC_KEYS] if c in df.columns]
     tail = [c for c in _TAIL_COLUMNS if c in df.columns]
     middle = [c for c in df.columns if c not in lead and c not in tail]
     return df[lead + middle + tail]

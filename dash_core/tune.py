@@ -250,11 +250,11 @@ def _ordered_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
     df = pd.DataFrame(rows)
     if df.empty:
-        return pd.DataFrame(columns=[*_LEAD_COLUMNS, *METRIC_KEYS, "val_mse", *ASHA_COLUMNS, *_TAIL_COLUMNS])
+        return pd.DataFrame(columns=[*_LEAD_COLUMNS, *METRIC_KEYS, *ASHA_COLUMNS, *_TAIL_COLUMNS])
     for c in [*_LEAD_COLUMNS, *ASHA_COLUMNS, *_TAIL_COLUMNS]:
         if c not in df.columns:
             df[c] = None
-    lead = [c for c in [*_LEAD_COLUMNS, *METRIC_KEYS, "val_mse"] if c in df.columns]
+    lead = [c for c in [*_LEAD_COLUMNS, *METRIC_KEYS] if c in df.columns]
     tail = [*ASHA_COLUMNS, *_TAIL_COLUMNS]
     middle = [c for c in df.columns if c not in lead and c not in tail]
     return df[lead + middle + tail]
