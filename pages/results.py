@@ -38,6 +38,10 @@ elif st.session_state.get("res_run") not in choices:
 run_id = st.selectbox("Run", ids, format_func=choices.get, key="res_run",
                       help="Finished training runs, newest first (sweep points included).")
 rec = store.get(run_id)
+if store.owns(rec):
+    _ui.manage_run(rec)
+else:
+    st.info("You are viewing a run shared with you (read-only).", icon=":material/share:")
 folder = rec.path
 metrics = _ui.read_json(folder / "metrics.json")
 detail = _ui.read_json(folder / "metrics_detail.json")

@@ -187,8 +187,18 @@ def _config() -> RunConfig:
     return cfg
 
 
-if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="tr_launch",
-             help="Start training in a background process; this page stays usable and shows live progress."):
+try:
+    preview = _config()
+except DashInputError:
+    preview = None  # the error is shown when Launch is pressed
+else:
+    st.caption(f":material/timer: Expected run time: {_ui.train_estimate(preview, dataset)}; early stopping can end "
+               "it sooner.")
+busy, launch_help = _ui.launch_help(
+    "train", {"config": preview.to_dict()} if preview is not None else {},
+    "Start training in a background process; this page stays usable and shows live progress.")
+if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="tr_launch", help=launch_help,
+             disabled=busy):
     try:
         cfg = _config()
     except DashInputError as exc:

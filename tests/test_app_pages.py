@@ -29,7 +29,7 @@ def test_first_run_shows_home_and_sidebar(app):
     side = [m.value for m in app.sidebar.markdown]
     assert "### Active dataset" in side and "### Jobs" in side
     assert any("None loaded" in c.value for c in app.sidebar.caption)
-    assert len(app.query_params["session"]) == 32  # the session id travels in the URL
+    assert len(app.query_params["ws"]) >= 32  # the workspace's secret link travels in the URL
 
 
 @pytest.mark.parametrize("page", PAGES[1:])
@@ -107,8 +107,13 @@ def test_sidebar_shows_dataset_and_jobs(tmp_path, monkeypatch):
     assert not errors(at)
     assert any("**demo** (demo)" in m.value for m in at.sidebar.markdown)
     assert any("48 genes" in c.value for c in at.sidebar.caption)
-    bars = at.sidebar.get("progress")
-    assert bars and "my run" in bars[0].proto.text and "40%" in bars[0].proto.text
+    job = [b for b in at.sidebar.button if "my run" in b.label]
+    assert job and "40%" in job[0].label and at.sidebar.get("progress")
+    job[0].click().run()  # a sidebar job opens its live panel (job_dock is drawn by app.py on every page)
+    from dash_core.runs.store import RunStore
+
+    opened = at.session_state["dash_open_job"]
+    assert RunStore().get(opened).label == "my run" and opened in str(at.query_params["job"])
 
 
 def test_demo_assets_match_the_simulator():

@@ -52,7 +52,9 @@ __all__ = [
     "JOB_MODULES",
     "JobFunction",
     "Reporter",
+    "active_duplicate",
     "cancel_job",
+    "job_fingerprint",
     "load_job_kinds",
     "register_job_kind",
     "run_job",
@@ -160,8 +162,25 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
+def job_fingerprint(kind: str, params: Mapping[str, Any], dataset_dir: str | os.PathLike | None = None) -> str:
+    """Digest of a job: its kind, its parameters and the name of its dataset folder (content-addressed in the app).
+
+    Two launches with equal fingerprints would compute the same thing.
+    """
+    import hashlib
+
+    blob = json.dumps({"kind": kind, "params": params, "dataset": Path(dataset_dir).name if dataset_dir else None},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+def active_duplicate(store: RunStore, fingerprint: str):
+    """The queued or running run (seen through ``store``) with this fingerprint, or None."""
+    return next((r for r in store.active_runs() if r.fingerprint == fingerprint), None)
+
+
 def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: str = "",
-              dataset_dir: str | os.PathLike | None = None) -> str:
+              dataset_dir: str | os.PathLike | None = None, allow_duplicate: bool = False) -> str:
     """Record a run and start its job in a separate, detached process.
 
     Parameters
@@ -178,6 +197,9 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
         Optional dataset folder (:func:`dash_core.runs.store.save_dataset_dir`).
         It is copied to ``<run_dir>/dataset`` so that the run stays reproducible,
         and ``params["dataset_dir"]`` is set to the copy.
+    allow_duplicate
+        Start even if the same job (same :func:`job_fingerprint`) is queued or
+        running in ``store``; by default that raises :class:`DashInputError`.
 
     Returns
     -------
@@ -187,7 +209,13 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
     """
     _ensure_kind(kind)
     params = dict(params)
-    rec = store.create_run(kind, {}, label=label)
+    fingerprint = job_fingerprint(kind, params, dataset_dir)
+    if not allow_duplicate:
+        same = active_duplicate(store, fingerprint)
+        if same is not None:
+            raise DashInputError(f"The same job is already {same.status} ({same.display_name}); wait for it or "
+                                 "cancel it before launching it again.")
+    rec = store.create_run(kind, {}, label=label, fingerprint=fingerprint)
     run_dir = rec.path
     if dataset_dir is not None:
         src = Path(dataset_dir)
@@ -378,7 +406,9 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         text = f"epoch {ev.epoch}/{ev.max_epochs} ({ev.phase})" + (f": {note}" if note else "")
         reporter.progress(frac, text, **values)
 
+    t0 = time.perf_counter()
     result = run_experiment(dataset, config, progress=on_epoch, should_stop=reporter.should_stop)
+    train_seconds = time.perf_counter() - t0
     save_run(result, run_dir)
     from dash_core.experiment import METRIC_KEYS
 
@@ -388,7 +418,20 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     return {"metrics": metrics, "details": details, "stop_reason": result.stop_reason,
             "strategy": config.strategy, "model": config.model.model,
             "lambda_ppi": config.pruning.lambda_ppi, "lambda_motif": config.pruning.lambda_motif,
-            "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name}
+            "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name,
+            "n_genes": int(dataset.n_genes), "n_trajectories": int(dataset.expression.n_trajectories),
+            "n_observations": int(dataset.expression.n_observations), "hidden": int(config.model.hidden),
+            "train_seconds": round(train_seconds, 3), "reference_epoch_seconds": _reference_cost(config, dataset)}
+
+
+def _reference_cost(config, dataset) -> float:
+    """:func:`dash_core.estimate.epoch_cost` of a run (kept in its summary to calibrate later estimates)."""
+    from dash_core.estimate import epoch_cost
+
+    lam = config.train.lambda_data
+    return epoch_cost(dataset.n_genes, dataset.expression.n_trajectories, dataset.expression.n_observations,
+                      hidden=int(config.model.hidden), strategy=config.strategy,
+                      prior_loss=lam is not None and lam < 1)
 
 
 #: Columns of a sweep result that may name a point's artifact folder.

@@ -158,6 +158,8 @@ class RunRecord:
         True for a run failed because it went silent; it becomes running again if its process reports.
     pgid
         Process group of the job (the job and all its workers), stopped together.
+    fingerprint
+        Digest of the job's kind, parameters and data (equal for the same job launched twice), or None.
     """
 
     run_id: str
@@ -182,6 +184,7 @@ class RunRecord:
     workspace_id: str | None = None
     stale: bool = False
     pgid: int | None = None
+    fingerprint: str | None = None
 
     @property
     def path(self) -> Path:

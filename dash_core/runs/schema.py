@@ -6,8 +6,9 @@ brings any older store up to :data:`SCHEMA_VERSION` in place:
 
 1. runs, progress log and text log;
 2. workspaces (who owns a run), read-only share links, the ``stale`` flag of a
-   run failed for silence (so that it can still complete) and the job's
-   process group.
+   run failed for silence (so that it can still complete), the job's process
+   group and the job's fingerprint (kind + parameters + data, to refuse
+   launching the same job twice).
 
 Every database error is turned into a :class:`StoreError` that names the
 fault (read-only disk, corrupt file, full disk, locked) and what to do, so no
@@ -24,10 +25,13 @@ from pathlib import Path
 
 from dash_core.io.errors import DashInputError
 
-__all__ = ["HOME_ENV", "SCHEMA_VERSION", "StoreError", "connect", "migrate", "store_fault"]
+__all__ = ["HOME_ENV", "WORKSPACE_ENV", "SCHEMA_VERSION", "StoreError", "connect", "migrate", "store_fault"]
 
 #: Environment variable naming the store's home folder.
 HOME_ENV = "DASH_STUDIO_HOME"
+#: Environment variable pinning one workspace for every visitor and every run created without an owner
+#: (a personal, single-user installation; tests). Unset on a shared server.
+WORKSPACE_ENV = "DASH_STUDIO_WORKSPACE"
 #: Version written to ``PRAGMA user_version`` by :func:`migrate`.
 SCHEMA_VERSION = 2
 
@@ -91,7 +95,8 @@ CREATE INDEX IF NOT EXISTS shares_run ON shares (run_id);
 """
 
 #: Columns added to ``runs`` by version 2: name -> SQL type.
-_V2_RUN_COLUMNS = {"workspace_id": "TEXT", "stale": "INTEGER NOT NULL DEFAULT 0", "pgid": "INTEGER"}
+_V2_RUN_COLUMNS = {"workspace_id": "TEXT", "stale": "INTEGER NOT NULL DEFAULT 0", "pgid": "INTEGER",
+                   "fingerprint": "TEXT"}
 
 
 class StoreError(DashInputError):

@@ -64,7 +64,7 @@ from dash_core.runs.records import (
     pid_alive,
     process_state,
 )
-from dash_core.runs.schema import HOME_ENV, StoreError, connect, migrate
+from dash_core.runs.schema import HOME_ENV, WORKSPACE_ENV, StoreError, connect, migrate
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -79,6 +79,7 @@ __all__ = [
     "StoreError",
     "dataset_files",
     "default_home",
+    "pinned_workspace",
     "folder_digest",
     "load_dataset_dir",
     "pid_alive",
@@ -91,6 +92,15 @@ _RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 _WORKSPACE_RE = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
 #: Fields of :class:`RunRecord` (columns of ``runs`` that are not part of a record are dropped).
 _RECORD_FIELDS = set(RunRecord.__dataclass_fields__)
+
+
+def pinned_workspace() -> str | None:
+    """The workspace named by ``$DASH_STUDIO_WORKSPACE`` (single-user installations), or None."""
+    value = os.environ.get(WORKSPACE_ENV, "").strip()
+    if value and not _WORKSPACE_RE.match(value):
+        raise DashInputError(f"{WORKSPACE_ENV}={value!r} is not a valid workspace id: use 8-80 letters, digits, "
+                             "'-' or '_'.")
+    return value or None
 
 
 def default_home() -> Path:
@@ -236,6 +246,7 @@ class RunStore:
         summary: Mapping[str, Any] | None = None,
         run_id: str | None = None,
         workspace_id: str | None = None,
+        fingerprint: str | None = None,
     ) -> RunRecord:
         """Insert a new run and create its artifact folder.
 
@@ -260,7 +271,10 @@ class RunStore:
         run_id
             Explicit id (letters, digits, ``_.-``); default: time stamp + kind + random suffix.
         workspace_id
-            Owner of the run; default: the parent's workspace (a sweep's points belong to the sweep's owner).
+            Owner of the run; default: the parent's workspace (a sweep's points belong to the sweep's owner),
+            else the pinned workspace (:func:`pinned_workspace`), else none.
+        fingerprint
+            Digest identifying the job (see :func:`dash_core.runs.jobs.job_fingerprint`).
         """
         if self.read_only:
             raise StoreError(f"The run store at {self.home} is open read-only: new runs cannot be saved.",
@@ -276,6 +290,8 @@ class RunStore:
         if workspace_id is None and parent_id is not None:
             parent = self.find(parent_id, reconcile=False)
             workspace_id = parent.workspace_id if parent is not None else None
+        if workspace_id is None:
+            workspace_id = pinned_workspace()
         folder = Path(artifact_dir) if artifact_dir is not None else self.runs_dir / run_id
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -288,11 +304,11 @@ class RunStore:
         with self._connect() as con:
             con.execute(
                 "INSERT INTO runs (run_id, kind, label, status, created, started, finished, params, dataset_dir, "
-                "artifact_dir, parent_id, fraction, summary, workspace_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "artifact_dir, parent_id, fraction, summary, workspace_id, fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, kind, label, status, now, finished, finished, _dumps(dict(params or {})),
                  str(dataset_dir) if dataset_dir is not None else None, str(folder), parent_id,
                  1.0 if status == COMPLETED else None, _dumps(dict(summary)) if summary is not None else None,
-                 workspace_id),
+                 workspace_id, fingerprint),
             )
         return self.get(run_id)
 
