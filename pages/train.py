@@ -42,7 +42,12 @@ if preset:
 _BASE = apply_preset(RunConfig(), preset)
 _DEF_P = _BASE.pruning
 _DEF_T = _BASE.train
-_K = preset or "none"  # widget keys per preset, so that choosing a preset resets the controls to its values
+if st.session_state.get("tr_preset_applied", "(unset)") != preset:
+    # a new preset: forget the controls' values, so that they start again from the preset's settings
+    for _key in [k for k in st.session_state if str(k).startswith(("tr_", "adv_")) and k not in (
+            "tr_preset_applied", f"tr_preset_{_suggested}", "tr_model", "tr_strategy", "tr_seed", "tr_device")]:
+        del st.session_state[_key]
+    st.session_state["tr_preset_applied"] = preset
 
 
 @st.cache_resource(show_spinner=False)
@@ -63,7 +68,7 @@ def _advanced_pruning_widgets() -> dict:
         tp, default, col = hints[f.name], getattr(_DEF_P, f.name), cols[i % 3]
         label = f.name.replace("_", " ")
         tip = f"PruningConfig.{f.name} (default {default!r}); see the methods notes of the strategy."
-        key = f"adv_{f.name}_{_K}"
+        key = f"adv_{f.name}"
         if tp is bool:
             values[f.name] = col.checkbox(label, value=default, key=key, help=tip)
         elif typing.get_origin(tp) is typing.Literal:
@@ -87,7 +92,7 @@ with c_model:
                               help="\n\n".join(f"**{e.name}**: {e.description} ({e.citation})" for e in MODELS.entries()))
     st.caption(MODELS.get(model_name).description)
     hidden = st.number_input("Hidden units per branch", 2, 400, 50 if model_name == "mlp" else _BASE.model.hidden,
-                             step=1, key=f"tr_hidden_{model_name}_{_K}",
+                             step=1, key=f"tr_hidden_{model_name}",
                              help="Width h of each branch (SIM350: 40; the MLP ablation uses 50). Smaller is faster.")
 with c_strat:
     st.subheader("Pruning strategy")
@@ -103,10 +108,10 @@ with c_strat:
 
 st.subheader("Prior weights λ")
 c1, c2, c3 = st.columns(3)
-lam_ppi = c1.slider("λ_PPI (input layers)", 0.0, 1.0, _DEF_P.lambda_ppi, step=0.005, key=f"tr_lppi_{_K}",
+lam_ppi = c1.slider("λ_PPI (input layers)", 0.0, 1.0, _DEF_P.lambda_ppi, step=0.005, key="tr_lppi",
                     help="DASH: weight of the PPI / co-regulation prior in the pruning score of the input layers; "
                          "0 = pure magnitude (IMP), 1 = prior only (BioPrune). SIM default 0.5.")
-lam_motif = c2.slider("λ_motif (output layers)", 0.0, 1.0, _DEF_P.lambda_motif, step=0.005, key=f"tr_lmotif_{_K}",
+lam_motif = c2.slider("λ_motif (output layers)", 0.0, 1.0, _DEF_P.lambda_motif, step=0.005, key="tr_lmotif",
                       help="DASH: weight of the TF→target motif prior in the pruning score of the output layers. "
                            "SIM default 0.05.")
 _preset_ld = apply_preset(RunConfig(strategy=strategy), preset).train.lambda_data
@@ -121,18 +126,18 @@ if strategy not in ("dash",):
 
 st.subheader("Pruning schedule and training")
 c1, c2, c3, c4 = st.columns(4)
-first_epoch = c1.number_input("First pruning epoch", 1, 1000, _DEF_P.first_epoch, key=f"tr_e0_{_K}",
+first_epoch = c1.number_input("First pruning epoch", 1, 1000, _DEF_P.first_epoch, key="tr_e0",
                               help="Epoch of the first pruning event (e₀; SIM: 3).")
-first_amount = c2.slider("First amount", 0.0, 0.99, _DEF_P.first_amount, step=0.01, key=f"tr_a0_{_K}",
+first_amount = c2.slider("First amount", 0.0, 0.99, _DEF_P.first_amount, step=0.01, key="tr_a0",
                          help="Share of each layer's weights removed at the first event (SIM: 0.70).")
-interval = c3.number_input("Interval (epochs)", 1, 1000, _DEF_P.interval, key=f"tr_interval_{_K}",
+interval = c3.number_input("Interval (epochs)", 1, 1000, _DEF_P.interval, key="tr_interval",
                            help="Later events every this many epochs (Δ; SIM: 10).")
-amount = c4.slider("Later amount", 0.0, 0.9, _DEF_P.amount, step=0.01, key=f"tr_amount_{_K}",
+amount = c4.slider("Later amount", 0.0, 0.9, _DEF_P.amount, step=0.01, key="tr_amount",
                    help="Share of the remaining weights removed at every later event (SIM: 0.10).")
 c1, c2, c3, c4 = st.columns(4)
-max_epochs = c1.number_input("Max epochs", 1, 5000, _DEF_T.max_epochs, key=f"tr_epochs_{_K}",
+max_epochs = c1.number_input("Max epochs", 1, 5000, _DEF_T.max_epochs, key="tr_epochs",
                              help="Upper bound on training epochs (SIM: 200). Use a few epochs for a quick look.")
-patience = c2.number_input("Early-stopping patience", 0, 1000, _DEF_T.patience, key=f"tr_patience_{_K}",
+patience = c2.number_input("Early-stopping patience", 0, 1000, _DEF_T.patience, key="tr_patience",
                            help="Stop after this many epochs without a better validation MSE (0 = never stop early).")
 seed = c3.number_input("Seed", 0, 1_000_000, 0, key="tr_seed",
                        help="One seed for the split, initialisation and pruning: same seed, same run.")
@@ -143,12 +148,12 @@ c4.caption(f"GPU found: {gpu}" if gpu else "No GPU found: auto uses the CPU.")
 
 with st.expander("Advanced options"):
     c1, c2, c3 = st.columns(3)
-    lr = c1.number_input("Learning rate", 1e-5, 1.0, _DEF_T.lr, format="%.5f", key=f"tr_lr_{_K}",
+    lr = c1.number_input("Learning rate", 1e-5, 1.0, _DEF_T.lr, format="%.5f", key="tr_lr",
                          help="Initial Adam learning rate (reset after every pruning event).")
     solver = c2.selectbox("ODE solver", ["rk4", "dopri5", "euler"], key="tr_solver",
                           help="rk4 (fixed steps, fast, default), dopri5 (adaptive, tolerance 1e-7/1e-9), euler.")
     _batchings = ["auto", "trajectory", "pairs"]
-    batching = c3.selectbox("Batching", _batchings, index=_batchings.index(_DEF_T.batching), key=f"tr_batching_{_K}",
+    batching = c3.selectbox("Batching", _batchings, index=_batchings.index(_DEF_T.batching), key="tr_batching",
                             help="One optimiser step per trajectory (SIM, hema) or random mini-batches of observation "
                                  "pairs (a single time course: breast, yeast); auto chooses by the number of "
                                  "trajectories.")
