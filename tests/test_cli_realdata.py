@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dash_core.cli import build_parser, main, run_config_from_args
+from dash_core.cli import build_parser, main
+from dash_core.cli.args import run_config_from_args
 
 YEAST = Path(__file__).resolve().parents[1] / "assets" / "yeast_demo"
 
