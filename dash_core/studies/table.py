@@ -138,7 +138,7 @@ def ordered_frame(rows: list[dict[str, Any]], *, extra_tail: Sequence[str] = ())
     for c in [*LEAD_COLUMNS, *extra_tail, *TAIL_COLUMNS]:
         if c not in df.columns:
             df[c] = None
-    lead = [c for c in [*LEAD_COLUMNS, *METRIC_KEYS, "val_mse"] if c in df.columns]
+    lead = [c for c in dict.fromkeys([*LEAD_COLUMNS, *METRIC_KEYS, "val_mse"]) if c in df.columns]
     tail = [*extra_tail, *(c for c in TAIL_COLUMNS if c in df.columns)]
     middle = [c for c in df.columns if c not in lead and c not in tail]
     return df[lead + middle + tail]
