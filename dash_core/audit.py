@@ -2,7 +2,7 @@
 
 For a recommended model and its sibling models (the other seeds at the same lambda
 and pruning level), every edge gets a **confidence** (fraction of the seeds whose
-model keeps it, :func:`dash_core.selection.edge_confidence`) and a **support**
+model keeps it, :func:`dash_core.studies.selection.edge_confidence`) and a **support**
 (its |E| relative to a typical kept edge, averaged over seeds). The audit sorts
 them into three groups:
 
@@ -76,7 +76,7 @@ def prior_audit(prior: np.ndarray, effects: Sequence[np.ndarray], genes: Sequenc
         "new" by decreasing confidence, then support. ``mean_effect`` is the mean signed
         E over the seeds.
     """
-    from dash_core.selection import edge_confidence
+    from dash_core.studies.selection import edge_confidence
 
     p = np.asarray(prior, dtype=float)
     n = len(genes)
@@ -134,7 +134,7 @@ def audit_run(run_dir, *, prior: np.ndarray | None = None, keep: float = 0.5, hi
     import torch
 
     from dash_core.experiment import load_checkpoint
-    from dash_core.selection import level_effects
+    from dash_core.studies.selection import level_effects
 
     folder = Path(run_dir)
     if not (folder / "model.pt").is_file():
@@ -159,7 +159,7 @@ def audit_run(run_dir, *, prior: np.ndarray | None = None, keep: float = 0.5, hi
         if not dataset_spec:
             raise DashInputError("no prior network is recorded for this run; give one with --prior FILE.",
                                  source=str(folder))
-        from dash_core.studies import DatasetSpec
+        from dash_core.studies.datasets import DatasetSpec
 
         ds, _ = DatasetSpec(**dataset_spec).load()
         if list(ds.genes) != list(genes):

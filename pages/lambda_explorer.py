@@ -11,7 +11,7 @@ from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
 from dash_core.models import ModelConfig
 from dash_core.pruning import STRATEGIES, PruningConfig
-from dash_core.selection import DEFAULT_TOLERANCE, aggregate_points, path_table, recommend
+from dash_core.studies.selection import DEFAULT_TOLERANCE, aggregate_points, path_table, recommend
 from dash_core.train import TrainConfig
 from pages import _ui
 
@@ -133,7 +133,7 @@ def _open_recommended(rec, swept: str, tol: float) -> None:
         _ui.open_results(summary["run_id"])
         return
     from dash_core.runs.jobs import register_recommended
-    from dash_core.selection import finalize_sweep
+    from dash_core.studies.selection import finalize_sweep
 
     ds_dir = _ui.run_dataset_dir(rec)
     sweep_dir = rec.path / "points" / swept

@@ -14,7 +14,7 @@ from dash_core.integrate import SolverConfig
 from dash_core.io.errors import DashInputError
 from dash_core.models import ModelConfig
 from dash_core.pruning import PruningConfig
-from dash_core.selection import aggregate_points, edge_confidence, pareto_front, recommend
+from dash_core.studies.selection import aggregate_points, edge_confidence, pareto_front, recommend
 from dash_core.train import TrainConfig
 
 
@@ -115,7 +115,8 @@ def test_sweep_writes_selection_and_recommended_model(tmp_path):
     from dash_core.cli import main
     from dash_core.runs.executors import ExecutorConfig
     from dash_core.simulate import SimulationConfig, simulate, write_simulation
-    from dash_core.studies import DatasetSpec, run_sweep
+    from dash_core.studies.datasets import DatasetSpec
+    from dash_core.studies.sweeps import run_sweep
 
     write_simulation(simulate(SimulationConfig.scaled(16, n_trajectories=6, n_test_trajectories=3, seed=1)),
                      tmp_path / "sim")

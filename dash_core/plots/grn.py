@@ -357,7 +357,7 @@ def path_curves_figure(points: pd.DataFrame, *, metric: str = "val_mse", recomme
     ----------
     points
         Seed-averaged ``(strategy, lambda_ppi, lambda_motif, level)`` rows
-        (:func:`dash_core.selection.aggregate_points`): ``sparsity``, the ``metric``
+        (:func:`dash_core.studies.selection.aggregate_points`): ``sparsity``, the ``metric``
         column, ``n_seeds`` and optionally ``run_id`` (customdata[0], for click-to-open).
     metric
         Y column: ``val_mse`` (default; no gold standard needed), ``test_mse``,
@@ -373,7 +373,7 @@ def path_curves_figure(points: pd.DataFrame, *, metric: str = "val_mse", recomme
         front over all (λ, level) points (no point is both sparser and better) as a
         dashed step line.
     """
-    from dash_core.selection import pareto_front
+    from dash_core.studies.selection import pareto_front
 
     labels = {c: (lab, hib) for c, lab, hib in PLANE_METRICS}
     labels.update(auroc=("AUROC", True))
