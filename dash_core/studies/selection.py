@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -401,8 +402,10 @@ def finalize_sweep(out_dir, runs: pd.DataFrame, dataset, *, dataset_spec: dict[s
     else:
         edges = edges.assign(confidence=[], support=[])
     edges.to_csv(folder / "edges.csv", index=False)
+    # run folders relative to the recommended folder, so the sweep folder can be moved as a whole
+    relative = [os.path.relpath(m, folder) for m in members]
     (folder / "members.json").write_text(json.dumps(
-        {"level": rec.level, "runs": members, "dataset": dataset_spec}, indent=2), encoding="utf-8")
+        {"level": rec.level, "runs": relative, "dataset": dataset_spec}, indent=2), encoding="utf-8")
     prior = dataset.prior_matrix()
     n_audit = None
     if np.any(prior):
