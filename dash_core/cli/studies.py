@@ -218,7 +218,7 @@ def register_search_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--search {grid,asha}``, ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``.
 
     Meant for the ``sweep`` subcommand, whose ``--executor/--workers/--ray-address/--gpus-per-job``,
-    ``--seeds``, ``--select``, ``--min-sparsity``, ``--out`` and run options
+    ``--seeds``, ``--tolerance``, ``--out`` and run options
     :func:`run_search_from_args` also reads.
     """
     g = parser.add_argument_group("adaptive search (--search asha; needs Ray Tune)")
