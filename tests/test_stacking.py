@@ -142,3 +142,49 @@ def test_one_failing_run_does_not_stop_the_stack(tiny_sim):
     out = run_stack(ds, [bad, good])
     assert isinstance(out[0], FloatingPointError)
     assert not isinstance(out[1], BaseException) and out[1].metrics["epochs"] == 3
+
+
+@pytest.mark.parametrize("strategy", ["none", "dash"])
+def test_cuda_graph_step_path_equals_the_eager_step_on_cpu(tiny_sim, monkeypatch, strategy):
+    """The CUDA-graph step (static input buffers, probe indices redrawn into static tensors, gradients handed
+    back after the replay) runs eagerly on the CPU here and must give exactly the ordinary step's training."""
+    import dash_core.train as T
+
+    ds = tiny_sim.dataset
+    configs = [RunConfig(model=ModelConfig(hidden=6), strategy=strategy, seed=s,
+                         pruning=PruningConfig(first_epoch=2, interval=2),
+                         train=TrainConfig(max_epochs=4, patience=0, val_fraction=0.25, device="cpu",
+                                           prior_probe_batch=32))
+               for s in (0, 1, 2)]
+    eager = run_stack(ds, configs)
+    calls = {"n": 0}
+    original = T._CapturedStep.replay
+
+    def counting(self, batches):
+        calls["n"] += 1
+        return original(self, batches)
+
+    monkeypatch.setattr(T, "STATIC_STEP_ON_CPU", True)
+    monkeypatch.setattr(T._CapturedStep, "replay", counting)
+    static = run_stack(ds, configs)
+    assert calls["n"] > 0
+    for a, b in zip(eager, static):
+        np.testing.assert_array_equal(a.effect, b.effect)
+        np.testing.assert_array_equal(a.history["val_mse"], b.history["val_mse"])
+    # a strategy with a penalty (here C-NODE's L1) keeps the eager step
+    assert not T.CudaGraphStep.supported([_trainer_with("cnode", ds)])
+    assert T.CudaGraphStep.supported([_trainer_with("dash", ds)])
+
+
+def _trainer_with(strategy, ds):
+    from dash_core.experiment import split_dataset
+    from dash_core.models import build_model
+    from dash_core.pruning import PriorKnowledge, build_strategy
+    from dash_core.train import Trainer
+
+    cfg = TrainConfig(max_epochs=1, device="cpu")
+    tr, va = split_dataset(ds.expression, cfg, 0)
+    model = build_model(ds.n_genes, ModelConfig(hidden=4), seed=0)
+    strat = build_strategy(strategy, PruningConfig(), PriorKnowledge(ds.prior_matrix()), 0)
+    strat.prepare_model(model)
+    return Trainer(model, tr, va, cfg, hooks=strat)
