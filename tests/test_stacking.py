@@ -188,3 +188,26 @@ def _trainer_with(strategy, ds):
     strat = build_strategy(strategy, PruningConfig(), PriorKnowledge(ds.prior_matrix()), 0)
     strat.prepare_model(model)
     return Trainer(model, tr, va, cfg, hooks=strat)
+
+
+def test_successive_halving_on_one_stack(tiny_sim):
+    """9 runs, grace 2, eta 3: 3 go on after epoch 2, 1 after epoch 6; the survivors equal their single runs."""
+    from dash_core.stacking import successive_halving
+
+    ds = tiny_sim.dataset
+    configs = [_cfg(lam, 0, max_epochs=8, patience=0, val_fraction=0.25)
+               for lam in [(a, b) for a in (0.0, 0.5, 1.0) for b in (0.0, 0.5, 1.0)]]
+    out = successive_halving(ds, configs, grace_period=2, reduction_factor=3)
+    stopped = [o["stopped_at"] for o in out]
+    assert sorted(s for s in stopped if s) == [2] * 6 + [6] * 2
+    survivor = next(i for i, o in enumerate(out) if o["stopped_at"] is None)
+    assert out[survivor]["result"].metrics["epochs"] == 8
+    for o in out:
+        if o["stopped_at"]:
+            assert o["result"].metrics["epochs"] == o["stopped_at"] and o["result"].stop_reason == "cancelled"
+    # the ranking at epoch 2 used the best validation MSE: every run kept beats every run stopped there
+    at2 = {i: o["result"].history.loc[1, "best_val_mse"] for i, o in enumerate(out)}
+    kept = [at2[i] for i, o in enumerate(out) if o["stopped_at"] != 2]
+    dropped = [at2[i] for i, o in enumerate(out) if o["stopped_at"] == 2]
+    assert max(kept) <= min(dropped)
+    _assert_same(out[survivor]["result"], run_experiment(ds, configs[survivor]))
