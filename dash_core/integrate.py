@@ -72,7 +72,7 @@ class SolverConfig:
         return profiles[name]
 
 
-#: ``solve(f, x0, dt, taus, cfg, model, max_dt=None)``; states may carry leading stack dimensions
+#: ``solve(f, x0, dt, taus, cfg, model, n_steps=None)``; states may carry leading stack dimensions
 #: (``(K, B, n)`` with ``dt`` ``(K, B)`` for a stack of K models, :class:`dash_core.models.stack.ModelStack`).
 Solver = Callable[..., Tensor]
 SOLVERS: Registry[Solver] = Registry("solver")
@@ -83,19 +83,19 @@ def n_fixed_steps(max_dt: float, cfg: SolverConfig) -> int:
     return max(1, int(math.ceil(float(max_dt) * cfg.steps_per_unit - 1e-9)))
 
 
-def _n_steps(dt: Tensor, cfg: SolverConfig, max_dt: float | None = None) -> int:
-    # ``max_dt`` known on the host saves a device synchronisation (and is required inside a CUDA graph).
-    return n_fixed_steps(float(dt.max()) if max_dt is None else max_dt, cfg)
+def _n_steps(dt: Tensor, cfg: SolverConfig) -> int:
+    return n_fixed_steps(float(dt.max()), cfg)
 
 
 def _fixed_grid(step: Callable[[Tensor, float], Tensor]):
     def solve(f: VectorField, x0: Tensor, dt: Tensor, taus: Tensor, cfg: SolverConfig, model=None,
-              max_dt: float | None = None) -> Tensor:
+              n_steps: int | None = None) -> Tensor:
         scale = dt[..., None]
         out = []
         z = x0
         tau = 0.0
-        n_total = _n_steps(dt, cfg, max_dt)
+        # ``n_steps`` given by the caller (a stack of models, a CUDA graph): no device synchronisation
+        n_total = _n_steps(dt, cfg) if n_steps is None else int(n_steps)
         h_max = 1.0 / n_total
         for target in taus.tolist():
             if target <= tau + 1e-12:
@@ -144,7 +144,7 @@ class _RescaledField(torch.nn.Module):
 
 
 def _dopri5(f: VectorField, x0: Tensor, dt: Tensor, taus: Tensor, cfg: SolverConfig, model=None,
-            max_dt: float | None = None) -> Tensor:
+            n_steps: int | None = None) -> Tensor:
     import torchdiffeq
 
     if cfg.adjoint:
@@ -164,7 +164,7 @@ SOLVERS.register("dopri5", "Adaptive Dormand-Prince 5(4) (torchdiffeq), toleranc
 
 
 def integrate_pairs(model: GRNModel, x0: Tensor, dt: Tensor, solver: SolverConfig = SolverConfig(), *,
-                    max_dt: float | None = None) -> Tensor:
+                    n_steps: int | None = None) -> Tensor:
     """One-step-ahead predictions for a batch of pairs.
 
     Parameters
@@ -178,8 +178,9 @@ def integrate_pairs(model: GRNModel, x0: Tensor, dt: Tensor, solver: SolverConfi
         ``(B,)`` gaps ``t_{k+1} - t_k``.
     solver
         Solver settings.
-    max_dt
-        The largest gap when the caller knows it on the host (no device synchronisation).
+    n_steps
+        Fixed-step solvers: the number of steps when the caller has computed it (:func:`n_fixed_steps` of the
+        batch's largest gap; no device synchronisation). Adaptive solvers ignore it.
 
     Returns
     -------
@@ -188,11 +189,11 @@ def integrate_pairs(model: GRNModel, x0: Tensor, dt: Tensor, solver: SolverConfi
     """
     # fixed-step solvers only read the taus' values: a host tensor spares a device synchronisation
     taus = torch.tensor([0.0, 1.0], dtype=x0.dtype, device="cpu" if is_fixed_step(solver) else x0.device)
-    return integrate(model, x0, dt, taus, solver, max_dt=max_dt)[-1]
+    return integrate(model, x0, dt, taus, solver, n_steps=n_steps)[-1]
 
 
 def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: SolverConfig = SolverConfig(), *,
-              max_dt: float | None = None) -> Tensor:
+              n_steps: int | None = None) -> Tensor:
     """Integrate ``(B, n)`` starts over rescaled times ``taus`` (``0 = start``, ``1 = start + dt``).
 
     Returns ``(len(taus), B, n)``. With ``dt = 1`` the taus are real times, which
@@ -200,7 +201,7 @@ def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: Sol
     """
     fn = SOLVERS.get(solver.method).obj
     f = model.vector_field()
-    return fn(f, x0, dt.to(x0.dtype), taus, solver, model, max_dt=max_dt)
+    return fn(f, x0, dt.to(x0.dtype), taus, solver, model, n_steps=n_steps)
 
 
 def is_fixed_step(solver: SolverConfig) -> bool:

@@ -556,6 +556,14 @@ def _pack(trainers: list[Trainer], batches: list[_Batch]) -> tuple[Tensor, Tenso
     return x0, x1, dt, rows
 
 
+def _step_counts(trainers: list[Trainer], batches: list[_Batch]) -> list[int]:
+    """Fixed-step solvers: the steps each model's own run takes on its batch (0 for adaptive solvers)."""
+    solver = trainers[0].config.solver
+    if not is_fixed_step(solver):
+        return [0] * len(trainers)
+    return [n_fixed_steps(b.max_dt, solver) for b in batches]
+
+
 def _predict(trainers: list[Trainer], batches: list[_Batch], packed=None) -> Tensor:
     """``(K, B, n)`` predictions, batch k through model k.
 
@@ -566,15 +574,15 @@ def _predict(trainers: list[Trainer], batches: list[_Batch], packed=None) -> Ten
     solver = trainers[0].config.solver
     if len(trainers) > 1 and not is_fixed_step(solver):
         raise ValueError("adaptive solvers cannot integrate a stack of models (see dash_core.stacking.stack_key)")
-    counts = [n_fixed_steps(b.max_dt, solver) for b in batches] if is_fixed_step(solver) else [0]
+    counts = _step_counts(trainers, batches)
     if len(set(counts)) == 1:
-        return integrate_pairs(_stack_of(trainers), x0, dt, solver, max_dt=max(b.max_dt for b in batches))
+        return integrate_pairs(_stack_of(trainers), x0, dt, solver, n_steps=counts[0] or None)
     out = [None] * len(trainers)
     for c in sorted(set(counts)):
         idx = [i for i, ci in enumerate(counts) if ci == c]
         sel = torch.as_tensor(idx, device=x0.device)
         pred = integrate_pairs(_stack_of([trainers[i] for i in idx]), x0.index_select(0, sel), dt.index_select(0, sel),
-                               solver, max_dt=max(batches[i].max_dt for i in idx))
+                               solver, n_steps=c)
         for j, i in enumerate(idx):
             out[i] = pred[j]
     return torch.stack(out)
@@ -899,7 +907,7 @@ class CudaGraphStep:
     @staticmethod
     def run(cache: dict, trainers: list[Trainer], batches: list[_Batch], *, capture: bool = True) -> Tensor:
         rows = {b.x0.shape[0] for b in batches}
-        counts = {n_fixed_steps(b.max_dt, trainers[0].config.solver) for b in batches}
+        counts = set(_step_counts(trainers, batches))
         if len(rows) != 1 or len(counts) != 1:
             return _eager_step(trainers, batches)
         if cache.get("failed"):
@@ -928,7 +936,7 @@ class _CapturedStep:
 
     def __init__(self, trainers: list[Trainer], batches: list[_Batch], *, capture: bool = True) -> None:
         self.trainers = trainers
-        self.max_dt = max(b.max_dt for b in batches)
+        self.n_steps = _step_counts(trainers, batches)[0]
         self.x0 = stack_tensors([b.x0 for b in batches]).clone()
         self.x1 = stack_tensors([b.x1 for b in batches]).clone()
         self.dt = stack_tensors([b.dt for b in batches]).clone()
@@ -976,7 +984,7 @@ class _CapturedStep:
 
     def _forward_backward(self) -> Tensor:
         pred = integrate(_stack_of(self.trainers), self.x0, self.dt, self.taus, self.trainers[0].config.solver,
-                         max_dt=self.max_dt)[-1]
+                         n_steps=self.n_steps)[-1]
         data = (pred - self.x1).pow(2).mean(dim=(1, 2))
         total = (data * self.lams).sum()
         if self.prior_members:
