@@ -21,6 +21,7 @@ import torch
 from dash_core import metrics as M
 from dash_core.config import config_from_dict, config_to_dict
 from dash_core.data import Dataset, ExpressionData, make_pairs
+from dash_core.device import resolve_device
 from dash_core.integrate import integrate_pairs
 from dash_core.io.errors import DashInputError
 from dash_core.models import GRNModel, ModelConfig, build_model
@@ -29,7 +30,7 @@ from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
 from dash_core.pruning.base import STRATEGIES
 from dash_core.split import SplitConfig, split_expression
 from dash_core.stacking import memory_probe, plan_stacks, stack_key
-from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, resolve_device, train_stack
+from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, train_stack
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
 #: Keys of ``metrics.json`` (a metric whose input is missing is null).
@@ -239,8 +240,6 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
         if STRATEGIES.get(config.strategy).extra.get("uses_prior") and not np.any(prior):
             raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
                                  "or none of its genes are in the expression data.")
-    torch.manual_seed(configs[0].seed)
-    np.random.seed(configs[0].seed % (2**32))
     callbacks = progress if isinstance(progress, list) else [progress] * len(configs)
     stops = should_stop if isinstance(should_stop, list) else [should_stop] * len(configs)
     probe = memory_probe(resolve_device(configs[0].train.device))

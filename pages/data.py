@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 
@@ -184,16 +183,9 @@ if dataset is not None:
         if st.button("Scale to [0, 1]", key="minmax", icon=":material/straighten:",
                      help="Min-max scale all expression values (test set with the same range) and make the scaled "
                           "data the active dataset."):
-            from dash_core.data import ExpressionData, Trajectory
-            from dash_core.io import minmax_scale
+            from dash_core.io import minmax_scale_dataset
 
-            expr, (a, b) = minmax_scale(dataset.expression)
-            scaled = dataclasses.replace(dataset, expression=expr)
-            for key in ("test_expression", "test_expression_clean"):
-                e = getattr(dataset, key)
-                if e is not None:
-                    setattr(scaled, key, ExpressionData(e.genes, [Trajectory(t.name, t.times, (t.values - a) / (b - a))
-                                                                  for t in e.trajectories]))
+            scaled, (a, b) = minmax_scale_dataset(dataset)
             _ui.activate_dataset(scaled, source=(man.get("source") or "upload") + ", min-max scaled",
                                  gene_sets_file=(_ui.active_dataset_dir() / "gene_sets.gmt")
                                  if "gene_sets" in man.get("files", {}) else None,

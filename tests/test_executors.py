@@ -17,15 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from dash_core.cli.args import add_executor_arguments, executor_config_from_args
 from dash_core.io.errors import DashInputError
 from dash_core.runs.executors import (
     CANCELLED,
     ExecutorConfig,
     Job,
     JobResult,
-    add_executor_arguments,
     describe_executors,
-    executor_config_from_args,
     run_jobs,
 )
 

@@ -1,34 +1,44 @@
-"""Command-line interface: ``python -m dash_core <command> ...``.
+"""Argument parsing shared by the CLI commands: option types, option groups, config builders, progress output.
 
-Every command calls the library; bad input is reported as a one-paragraph
-``error:`` message (exit code 2), never as a traceback.
+Command modules (:mod:`dash_core.cli.train`, :mod:`dash_core.cli.studies`,
+:mod:`dash_core.cli.pathways`, :mod:`dash_core.signaling.cli`) build their parsers
+from these helpers and turn the parsed options into the plain values and typed
+configs the library takes. The library never imports this package.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import importlib.util
 import inspect
 import json
+import math
 import re
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from dash_core.experiment import RunConfig
+from dash_core.integrate import SolverConfig
+from dash_core.io import load_dataset, minmax_scale_dataset
 from dash_core.io.errors import DashInputError
-
-#: Modules contributing further subcommands through a ``register(subparsers)`` function.
-COMMAND_MODULES = (
-    "dash_core.studies",
-    "dash_core.pathways_cli",
-    "dash_core.signaling.cli",
-)
+from dash_core.models import MODELS
+from dash_core.pruning import STRATEGIES, PruningConfig
+from dash_core.runs.executors import EXECUTORS, ExecutorConfig, checked_executor_config
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.table import PointProgress, is_missing
 
 
-# -- shared argument helpers -------------------------------------------------------
+def eprint(*a: Any) -> None:
+    """Print to stderr (stdout is kept for results a script may parse)."""
+    print(*a, file=sys.stderr, flush=True)
+
+
+# -- option types ----------------------------------------------------------------------
 def positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -158,30 +168,7 @@ def dataclass_overrides(args: argparse.Namespace, cls: type) -> dict[str, Any]:
             if getattr(args, f.name, None) is not None}
 
 
-# -- simulate --------------------------------------------------------------------------
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from dash_core.simulate import SimulationConfig, simulate, write_simulation
 
-    base = SimulationConfig.demo() if args.preset == "demo" else SimulationConfig.sim350()
-    overrides: dict[str, Any] = {"seed": args.seed}
-    if args.trajectories is not None:
-        overrides["n_trajectories"] = args.trajectories
-    if args.noise is not None:
-        overrides["noise_sigma"] = args.noise
-    if args.prior_corruption is not None:
-        overrides["prior_corruption"] = args.prior_corruption
-    if args.genes is not None and args.genes != base.n_genes:
-        cfg = base.scaled(args.genes, **overrides)
-    else:
-        cfg = dataclasses.replace(base, **overrides)
-    result = simulate(cfg)
-    paths = write_simulation(result, args.out)
-    _eprint(f"Simulated {cfg.n_genes} genes x {cfg.n_trajectories} trajectories "
-            f"(noise sigma {cfg.noise_sigma}); wrote {len(paths)} files to {args.out}")
-    return 0
-
-
-# -- train -----------------------------------------------------------------------------
 def add_data_arguments(p: argparse.ArgumentParser, *, prior_required: bool = True) -> None:
     """The input-file options shared by ``train``, ``sweep`` and ``benchmark``."""
     g = p.add_argument_group("input data")
@@ -199,30 +186,19 @@ def add_data_arguments(p: argparse.ArgumentParser, *, prior_required: bool = Tru
 
 def load_data_from_args(args: argparse.Namespace):
     """Read and validate the input files named on the command line; print warnings."""
-    from dash_core.io import load_dataset, minmax_scale
-
     dataset, report = load_dataset(args.expression, args.prior, genes=args.genes, ppi=args.ppi, truth=args.truth,
                                    test_expression=args.test_expression)
     for issue in report.issues:
         if issue.level != "info" or getattr(args, "verbose", False):
-            _eprint(str(issue))
+            eprint(str(issue))
     if getattr(args, "minmax_scale", False):
-        expr, (lo, hi) = minmax_scale(dataset.expression)
-        dataset.expression = expr
-        # test sets use the training range, so test MSE stays comparable
-        if dataset.test_expression is not None:
-            dataset.test_expression, _ = minmax_scale(dataset.test_expression, value_range=(lo, hi))
-        if dataset.test_expression_clean is not None:
-            dataset.test_expression_clean, _ = minmax_scale(dataset.test_expression_clean, value_range=(lo, hi))
-        _eprint(f"[info] expression min-max scaled from [{lo:.4g}, {hi:.4g}] to [0, 1]")
+        dataset, (lo, hi) = minmax_scale_dataset(dataset)  # test sets use the training range
+        eprint(f"[info] expression min-max scaled from [{lo:.4g}, {hi:.4g}] to [0, 1]")
     return dataset
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """Model, strategy and training options shared by ``train`` and studies."""
-    from dash_core.models import MODELS
-    from dash_core.pruning import STRATEGIES, PruningConfig
-
     g = p.add_argument_group("model and training")
     g.add_argument("--config", type=existing_file, help="a config.json of an earlier run to start from")
     g.add_argument("--model", choices=MODELS.names(), default=None, help="base model (default: phoenix)")
@@ -246,7 +222,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=positive_int, dest="batch_size", help="pairs mode batch size (default 16)")
     g.add_argument("--solver", choices=["rk4", "dopri5", "euler", "faithful", "fast"],
                    help="ODE solver or profile (default rk4; faithful = dopri5 rtol 1e-7/atol 1e-9)")
-    g.add_argument("--steps-per-unit", type=float, dest="steps_per_unit", help="fixed-step solvers: steps per unit time")
+    g.add_argument("--steps-per-unit", type=float, dest="steps_per_unit",
+                   help="fixed-step solvers: at least this many steps per unit time (default 1)")
+    g.add_argument("--max-step-rate", type=float, dest="max_step_rate",
+                   help="fixed-step solvers: more steps when the largest gene rate x step exceeds this (default 2; "
+                        "0 = off, steps-per-unit alone)")
     g.add_argument("--adjoint", action="store_true", help="dopri5 with adjoint back-propagation")
     g.add_argument("--seed", type=int, default=None, help="the run's seed (default 0)")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default auto (CUDA when present)")
@@ -255,10 +235,6 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_config_from_args(args: argparse.Namespace):
     """Build a :class:`dash_core.experiment.RunConfig` from ``--config`` plus command-line overrides."""
-    from dash_core.experiment import RunConfig
-    from dash_core.integrate import SolverConfig
-    from dash_core.pruning import PruningConfig
-
     base = RunConfig()
     if getattr(args, "config", None):
         try:
@@ -280,6 +256,8 @@ def run_config_from_args(args: argparse.Namespace):
         solver = dataclasses.replace(solver, method=args.solver)
     if args.steps_per_unit is not None:
         solver = dataclasses.replace(solver, steps_per_unit=args.steps_per_unit)
+    if getattr(args, "max_step_rate", None) is not None:
+        solver = dataclasses.replace(solver, max_step_rate=args.max_step_rate or None)
     if args.adjoint:
         solver = dataclasses.replace(solver, adjoint=True, method="dopri5")
     t = {k: getattr(args, k) for k in ("lambda_data", "max_epochs", "patience", "checkpoint_min_sparsity", "lr",
@@ -297,8 +275,6 @@ class ProgressBar:
     """tqdm progress bar on stderr fed by :class:`dash_core.train.ProgressEvent`."""
 
     def __init__(self, total: int, desc: str = "training", disable: bool = False):
-        from tqdm import tqdm
-
         self.bar = tqdm(total=total, desc=desc, file=sys.stderr, unit="epoch", disable=disable, dynamic_ncols=True)
 
     def __call__(self, ev) -> None:
@@ -312,89 +288,90 @@ class ProgressBar:
         self.bar.close()
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from dash_core.experiment import run_experiment, save_run
+# -- executors ---------------------------------------------------------------------------
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--executor``, ``--workers``, ``--ray-address`` and ``--gpus-per-job`` to ``parser``.
 
-    dataset = load_data_from_args(args)
-    cfg = run_config_from_args(args)
-    bar = ProgressBar(cfg.train.max_epochs, desc=f"{cfg.model.model}/{cfg.strategy}", disable=args.quiet)
-    try:
-        result = run_experiment(dataset, cfg, progress=bar)
-    finally:
-        bar.close()
-    save_run(result, args.out)
-    m = result.metrics
-    summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items())
-    _eprint(f"done ({result.stop_reason}): {summary}\nwrote {args.out}/metrics.json, edges.csv, history.csv, "
-            "config.json, model.pt")
-    if not result.details.get("min_sparsity_reached", True):
-        _eprint(f"warning: the run never reached --checkpoint-min-sparsity {cfg.train.checkpoint_min_sparsity:g}; "
-                "the reported model is the best validation epoch overall. Train longer or prune more per event.")
-    return 0
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
-    from dash_core.models import MODELS
-    from dash_core.pruning import STRATEGIES
-
-    reg = STRATEGIES if args.command == "strategies" else MODELS
-    for e in reg.entries():
-        prior = "" if "uses_prior" not in e.extra else ("  [uses prior]" if e.extra["uses_prior"] else "  [data only]")
-        print(f"{e.name:12s} {e.description}{prior}\n{'':12s} {e.citation}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dash_core",
-        description="DASH Studio: interpretable gene regulatory and signaling models from data and prior knowledge.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    p = sub.add_parser("simulate", help="simulate SIM350-style expression data with prior and ground truth")
-    p.add_argument("--preset", choices=["sim350", "demo"], default="sim350", help="starting configuration")
-    p.add_argument("--genes", type=positive_int, help="number of genes (counts scale with the SIM350 ratios)")
-    p.add_argument("--trajectories", type=positive_int, help="training + validation trajectories (default 150)")
-    p.add_argument("--noise", type=nonneg_float, help="observation noise sigma (default 0.025 = 5%% noise)")
-    p.add_argument("--prior-corruption", type=fraction, dest="prior_corruption",
-                   help="fraction of prior edges moved at random (default: tied to noise, sigma / 0.5)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output folder")
-    p.set_defaults(func=_cmd_simulate)
-
-    p = sub.add_parser("train", help="train (and prune) one model; writes metrics, edges, history, config, checkpoint")
-    add_data_arguments(p)
-    add_run_arguments(p)
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
-    p.set_defaults(func=_cmd_train)
-
-    for name, what in (("strategies", "pruning strategies"), ("models", "base models")):
-        p = sub.add_parser(name, help=f"list the {what}")
-        p.set_defaults(func=_cmd_list)
-
-    for mod in COMMAND_MODULES:
-        if importlib.util.find_spec(mod) is not None:
-            importlib.import_module(mod).register(sub)
-    return parser
+    Read them back with :func:`executor_config_from_args`.
+    """
+    group = parser.add_argument_group("execution", "How the independent training jobs are run.")
+    group.add_argument(
+        "--executor",
+        choices=EXECUTORS.names(),
+        default="local",
+        help="local: this machine's processes; ray: a local Ray or a Ray cluster (default: local).",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="local: number of worker processes (default 1: run in this process); "
+        "ray: maximum jobs in flight (default: cluster CPUs).",
+    )
+    group.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Ray cluster ('auto', 'ray://head:10001'); default: start a local Ray.",
+    )
+    group.add_argument(
+        "--gpus-per-job",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="ray: GPUs reserved per job, may be fractional such as 0.25 (default: 0).",
+    )
 
 
-def _eprint(*a: Any) -> None:
-    print(*a, file=sys.stderr, flush=True)
+def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
+    """Build and validate an :class:`ExecutorConfig` from :func:`add_executor_arguments`' options.
+
+    Raises
+    ------
+    DashInputError
+        ``--workers`` below 1, negative ``--gpus-per-job``, ``--ray-address``
+        without ``--executor ray``, or ``--executor ray`` without ray installed.
+    """
+    return checked_executor_config(kind=getattr(args, "executor", "local") or "local",
+                                   workers=getattr(args, "workers", None),
+                                   ray_address=getattr(args, "ray_address", None) or None,
+                                   gpus_per_job=getattr(args, "gpus_per_job", 0.0))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except DashInputError as exc:
-        _eprint(f"error: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        _eprint("interrupted")
-        return 130
-    except FloatingPointError as exc:
-        _eprint(f"error: training diverged: {exc}")
-        return 3
+# -- studies -----------------------------------------------------------------------------
+def dataset_spec_from_args(args: argparse.Namespace, *, genes_attr: str = "genes") -> DatasetSpec:
+    """:class:`DatasetSpec` of the input-file options (:func:`add_data_arguments`), paths made absolute."""
+    return DatasetSpec.from_files(args.expression, prior=getattr(args, "prior", None),
+                                  ppi=getattr(args, "ppi", None), truth=getattr(args, "truth", None),
+                                  genes=getattr(args, genes_attr, None),
+                                  test_expression=getattr(args, "test_expression", None),
+                                  minmax_scale=bool(getattr(args, "minmax_scale", False)))
+
+
+def duration(seconds: float | None) -> str:
+    """``"1h02m"``, ``"3m05s"``, ``"42s"`` (``"?"`` when unknown)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+def progress_printer(label: str) -> Callable[[dict[str, Any], PointProgress], None]:
+    """``on_point`` callback of a study printing one line per finished run to stderr."""
+    def show(row: dict[str, Any], p: PointProgress) -> None:
+        if row.get("status") == "ok":
+            bits = [f"{k} {row[k]:.4g}" for k in ("val_mse", "sparsity", "balanced_accuracy")
+                    if isinstance(row.get(k), (int, float)) and not is_missing(row.get(k))]
+            what = ", ".join(bits)
+        else:
+            what = "FAILED: " + str(row.get("error", "")).splitlines()[0]
+        resumed = f" ({p.resumed} resumed)" if p.resumed else ""
+        eprint(f"[{label}] {p.done}/{p.total} done{resumed} | {row['key']}: {what} | elapsed "
+               f"{duration(p.elapsed_s)}, ETA {duration(p.eta_s)}")
+
+    return show
