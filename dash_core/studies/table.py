@@ -169,7 +169,7 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
 
     Runs on the same dataset whose configurations can share a stack (:func:`dash_core.stacking.stack_key`)
     are grouped; a group is cut into at least as many stacks as there are workers (when it has enough runs)
-    and at most ``executor.stack_size`` runs per stack (None: :data:`~dash_core.stacking.MAX_AUTO_STACK`; the
+    and at most ``executor.stack_size`` runs per stack (None: :func:`~dash_core.stacking.max_auto_stack`; the
     job itself then splits further by memory). ``stack_size=1`` keeps one job per run.
 
     Returns
@@ -178,11 +178,10 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
         The jobs to run (a single-run group stays a plain :func:`run_point` job) and, per stacked job key, the
         run jobs it holds.
     """
-    from dash_core.stacking import MAX_AUTO_STACK, stack_key
+    from dash_core.stacking import max_auto_stack, stack_key
 
     if executor.stack_size == 1:
         return list(jobs), {}
-    cap = executor.stack_size or MAX_AUTO_STACK
     workers = executor.workers or ((os.cpu_count() or 1) if executor.kind == "local" else 1)
     groups: dict[tuple, list[Job]] = {}
     out: list[Job] = []
@@ -195,6 +194,7 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
         groups.setdefault(key, []).append(job)
     members: dict[str, list[Job]] = {}
     for group in groups.values():
+        cap = executor.stack_size or max_auto_stack(RunConfig.from_dict(group[0].kwargs["config"]).train.device)
         n_stacks = max(math.ceil(len(group) / cap), min(workers, len(group)))
         size = math.ceil(len(group) / n_stacks)
         for i in range(0, len(group), size):
