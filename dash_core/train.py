@@ -9,6 +9,9 @@ it through a small API: :meth:`Trainer.train_loop`, :meth:`Trainer.reset_learnin
 :meth:`Trainer.new_optimizer`, :meth:`Trainer.reset_best_tracking`,
 :meth:`Trainer.load_best` and the hooks ``on_epoch_start`` / ``penalty`` /
 ``after_step`` of the strategy.
+
+Why this module is long (about 1,000 lines): the single-run API and the stacked engine are one
+code path (a lone trainer is a stack of one); splitting them would split that path.
 """
 
 from __future__ import annotations
