@@ -49,7 +49,7 @@ def stack_key(config: RunConfig) -> tuple:
     stackable = STRATEGIES.get(config.strategy).extra.get("stackable", True) and is_fixed_step(config.train.solver)
     if not stackable:
         return ("alone", next(_solo))
-    return (config.model, *(getattr(config.train, f) for f in SHARED_TRAIN_FIELDS))
+    return (config.model, config.time_scale, *(getattr(config.train, f) for f in SHARED_TRAIN_FIELDS))
 
 
 def estimate_member_bytes(dataset: Dataset, config: RunConfig) -> int:

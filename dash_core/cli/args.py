@@ -27,10 +27,13 @@ from dash_core.integrate import SolverConfig
 from dash_core.io import load_dataset, minmax_scale_dataset
 from dash_core.io.errors import DashInputError
 from dash_core.models import MODELS
+from dash_core.presets import PRESETS, apply_preset
 from dash_core.pruning import STRATEGIES, PruningConfig
 from dash_core.runs.executors import EXECUTORS, ExecutorConfig, checked_executor_config
+from dash_core.split import SplitConfig
 from dash_core.studies.datasets import DatasetSpec
 from dash_core.studies.table import PointProgress, is_missing
+from dash_core.timescale import TIME_SCALES
 
 
 def eprint(*a: Any) -> None:
@@ -176,23 +179,45 @@ def add_data_arguments(p: argparse.ArgumentParser, *, prior_required: bool = Tru
                    help="expression time series: tidy CSV/TSV (trajectory,time,<genes>) or PHOENIX format")
     g.add_argument("--genes", type=existing_file, help="one-column gene-name file (PHOENIX format / unlabelled matrices)")
     g.add_argument("--test-expression", type=existing_file, help="held-out test trajectories (same genes)")
+    g.add_argument("--val-expression", type=existing_file, dest="val_expression",
+                   help="a separate validation series (same genes, e.g. a second replicate): chooses the reported "
+                        "checkpoint; without it blocks of time or whole trajectories are held out (--split-rule)")
     g.add_argument("--prior", type=existing_file, required=prior_required,
                    help="prior TF->target network: source,target[,weight|sign] table or square matrix")
     g.add_argument("--ppi", type=existing_file, help="optional PPI network (symmetric; edge table or matrix)")
     g.add_argument("--truth", type=existing_file, help="optional gold-standard network for scoring")
     g.add_argument("--minmax-scale", action="store_true",
                    help="min-max scale expression to [0, 1] (offered when values lie far outside [0, 1])")
+    h = p.add_argument_group("AnnData (.h5ad) expression")
+    h.add_argument("--time-key", dest="time_key", help="obs column with each cell's time (e.g. dpt_pseudotime)")
+    h.add_argument("--trajectory-key", dest="trajectory_key",
+                   help="obs column splitting cells into trajectories / lineages (default: one trajectory)")
+    h.add_argument("--bins", type=positive_int, help="time points per trajectory: cells are binned along time and "
+                                                       "averaged (default 20)")
+    h.add_argument("--layer", help="read this layer instead of X")
+    h.add_argument("--binning", choices=["quantile", "width"],
+                   help="quantile: equal cells per bin (default); width: equal time width")
+
+
+def h5ad_options_from_args(args: argparse.Namespace):
+    """:class:`dash_core.io.H5adOptions` from the AnnData options (defaults where not given)."""
+    from dash_core.io.h5ad import H5adOptions
+
+    given = {k: getattr(args, k, None) for k in ("time_key", "trajectory_key", "bins", "layer", "binning")}
+    return H5adOptions(**{k: v for k, v in given.items() if v is not None})
 
 
 def load_data_from_args(args: argparse.Namespace):
     """Read and validate the input files named on the command line; print warnings."""
     dataset, report = load_dataset(args.expression, args.prior, genes=args.genes, ppi=args.ppi, truth=args.truth,
-                                   test_expression=args.test_expression)
+                                   test_expression=args.test_expression,
+                                   validation_expression=getattr(args, "val_expression", None),
+                                   h5ad=h5ad_options_from_args(args))
     for issue in report.issues:
         if issue.level != "info" or getattr(args, "verbose", False):
             eprint(str(issue))
     if getattr(args, "minmax_scale", False):
-        dataset, (lo, hi) = minmax_scale_dataset(dataset)  # test sets use the training range
+        dataset, (lo, hi) = minmax_scale_dataset(dataset)  # test and validation sets use the training range
         eprint(f"[info] expression min-max scaled from [{lo:.4g}, {hi:.4g}] to [0, 1]")
     return dataset
 
@@ -201,6 +226,18 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """Model, strategy and training options shared by ``train`` and studies."""
     g = p.add_argument_group("model and training")
     g.add_argument("--config", type=existing_file, help="a config.json of an earlier run to start from")
+    if "--preset" not in p._option_string_actions:  # the benchmark's --preset also names its data
+        g.add_argument("--preset", dest="run_preset", choices=PRESETS.names(), default=None,
+                       help="the paper's settings for a kind of data (`python -m dash_core presets` lists them); "
+                            "options given explicitly override the preset")
+    g.add_argument("--time-scale", dest="time_scale", choices=list(TIME_SCALES),
+                   help="time unit of the ODE: " + "; ".join(f"{k}: {v}" for k, v in TIME_SCALES.items()))
+    g.add_argument("--split-rule", dest="split_rule", choices=["auto", "trajectories", "time_blocks", "pairs"],
+                   help="validation without --val-expression: auto (whole trajectories from "
+                        f"{SplitConfig.min_trajectories} trajectories on, else time blocks), trajectories, time_blocks "
+                        "(contiguous blocks of time from each trajectory) or pairs (random pairs, the reference)")
+    g.add_argument("--block-fraction", dest="block_fraction", type=fraction,
+                   help=f"time blocks: share of each trajectory's pairs held out (default {SplitConfig.block_fraction})")
     g.add_argument("--model", choices=MODELS.names(), default=None, help="base model (default: phoenix)")
     g.add_argument("--strategy", choices=STRATEGIES.names(), default=None,
                    help="pruning strategy (default: none). See `python -m dash_core strategies`.")
@@ -218,7 +255,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                         "epoch); early stopping waits until the model gets that sparse")
     g.add_argument("--lr", type=float, help="initial learning rate (default 1e-3)")
     g.add_argument("--val-fraction", type=fraction, dest="val_fraction", help="validation share (default 10/150)")
-    g.add_argument("--batching", choices=["trajectory", "pairs"], help="default trajectory")
+    g.add_argument("--batching", choices=["auto", "trajectory", "pairs"],
+                   help="default auto: pairs for a single time course, else one step per trajectory")
     g.add_argument("--batch-size", type=positive_int, dest="batch_size", help="pairs mode batch size (default 16)")
     g.add_argument("--solver", choices=["rk4", "dopri5", "euler", "faithful", "fast"],
                    help="ODE solver or profile (default rk4; faithful = dopri5 rtol 1e-7/atol 1e-9)")
@@ -241,6 +279,7 @@ def run_config_from_args(args: argparse.Namespace):
             base = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
         except json.JSONDecodeError as exc:
             raise DashInputError(f"not valid JSON ({exc})", source=args.config) from None
+    base = apply_preset(base, getattr(args, "run_preset", None), strategy=args.strategy or base.strategy)
     model = base.model
     if args.model is not None:
         model = dataclasses.replace(model, model=args.model, hidden=50 if args.model == "mlp" and args.hidden is None
@@ -265,8 +304,15 @@ def run_config_from_args(args: argparse.Namespace):
          if getattr(args, k, None) is not None}
     train = dataclasses.replace(base.train, solver=solver, **t)
     pruning = dataclasses.replace(base.pruning, **dataclass_overrides(args, PruningConfig))
+    split = base.split
+    if getattr(args, "split_rule", None) is not None:
+        split = dataclasses.replace(split, rule=args.split_rule)
+    if getattr(args, "block_fraction", None) is not None:
+        split = dataclasses.replace(split, block_fraction=args.block_fraction)
+    split.validate()
     cfg = RunConfig(model=model, train=train, strategy=args.strategy or base.strategy, pruning=pruning,
-                    seed=base.seed if args.seed is None else args.seed)
+                    seed=base.seed if args.seed is None else args.seed, split=split,
+                    time_scale=getattr(args, "time_scale", None) or base.time_scale)
     cfg.train.validate()
     return cfg
 
@@ -346,7 +392,33 @@ def dataset_spec_from_args(args: argparse.Namespace, *, genes_attr: str = "genes
                                   ppi=getattr(args, "ppi", None), truth=getattr(args, "truth", None),
                                   genes=getattr(args, genes_attr, None),
                                   test_expression=getattr(args, "test_expression", None),
-                                  minmax_scale=bool(getattr(args, "minmax_scale", False)))
+                                  minmax_scale=bool(getattr(args, "minmax_scale", False)),
+                                  validation_expression=getattr(args, "val_expression", None),
+                                  h5ad=dataclasses.asdict(h5ad_options_from_args(args)))
+
+
+def run_summary_lines(result) -> list[str]:
+    """The lines every run prints after its metrics: model vs baselines, and the did-not-learn warning."""
+    m, d = result.metrics, result.details
+    lines = []
+
+    def pair(label, model, base, base_label):
+        if model is not None and base is not None:
+            lines.append(f"{label}: model {model:.4g} | {base_label} {base:.4g}")
+
+    pair("validation MSE", m.get("val_mse"), m.get("val_mse_persistence"), '"no change"')
+    pair("test MSE", m.get("test_mse"), m.get("test_mse_persistence"), '"no change"')
+    pair("AUROC", m.get("auroc"), m.get("prior_auroc"), "prior alone")
+    pair("AUPRC", m.get("auprc"), m.get("prior_auprc"), "prior alone")
+    if d.get("auroc_gs_regulators") is not None:
+        pair(f"AUROC over the {d.get('gs_regulators')} gold-standard regulators", d.get("auroc_gs_regulators"),
+             d.get("prior_auroc_gs_regulators"), "prior alone")
+    if d.get("validation_split"):
+        lines.append(f"validation: {d['validation_split']}; {d.get('time_note', '')}")
+    if m.get("did_not_learn"):
+        lines.append("WARNING: this model did not learn to predict: " + "; ".join(d.get("verdict_reasons", [])) + ". "
+                     + d.get("verdict_advice", ""))
+    return lines
 
 
 def duration(seconds: float | None) -> str:

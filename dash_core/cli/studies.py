@@ -23,6 +23,7 @@ from dash_core.cli.args import (
 )
 from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
+from dash_core.presets import PRESETS
 from dash_core.pruning import STRATEGIES
 from dash_core.studies.asha import LAMBDA_SPACES, run_asha_search
 from dash_core.studies.datasets import DatasetSpec
@@ -96,8 +97,13 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     if args.strategy is not None:
         raise DashInputError("benchmark runs several strategies; use --strategies a,b,... instead of --strategy.",
                              source="--strategy")
-    if args.expression is not None and args.preset is not None:
-        raise DashInputError("give either --preset or your own data (--expression ...), not both.", source="--preset")
+    if args.preset in PRESETS and args.preset not in BENCHMARK_PRESETS and args.expression is None:
+        raise DashInputError(f"--preset {args.preset} sets the training for real data; give your files "
+                             "(--expression ...).", source="--preset")
+    if args.expression is not None and args.preset in BENCHMARK_PRESETS and args.preset not in PRESETS:
+        raise DashInputError(f"--preset {args.preset} simulates its data; leave out --expression or choose a run "
+                             f"preset ({', '.join(PRESETS.names())}).", source="--preset")
+    args.run_preset = args.preset if args.preset in PRESETS else None  # the training settings of the preset
     if args.expression is None and any(getattr(args, k) for k in ("prior", "truth", "ppi", "test_expression")):
         raise DashInputError("--prior/--truth/--ppi/--test-expression need --expression.", source="--expression")
     if args.expression is not None and args.genes is not None:
@@ -119,7 +125,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
             eprint(m)
     else:
         preset = args.preset or "sim350"
-    eprint(f"[benchmark] {preset or 'your data'}: seeds {','.join(map(str, seeds))}, strategies "
+    eprint(f"[benchmark] {preset or 'your data'}{' with preset ' + args.preset if data is not None and args.preset else ''}: seeds {','.join(map(str, seeds))}, strategies "
             f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
             f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
     tables = run_benchmark(preset, seeds, args.out, strategies, executor, data, base_config=cfg, n_genes=args.genes,
@@ -188,8 +194,10 @@ def register(subparsers) -> None:
                     "with the ReLU gradient; see `python -m dash_core strategies`); model, training and pruning "
                     "options you give apply to every strategy and override those settings.")
     g = p.add_argument_group("benchmark")
-    g.add_argument("--preset", choices=list(BENCHMARK_PRESETS), default=None,
-                   help="simulated benchmark (default sim350 when no --expression is given)")
+    g.add_argument("--preset", choices=list(dict.fromkeys([*BENCHMARK_PRESETS, *PRESETS.names()])), default=None,
+                   help="simulated benchmark (sim350, noise, prior-corruption; default sim350 when no --expression "
+                        "is given) or, with your files, the training settings of a run preset (breast, yeast, hema; "
+                        "`python -m dash_core presets`)")
     g.add_argument("--seeds", default=None, metavar="K|LIST",
                    help="number of seeds K (seeds 0..K-1) or a list such as 0,1,2 (default 3). Each seed is one "
                         "simulation (network, noise, prior corruption) and the training seed; --seed S runs "
@@ -211,6 +219,8 @@ def register(subparsers) -> None:
     d.add_argument("--truth", type=existing_file, help="gold-standard network for BA / AUROC / AUPRC")
     d.add_argument("--ppi", type=existing_file, help="optional PPI network")
     d.add_argument("--test-expression", type=existing_file, help="held-out test trajectories")
+    d.add_argument("--val-expression", type=existing_file, dest="val_expression",
+                   help="a separate validation series (same genes) that chooses every run's checkpoint")
     d.add_argument("--gene-names", type=existing_file, dest="gene_names",
                    help="gene-name file for PHOENIX-format expression / unlabelled matrices")
     d.add_argument("--minmax-scale", action="store_true", help="min-max scale expression to [0, 1]")
