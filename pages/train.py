@@ -180,11 +180,15 @@ if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="tr_
             run_id = _ui.launch_job("train", {"config": cfg.to_dict()}, label=label)
             if run_id:
                 st.session_state["train_live_run"] = run_id
+                st.rerun()  # redraw with Launch disabled while this job runs
 
 live = st.session_state.get("train_live_run")
 if live:
     st.subheader("Live progress")
-    _ui.job_status_panel(live, key="train_live")
+    if _ui.docked_job() == live:
+        st.caption("Shown in the job panel at the top of the page.")
+    else:
+        _ui.job_status_panel(live, key="train_live")
     rec = _ui.get_store().find(live)
     if rec is not None and rec.status in ("completed", "cancelled") and rec.summary:
         if st.button("Open in Results", type="primary", icon=":material/insights:", key="tr_open",
