@@ -28,7 +28,8 @@ from dash_core.network import matrix_to_edges
 from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
 from dash_core.pruning.base import STRATEGIES
 from dash_core.split import SplitConfig, split_expression
-from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, resolve_device
+from dash_core.stacking import memory_probe, plan_stacks, stack_key
+from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, resolve_device, train_stack
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
 #: Keys of ``metrics.json`` (a metric whose input is missing is null).
@@ -149,7 +150,7 @@ def one_step_mse(model: GRNModel, expr: ExpressionData, cfg: TrainConfig, *, tar
 
 def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCallback | None = None,
                    should_stop: Callable[[], bool] | None = None) -> RunResult:
-    """Train, prune and score one model.
+    """Train, prune and score one model (a stack of one, see :func:`run_stack`).
 
     Parameters
     ----------
@@ -167,45 +168,120 @@ def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCal
     RunResult
         Metrics of the best-validation checkpoint (methods D).
     """
-    threads = cpu_threads_for(config.train, 4 * dataset.n_genes * config.model.hidden)
+    result = run_stack(dataset, [config], progress=progress, should_stop=should_stop)[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def run_stack(dataset: Dataset, configs: list[RunConfig], *,
+              progress: ProgressCallback | list[ProgressCallback | None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> list[RunResult | BaseException]:
+    """Train, prune and score K runs on one dataset as one stacked model (methods as in :func:`run_experiment`).
+
+    The runs share the architecture, data, device and a fixed-step solver (:func:`dash_core.stacking.stack_key`)
+    and may differ in seed (split, initialisation, probes, order), strategy, strategy options (λ), learning rate,
+    epochs and early stopping. Every run gets what it would get alone (its own masks, optimiser, schedule,
+    checkpoint and history), computed with batched kernels.
+
+    Parameters
+    ----------
+    dataset
+        The shared dataset.
+    configs
+        One :class:`RunConfig` per run (all with the same :func:`~dash_core.stacking.stack_key`).
+    progress
+        One callback for all runs or one per run.
+    should_stop
+        Cancellation poll (cancels every run of the stack).
+
+    Returns
+    -------
+    list
+        Per run its :class:`RunResult`, or the exception that ended it (the other runs go on).
+    """
+    if not configs:
+        return []
+    keys = {stack_key(c) for c in configs}
+    if len(keys) > 1:
+        raise ValueError("these runs cannot share a stack (different architecture, data handling, device or an "
+                         "adaptive solver); group them with dash_core.stacking.plan_stacks")
+    first = configs[0]
+    threads = cpu_threads_for(first.train, 4 * dataset.n_genes * first.model.hidden)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _run_experiment(dataset, config, progress=progress, should_stop=should_stop)
+        return _run_stack(dataset, configs, progress=progress, should_stop=should_stop)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCallback | None,
-                    should_stop: Callable[[], bool] | None) -> RunResult:
-    t0 = time.perf_counter()
-    entry = STRATEGIES.get(config.strategy)
-    prior = dataset.prior_matrix()
-    if entry.extra.get("uses_prior") and not np.any(prior):
-        raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
-                             "or none of its genes are in the expression data.")
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed % (2**32))
-    lam = config.effective_lambda_data()
-    train_cfg = replace(config.train, lambda_data=lam)
-    split = split_expression(dataset.expression, val_fraction=train_cfg.val_fraction, seed=config.seed,
-                             config=config.split, validation=dataset.validation_expression)
-    train_data, val_data = split.train, split.validation
+def run_experiments(dataset: Dataset, configs: list[RunConfig], *, stack_size: int | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> list[RunResult | BaseException]:
+    """Many runs on one dataset, trained in as few stacks as possible (one after the other), in input order.
 
-    model = build_model(dataset.n_genes, config.model, seed=config.seed)
-    strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(prior, dataset.ppi_matrix()), config.seed)
-    strategy.prepare_model(model)
-    trainer = Trainer(model, train_data, val_data, train_cfg, prior=prior if lam < 1 else None, seed=config.seed,
-                      hooks=strategy, progress=progress, should_stop=should_stop)
-    strategy.setup(trainer)
-    stop_reason = strategy.fit(trainer)
+    ``stack_size`` caps K (None = chosen from the available memory, :func:`dash_core.stacking.auto_stack_size`).
+    """
+    out: list[RunResult | BaseException | None] = [None] * len(configs)
+    for group in plan_stacks(dataset, configs, stack_size=stack_size):
+        for i, res in zip(group, run_stack(dataset, [configs[i] for i in group], should_stop=should_stop)):
+            out[i] = res
+    return out
+
+
+def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_stop) -> list[RunResult | BaseException]:
+    t0 = time.perf_counter()
+    prior = dataset.prior_matrix()
+    ppi = dataset.ppi_matrix()
+    for config in configs:
+        if STRATEGIES.get(config.strategy).extra.get("uses_prior") and not np.any(prior):
+            raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
+                                 "or none of its genes are in the expression data.")
+    torch.manual_seed(configs[0].seed)
+    np.random.seed(configs[0].seed % (2**32))
+    callbacks = progress if isinstance(progress, list) else [progress] * len(configs)
+    probe = memory_probe(resolve_device(configs[0].train.device))
+    shared: dict = {}
+    members = []
+    for config, callback in zip(configs, callbacks):
+        lam = config.effective_lambda_data()
+        train_cfg = replace(config.train, lambda_data=lam)
+        split = split_expression(dataset.expression, val_fraction=train_cfg.val_fraction, seed=config.seed,
+                                 config=config.split, validation=dataset.validation_expression)
+        model = build_model(dataset.n_genes, config.model, seed=config.seed)
+        strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(prior, ppi), config.seed)
+        strategy.prepare_model(model)
+        trainer = Trainer(model, split.train, split.validation, train_cfg, prior=prior if lam < 1 else None,
+                          seed=config.seed, hooks=strategy, progress=callback, should_stop=should_stop, shared=shared)
+        strategy.setup(trainer)
+        members.append((config, train_cfg, split, strategy, trainer))
+    outcomes = train_stack([m[4] for m in members], [lambda s=m[3], t=m[4]: s.fit(t) for m in members])
+    peak_mb = probe.peak_mb()
+    train_wall = time.perf_counter() - t0
+    results: list[RunResult | BaseException] = []
+    for (config, train_cfg, split, _, trainer), (stop_reason, error) in zip(members, outcomes):
+        if error is not None:
+            results.append(error)
+            continue
+        results.append(_finish_run(dataset, config, train_cfg, split, trainer, stop_reason,
+                                   train_seconds=train_wall / len(configs), stack_size=len(configs),
+                                   stack_train_seconds=train_wall, peak_mb=peak_mb))
+    return results
+
+
+def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, split, trainer: Trainer,
+                stop_reason: str, *, train_seconds: float, stack_size: int, stack_train_seconds: float,
+                peak_mb: float) -> RunResult:
+    """Score one trained member of a stack; its wall time is its share of the stack's training plus its scoring."""
+    t1 = time.perf_counter()
     trainer.load_best()
     model = trainer.model
     model.eval()
+    val_data, train_data = split.validation, split.train
     # Without held-out data the trainer monitors the training fit; val_mse and its baseline are then on those pairs.
     result = score_model(model, dataset, train_cfg, val_mse=trainer.best_val,
                          validation=val_data if val_data is not None else train_data)
-    wall = time.perf_counter() - t0
+    wall = train_seconds + (time.perf_counter() - t1)
     verdict = M.training_verdict(best_epoch=int(trainer.best_epoch), val_mse=result["metrics"]["val_mse"],
                                  val_mse_persistence=result["metrics"]["val_mse_persistence"],
                                  test_mse=result["metrics"]["test_mse"],
@@ -219,9 +295,12 @@ def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCa
                              val_ratio_persistence=verdict["val_ratio_persistence"],
                              test_ratio_persistence=verdict["test_ratio_persistence"])
     edges = matrix_to_edges(result["effect"], dataset.genes, max_edges=EDGE_TABLE_LIMIT)
-    result["details"].update(stop_reason=stop_reason, lambda_data=lam, edges_in_table=int(len(edges)),
+    result["details"].update(stop_reason=stop_reason, lambda_data=train_cfg.lambda_data,
+                             edges_in_table=int(len(edges)),
                              min_sparsity_reached=bool(trainer.min_sparsity_reached),
-                             seconds_per_epoch=(wall / trainer.epoch if trainer.epoch else None))
+                             seconds_per_epoch=(wall / trainer.epoch if trainer.epoch else None),
+                             stack_size=stack_size, stack_train_seconds=round(stack_train_seconds, 3),
+                             stack_peak_memory_mb=peak_mb)
     return RunResult(result["metrics"], result["details"], result["effect"],
                      edges, pd.DataFrame(trainer.history), model,
                      replace(config, train=train_cfg), list(dataset.genes), stop_reason)

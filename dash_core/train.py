@@ -565,7 +565,7 @@ def _predict(trainers: list[Trainer], batches: list[_Batch], packed=None) -> Ten
     x0, _, dt, _ = packed if packed is not None else _pack(trainers, batches)
     solver = trainers[0].config.solver
     if len(trainers) > 1 and not is_fixed_step(solver):
-        raise ValueError("adaptive solvers cannot integrate a stack of models (see can_stack)")
+        raise ValueError("adaptive solvers cannot integrate a stack of models (see dash_core.stacking.stack_key)")
     counts = [n_fixed_steps(b.max_dt, solver) for b in batches] if is_fixed_step(solver) else [0]
     if len(set(counts)) == 1:
         return integrate_pairs(_stack_of(trainers), x0, dt, solver, max_dt=max(b.max_dt for b in batches))
@@ -776,7 +776,8 @@ class TrainingStack:
     Parameters
     ----------
     trainers
-        The members (same device, dtype, model class and shape, fixed-step solver; see :func:`can_stack`).
+        The members (same device, dtype, model class and shape, fixed-step solver; see
+        :func:`dash_core.stacking.stack_key`).
     """
 
     def __init__(self, trainers: list[Trainer]) -> None:
@@ -849,14 +850,6 @@ class TrainingStack:
         for th in threads:
             th.join()
         return [results[k] for k in keys]
-
-
-def can_stack(a: TrainConfig, b: TrainConfig) -> bool:
-    """Whether runs with these training settings can share a stack (same device, dtype, data handling and
-    a fixed-step solver; learning rates, epochs, patience and prior weights may differ)."""
-    same = ("device", "dtype", "batching", "solver", "val_fraction", "prior_probes", "prior_abs", "threads",
-            "cuda_graph")
-    return is_fixed_step(a.solver) and all(getattr(a, k) == getattr(b, k) for k in same)
 
 
 def train_stack(trainers: list[Trainer], fits: list[Callable[[], Any]] | None = None

@@ -81,9 +81,16 @@ class Strategy:
 STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
 
 
-def register_strategy(name: str, description: str, citation: str, *, uses_prior: bool):
-    """Register a :class:`Strategy` subclass under ``name`` (flag ``uses_prior`` for the app and CLI)."""
-    return STRATEGIES.register(name, description, citation, uses_prior=uses_prior)
+def register_strategy(name: str, description: str, citation: str, *, uses_prior: bool, stackable: bool = True):
+    """Register a :class:`Strategy` subclass under ``name``.
+
+    ``uses_prior`` flags prior-informed strategies for the app and CLI. ``stackable`` says whether runs of the
+    strategy can be trained together in one stacked model (:mod:`dash_core.stacking`): a strategy must then draw
+    all its randomness from its own generator and touch only its trainer's model, which every registered
+    strategy does (multi-phase ones included: each member runs its own ``fit``). A strategy registered with
+    ``stackable=False`` trains one model per stack.
+    """
+    return STRATEGIES.register(name, description, citation, uses_prior=uses_prior, stackable=stackable)
 
 
 @register_strategy(
