@@ -444,7 +444,7 @@ def training_verdict(*, best_epoch: int | None, val_mse: float | None, val_mse_p
     advice = ""
     if reasons:
         advice = ("Try: a separate validation series (--val-expression) or the time-block split (--split-rule "
-                  "time_blocks); min-max scaling of expression and time (--minmax-scale, --time-scale minmax); a "
+                  "time_blocks); another time unit (--time-scale index for pseudotime, gap for irregular clocks); a "
                   "smaller learning rate (--lr) or more epochs; a real-data preset (python -m dash_core presets). "
                   "Until then, do not read the learned network as more than the prior.")
     return {"did_not_learn": bool(reasons), "reasons": reasons, "advice": advice,

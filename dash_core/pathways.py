@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -37,8 +38,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import torch
+from scipy.sparse import csr_matrix
+from scipy.stats import norm, rankdata
 
 from dash_core.config import config_from_dict, config_to_dict
+from dash_core.device import resolve_device
+from dash_core.experiment import load_checkpoint
 from dash_core.integrate import SolverConfig, integrate
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.io.gmt import gene_set_coverage, read_gmt, split_symbols
@@ -252,8 +257,6 @@ def influence_scores(model: GRNModel, genes: list[str] | None = None, config: In
     -------
     InfluenceResult
     """
-    from dash_core.train import resolve_device
-
     config.validate()
     t0 = time.perf_counter()
     n = int(model.n_genes)
@@ -330,8 +333,6 @@ def membership_matrix(gene_sets: Mapping[str, Iterable[str]], universe: list[str
 
     Entry ``[p, g] = 1`` if universe gene ``g`` is in set ``p`` (row order = ``gene_sets`` order).
     """
-    from scipy.sparse import csr_matrix
-
     pos = {g: i for i, g in enumerate(universe)}
     rows, cols = [], []
     for r, members in enumerate(gene_sets.values()):
@@ -380,8 +381,6 @@ def permutation_statistics(observed: np.ndarray, null: np.ndarray) -> dict[str, 
         ``p_perm = #{score_b > obs} / B`` (reference), ``p_corrected =
         (1 + #{score_b >= obs}) / (1 + B)`` and ``p_norm = 1 - Phi(z)``.
     """
-    from scipy.stats import norm
-
     observed = np.asarray(observed, dtype=float)
     null = np.asarray(null, dtype=float)
     b = null.shape[0]
@@ -623,7 +622,7 @@ def _quiet_logging(level: int = logging.WARNING):
 
 
 def _import_gseapy():
-    try:
+    try:  # lazy on purpose: gseapy is heavy and optional (the influence tests work without it)
         import gseapy
     except ImportError:
         raise DashInputError("gseapy is not installed; install it (pip install gseapy) or turn the gseapy "
@@ -650,8 +649,6 @@ def ranking_metric(influence: pd.Series, ranking: str = "log") -> pd.Series:
         floor = pos.min() / 2 if pos.size else 1e-12
         out = np.log(np.maximum(v, floor))
     elif ranking == "rank":
-        from scipy.stats import rankdata
-
         out = rankdata(v) / v.size
     else:
         raise DashInputError(f"Unknown GSEA ranking {ranking!r}; choose 'log' or 'rank'.")
@@ -911,8 +908,6 @@ def load_run_model(run_dir, device: str = "cpu"):
 
     Returns ``(model, run_config, genes)``.
     """
-    from dash_core.experiment import load_checkpoint
-
     run = Path(run_dir)
     ckpt = run / "model.pt" if run.is_dir() else run
     if not ckpt.exists():
@@ -993,8 +988,6 @@ def run_pathways_job(params: dict[str, Any], run_dir: Path, reporter) -> dict[st
         Per run: number of pathways, Bonferroni-significant ones, the top pathway of
         each test and the influence time; ``cancelled`` when stopped early.
     """
-    import shutil
-
     run_dir = Path(run_dir)
     entries = [dict(e) for e in params.get("runs") or []]
     if not entries and params.get("source_run"):
@@ -1049,21 +1042,6 @@ def run_pathways_job(params: dict[str, Any], run_dir: Path, reporter) -> dict[st
     reporter.progress(1.0, "done" if not summary.get("cancelled") else "stopped")
     return summary
 
-
-def _register_job_kind() -> None:
-    """Register :func:`run_pathways_job` as job kind ``pathways`` (no-op without :mod:`dash_core.runs.jobs`)."""
-    try:
-        from dash_core.runs.jobs import register_job_kind
-    except ImportError:
-        return
-    try:
-        register_job_kind("pathways", "Pathway analysis: influence scores, permutation test and gseapy "
-                                      "(methods A.6, G)")(run_pathways_job)
-    except ValueError:  # already registered (module re-imported)
-        pass
-
-
-_register_job_kind()
 
 __all__ = ["InfluenceConfig", "GseaConfig", "PathwayConfig", "InfluenceResult", "PathwayResult", "AnalysisCancelled",
            "influence_scores", "expand_gene_scores", "membership_matrix", "bonferroni", "benjamini_hochberg",

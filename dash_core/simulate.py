@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -1218,11 +1218,6 @@ def simulate(config: SimulationConfig | None = None) -> SimulationResult:
         config=config,
         timings={"network": t_net, "integrate": t_int, "total": time.perf_counter() - t0},
     )
-
-
-def with_noise(result: SimulationResult, noise_sigma: float, *, noise_seed: int | None = None) -> SimulationResult:
-    """Re-simulate ``result`` at another noise level (prior corruption stays tied if it was)."""
-    return simulate(replace(result.config, noise_sigma=noise_sigma, noise_seed=noise_seed))
 
 
 # --------------------------------------------------------------------------- writing

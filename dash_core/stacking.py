@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from dash_core.device import resolve_device
 from dash_core.integrate import is_fixed_step, n_fixed_steps
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def stack_key(config: RunConfig) -> tuple:
     stackable = STRATEGIES.get(config.strategy).extra.get("stackable", True) and is_fixed_step(config.train.solver)
     if not stackable:
         return ("alone", next(_solo))
-    return (config.model, *(getattr(config.train, f) for f in SHARED_TRAIN_FIELDS))
+    return (config.model, config.time_scale, *(getattr(config.train, f) for f in SHARED_TRAIN_FIELDS))
 
 
 def estimate_member_bytes(dataset: Dataset, config: RunConfig) -> int:
@@ -93,8 +94,6 @@ def available_memory_bytes(device: torch.device | str) -> int:
 
 def auto_stack_size(dataset: Dataset, config: RunConfig, n_runs: int, *, workers: int = 1) -> int:
     """K for ``n_runs`` runs like ``config`` from the available memory (split between ``workers`` processes)."""
-    from dash_core.train import resolve_device
-
     per_run = max(1, estimate_member_bytes(dataset, config))
     budget = MEMORY_SHARE * available_memory_bytes(resolve_device(config.train.device)) / max(1, workers)
     return int(max(1, min(n_runs, MAX_AUTO_STACK, budget // per_run)))

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -27,7 +27,8 @@ import torch
 from torch.optim.adam import adam as adam_fn
 
 from dash_core.data import ExpressionData, make_pairs
-from dash_core.integrate import SolverConfig, integrate, integrate_pairs, is_fixed_step, n_fixed_steps
+from dash_core.device import resolve_device
+from dash_core.integrate import SolverConfig, integrate, integrate_pairs, is_fixed_step, model_rate, n_fixed_steps
 from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
 from dash_core.models.base import GRNModel, stack_tensors
@@ -63,7 +64,9 @@ class TrainConfig:
         chosen at random with the run's seed (trajectory mode), or of pairs (pairs mode).
     batching
         ``"trajectory"``: one optimiser step per training trajectory with all its
-        pairs (SIM, hema); ``"pairs"``: random mini-batches of ``batch_size`` pairs.
+        pairs (SIM, hema); ``"pairs"``: random mini-batches of ``batch_size`` pairs;
+        ``"auto"`` (default): pairs for a single time course, else trajectory (resolved by
+        :func:`dash_core.split.resolve_batching` before training).
     lambda_data
         Weight of the data term; ``1 - lambda_data`` weights the prior soft loss
         (A.3). None = the strategy's default (0.99 for unpruned PHOENIX and PINN+MP,
@@ -100,7 +103,7 @@ class TrainConfig:
     patience: int = 40
     checkpoint_min_sparsity: float = 0.0
     val_fraction: float = 10 / 150
-    batching: Literal["trajectory", "pairs"] = "trajectory"
+    batching: Literal["auto", "trajectory", "pairs"] = "auto"
     batch_size: int = 16
     lambda_data: float | None = None
     prior_probes: int = 10_000
@@ -145,17 +148,6 @@ def cpu_threads_for(config: TrainConfig, n_weights: int) -> int:
     if config.threads is not None:
         return max(1, int(config.threads))
     return 1 if n_weights < THREADED_MODEL_SIZE else max(1, os.cpu_count() or 1)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; a clear error if CUDA is asked for but missing."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DashInputError("device 'cuda' was requested but no CUDA GPU is available; use --device auto or cpu.")
-    if device not in ("cpu", "cuda"):
-        raise DashInputError(f"Unknown device {device!r}; choose auto, cpu or cuda.")
-    return torch.device(device)
 
 
 @dataclass
@@ -272,6 +264,10 @@ class Trainer:
         shared: dict | None = None,
     ) -> None:
         config.validate()
+        if config.batching == "auto":  # normally resolved by run_experiment on the unsplit data
+            from dash_core.split import resolve_batching
+
+            config = replace(config, batching=resolve_batching(train_data, "auto"))
         self.config = config
         self.device = resolve_device(config.device)
         self.dtype = torch.float64 if config.dtype == "float64" else torch.float32
@@ -281,6 +277,8 @@ class Trainer:
         self.should_stop = should_stop
         self.seed = int(seed)
         self.generator = torch.Generator().manual_seed(self.seed + 1)
+        #: The model's largest rate as last read (sizes fixed-step solves, :func:`_refresh_rates`).
+        self.step_rate: float | None = None
         self.lambda_data = 1.0 if config.lambda_data is None else float(config.lambda_data)
 
         self._train_batches = self._make_batches(train_data, per_trajectory=config.batching == "trajectory")
@@ -409,6 +407,7 @@ class Trainer:
     def predict(self, x0: Tensor, dt: Tensor) -> Tensor:
         """``(B, n)`` one-step-ahead predictions of the model."""
         b = _Batch(x0, x0, dt, float(dt.max()))
+        _refresh_rates([self])
         return _predict([self], [b])[0]
 
     def prior_loss(self) -> Tensor:
@@ -556,25 +555,40 @@ def _pack(trainers: list[Trainer], batches: list[_Batch]) -> tuple[Tensor, Tenso
     return x0, x1, dt, rows
 
 
+def _refresh_rates(trainers: list[Trainer]) -> None:
+    """Read each model's largest rate (one device synchronisation per model; fixed-step solvers size their steps
+    by it, :func:`dash_core.integrate.n_fixed_steps`). Called once per training epoch and per evaluation."""
+    for t in trainers:
+        t.step_rate = model_rate(t.model)
+
+
+def _step_counts(trainers: list[Trainer], batches: list[_Batch]) -> list[int]:
+    """Each member's fixed-step count for its batch: its own gaps and rate, as in its single run."""
+    solver = trainers[0].config.solver
+    return [n_fixed_steps(b.max_dt, solver, t.step_rate) for t, b in zip(trainers, batches)]
+
+
 def _predict(trainers: list[Trainer], batches: list[_Batch], packed=None) -> Tensor:
     """``(K, B, n)`` predictions, batch k through model k.
 
-    Fixed-step solvers take ``ceil(max dt * steps_per_unit)`` steps per batch; models whose batches need
+    Fixed-step solvers take ``ceil(max dt * steps per unit)`` steps per batch (steps per unit grow with the
+    model's largest rate, :func:`dash_core.integrate.steps_per_unit`); models whose batches need
     different step counts are solved in separate groups so that each gets exactly its own run's steps.
     """
     x0, _, dt, _ = packed if packed is not None else _pack(trainers, batches)
     solver = trainers[0].config.solver
     if len(trainers) > 1 and not is_fixed_step(solver):
         raise ValueError("adaptive solvers cannot integrate a stack of models (see dash_core.stacking.stack_key)")
-    counts = [n_fixed_steps(b.max_dt, solver) for b in batches] if is_fixed_step(solver) else [0]
+    counts = _step_counts(trainers, batches) if is_fixed_step(solver) else [None]
     if len(set(counts)) == 1:
-        return integrate_pairs(_stack_of(trainers), x0, dt, solver, max_dt=max(b.max_dt for b in batches))
+        return integrate_pairs(_stack_of(trainers), x0, dt, solver, max_dt=max(b.max_dt for b in batches),
+                               n_steps=counts[0])
     out = [None] * len(trainers)
     for c in sorted(set(counts)):
         idx = [i for i, ci in enumerate(counts) if ci == c]
         sel = torch.as_tensor(idx, device=x0.device)
         pred = integrate_pairs(_stack_of([trainers[i] for i in idx]), x0.index_select(0, sel), dt.index_select(0, sel),
-                               solver, max_dt=max(batches[i].max_dt for i in idx))
+                               solver, max_dt=max(batches[i].max_dt for i in idx), n_steps=c)
         for j, i in enumerate(idx):
             out[i] = pred[j]
     return torch.stack(out)
@@ -657,6 +671,7 @@ def _adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
 
 def _train_epoch(trainers: list[Trainer]) -> list[float]:
     """One training epoch of K models; returns each model's mean data MSE over its batches."""
+    _refresh_rates(trainers)
     for t in trainers:
         t.model.train()
     # Masks change only between epochs (pruning events), so check once whether any entry is masked.
@@ -710,6 +725,7 @@ def _step_runner(trainers: list[Trainer]):
 def _evaluate(trainers: list[Trainer], batches: list[_Batch]) -> list[float]:
     """Each model's MSE on its own batch, in eval mode (deterministic gates)."""
     modes = [t.model.training for t in trainers]
+    _refresh_rates(trainers)
     for t in trainers:
         t.model.eval()
     try:
@@ -894,7 +910,7 @@ class CudaGraphStep:
     @staticmethod
     def run(cache: dict, trainers: list[Trainer], batches: list[_Batch]) -> Tensor:
         rows = {b.x0.shape[0] for b in batches}
-        counts = {n_fixed_steps(b.max_dt, trainers[0].config.solver) for b in batches}
+        counts = set(_step_counts(trainers, batches))
         if len(rows) != 1 or len(counts) != 1:
             return _eager_step(trainers, batches)
         if cache.get("failed"):
@@ -920,6 +936,7 @@ class _CapturedStep:
     def __init__(self, trainers: list[Trainer], batches: list[_Batch]) -> None:
         self.trainers = trainers
         self.max_dt = max(b.max_dt for b in batches)
+        self.n_steps = _step_counts(trainers, batches)[0]  # one count per captured graph (part of its key)
         self.x0 = stack_tensors([b.x0 for b in batches]).clone()
         self.x1 = stack_tensors([b.x1 for b in batches]).clone()
         self.dt = stack_tensors([b.dt for b in batches]).clone()
@@ -960,7 +977,7 @@ class _CapturedStep:
 
     def _forward_backward(self) -> Tensor:
         pred = integrate(_stack_of(self.trainers), self.x0, self.dt, self.taus, self.trainers[0].config.solver,
-                         max_dt=self.max_dt)[-1]
+                         max_dt=self.max_dt, n_steps=self.n_steps)[-1]
         data = (pred - self.x1).pow(2).mean(dim=(1, 2))
         total = (data * self.lams).sum()
         if self.prior_members:

@@ -11,8 +11,8 @@ from dash_core.experiment import RunConfig
 from dash_core.integrate import SolverConfig
 from dash_core.io.errors import DashInputError
 from dash_core.models import MODELS, ModelConfig
+from dash_core.presets import PRESETS, apply_preset, describe_presets
 from dash_core.pruning import STRATEGIES, PruningConfig
-from dash_core.train import TrainConfig
 from pages import _ui
 
 st.title("Train & prune")
@@ -21,8 +21,33 @@ if dataset is None:
     st.stop()
 
 _SHOWN = {"lambda_ppi", "lambda_motif", "first_epoch", "first_amount", "interval", "amount"}
-_DEF_P = PruningConfig()
-_DEF_T = TrainConfig()
+
+# Presets: the papers' settings per kind of data; they set the defaults of the controls below.
+_manifest = _ui.active_manifest() or {}
+_preset_names = ["(none)", *PRESETS.names()]
+_suggested = _manifest.get("preset")
+preset = st.selectbox(
+    "Preset", _preset_names, index=_preset_names.index(_suggested) if _suggested in _preset_names else 0,
+    key=f"tr_preset_{_suggested}",
+    help="The papers' settings for a kind of data (model size, learning rate, epochs, batching, pruning schedule, "
+         "λ). They fill in the controls below; anything you change there overrides the preset.")
+preset = None if preset == "(none)" else preset
+if preset:
+    info = next(d for d in describe_presets() if d["name"] == preset)
+    st.caption(f"**{preset}**: {info['description']}. *Source: {info['citation']}.*")
+    with st.expander("What this preset changes"):
+        st.table({"setting": list(info["settings"]), "value": [str(v) for v in info["settings"].values()]})
+    if _suggested == preset:
+        st.caption("Proposed for this dataset.")
+_BASE = apply_preset(RunConfig(), preset)
+_DEF_P = _BASE.pruning
+_DEF_T = _BASE.train
+if st.session_state.get("tr_preset_applied", "(unset)") != preset:
+    # a new preset: forget the controls' values, so that they start again from the preset's settings
+    for _key in [k for k in st.session_state if str(k).startswith(("tr_", "adv_")) and k not in (
+            "tr_preset_applied", f"tr_preset_{_suggested}", "tr_model", "tr_strategy", "tr_seed", "tr_device")]:
+        del st.session_state[_key]
+    st.session_state["tr_preset_applied"] = preset
 
 
 @st.cache_resource(show_spinner=False)
@@ -40,7 +65,7 @@ def _advanced_pruning_widgets() -> dict:
     for i, f in enumerate(dataclasses.fields(PruningConfig)):
         if f.name in _SHOWN:
             continue
-        tp, default, col = hints[f.name], f.default, cols[i % 3]
+        tp, default, col = hints[f.name], getattr(_DEF_P, f.name), cols[i % 3]
         label = f.name.replace("_", " ")
         tip = f"PruningConfig.{f.name} (default {default!r}); see the methods notes of the strategy."
         key = f"adv_{f.name}"
@@ -66,8 +91,8 @@ with c_model:
                               format_func=lambda n: n.upper() if n == "mlp" else n.capitalize(),
                               help="\n\n".join(f"**{e.name}**: {e.description} ({e.citation})" for e in MODELS.entries()))
     st.caption(MODELS.get(model_name).description)
-    hidden = st.number_input("Hidden units per branch", 2, 400, 50 if model_name == "mlp" else 40, step=1,
-                             key=f"tr_hidden_{model_name}",
+    hidden = st.number_input("Hidden units per branch", 2, 400, 50 if model_name == "mlp" else _BASE.model.hidden,
+                             step=1, key=f"tr_hidden_{model_name}",
                              help="Width h of each branch (SIM350: 40; the MLP ablation uses 50). Smaller is faster.")
 with c_strat:
     st.subheader("Pruning strategy")
@@ -89,7 +114,8 @@ lam_ppi = c1.slider("λ_PPI (input layers)", 0.0, 1.0, _DEF_P.lambda_ppi, step=0
 lam_motif = c2.slider("λ_motif (output layers)", 0.0, 1.0, _DEF_P.lambda_motif, step=0.005, key="tr_lmotif",
                       help="DASH: weight of the TF→target motif prior in the pruning score of the output layers. "
                            "SIM default 0.05.")
-default_ld = float(entry.obj.default_lambda_data)
+_preset_ld = apply_preset(RunConfig(strategy=strategy), preset).train.lambda_data
+default_ld = float(entry.obj.default_lambda_data if _preset_ld is None else _preset_ld)
 own_ld = c3.checkbox(f"Set λ_data (strategy default {default_ld:g})", value=False, key="tr_own_ld",
                      help="Weight of the data term in the loss; 1 − λ_data weights the prior soft loss. Unpruned "
                           "PHOENIX and PINN+MP use 0.99, the pruning strategies 1.")
@@ -126,8 +152,11 @@ with st.expander("Advanced options"):
                          help="Initial Adam learning rate (reset after every pruning event).")
     solver = c2.selectbox("ODE solver", ["rk4", "dopri5", "euler"], key="tr_solver",
                           help="rk4 (fixed steps, fast, default), dopri5 (adaptive, tolerance 1e-7/1e-9), euler.")
-    batching = c3.selectbox("Batching", ["trajectory", "pairs"], key="tr_batching",
-                            help="One optimiser step per trajectory (SIM) or random mini-batches of observation pairs.")
+    _batchings = ["auto", "trajectory", "pairs"]
+    batching = c3.selectbox("Batching", _batchings, index=_batchings.index(_DEF_T.batching), key="tr_batching",
+                            help="One optimiser step per trajectory (SIM, hema) or random mini-batches of observation "
+                                 "pairs (a single time course: breast, yeast); auto chooses by the number of "
+                                 "trajectories.")
     mgrad = c1.selectbox("Gene-multiplier gradient", ["straight_through", "relu"], key="tr_mgrad",
                          disabled=model_name != "phoenix",
                          help="PHOENIX freezes a gene when its multiplier g drops below 0. straight_through "
@@ -149,10 +178,16 @@ def _config() -> RunConfig:
     pruning = PruningConfig(lambda_ppi=float(lam_ppi), lambda_motif=float(lam_motif), first_epoch=int(first_epoch),
                             first_amount=float(first_amount), interval=int(interval), amount=float(amount), **extra)
     solver_cfg = SolverConfig.profile("faithful") if solver == "dopri5" else SolverConfig(method=solver)
-    train = TrainConfig(lr=float(lr), max_epochs=int(max_epochs), patience=int(patience), batching=batching,
+    train = dataclasses.replace(_DEF_T, lr=float(lr), max_epochs=int(max_epochs), patience=int(patience), batching=batching,
                         checkpoint_min_sparsity=float(min_sp), lambda_data=float(lam_data) if own_ld else None, solver=solver_cfg, device=device)
-    cfg = RunConfig(model=ModelConfig(model=model_name, hidden=int(hidden), multiplier_grad=mgrad), train=train,
-                    strategy=strategy, pruning=pruning, seed=int(seed))
+    base = apply_preset(RunConfig(strategy=strategy), preset)
+    pruning = dataclasses.replace(base.pruning, **{f.name: getattr(pruning, f.name)
+                                                   for f in dataclasses.fields(PruningConfig)})
+    train = dataclasses.replace(base.train, **{k: getattr(train, k) for k in (
+        "lr", "max_epochs", "patience", "batching", "checkpoint_min_sparsity", "solver", "device")},
+        lambda_data=float(lam_data) if own_ld else base.train.lambda_data)
+    cfg = dataclasses.replace(base, model=ModelConfig(model=model_name, hidden=int(hidden), multiplier_grad=mgrad),
+                              train=train, strategy=strategy, pruning=pruning, seed=int(seed))
     cfg.train.validate()
     return cfg
 

@@ -100,7 +100,7 @@ def test_minmax_scale_uses_training_range_for_test_set(tmp_path):
 
     import numpy as np
 
-    from dash_core.cli import load_data_from_args
+    from dash_core.cli.args import load_data_from_args
     from dash_core.data import ExpressionData, Trajectory
     from dash_core.io import write_edges, write_expression_tidy
 
@@ -119,7 +119,7 @@ def test_minmax_scale_uses_training_range_for_test_set(tmp_path):
 
 def test_dataclass_options_explain_themselves():
     """`--help` of generated options carries the field's documentation, not only its default."""
-    from dash_core.cli import field_docs
+    from dash_core.cli.args import field_docs
     from dash_core.pruning import PruningConfig
 
     docs = field_docs(PruningConfig)

@@ -1,4 +1,4 @@
-"""Tests of dash_core.studies: lambda sweeps, point selection and the benchmark.
+"""Tests of dash_core.studies (datasets, inputs, table, sweeps, selection, paper_benchmark): lambda sweeps, point selection and the benchmark.
 
 Runs use a tiny simulated network (16 genes, 6 trajectories), 2 epochs and the
 always-registered strategy ``none`` (plus ``dash`` when it is registered), so
@@ -21,23 +21,20 @@ from dash_core.io.errors import DashInputError
 from dash_core.pruning import STRATEGIES
 from dash_core.runs.executors import ExecutorConfig
 from dash_core.simulate import SimulationConfig, simulate, write_simulation
-from dash_core.studies import (
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.inputs import parse_grid, parse_seeds
+from dash_core.studies.paper_benchmark import (
     PAPER_SIM350,
     Condition,
-    DatasetSpec,
     benchmark_conditions,
-    parse_grid,
-    parse_seeds,
-    pivot_sweep,
-    point_key,
     prepare_benchmark_data,
     run_benchmark,
-    run_sweep,
-    select_point,
     summarize_benchmark,
     summary_markdown,
-    sweep_jobs,
 )
+from dash_core.studies.selection import select_point
+from dash_core.studies.sweeps import pivot_sweep, run_sweep, sweep_jobs
+from dash_core.studies.table import point_key
 from dash_core.train import TrainConfig
 
 TINY_TRAIN = TrainConfig(max_epochs=2, patience=0, device="cpu", prior_probes=64, prior_probe_batch=32,

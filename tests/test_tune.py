@@ -1,4 +1,4 @@
-"""Adaptive lambda search (dash_core.tune): sampling, input checks and one ASHA search on a local Ray.
+"""Adaptive lambda search (dash_core.studies.asha): sampling, input checks and one ASHA search on a local Ray.
 
 The ASHA search runs 4 trials x 3 epochs of DASH (pruned at every epoch, so the
 lambdas act from epoch 1 on) on a 16-gene simulated network, one trial at a
@@ -16,15 +16,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dash_core.cli.args import add_executor_arguments
+from dash_core.cli.studies import register_search_arguments, run_search_from_args
 from dash_core.experiment import METRIC_KEYS, RunConfig
 from dash_core.integrate import SolverConfig
 from dash_core.io.errors import DashInputError
 from dash_core.pruning import PruningConfig
-from dash_core.runs.executors import ExecutorConfig, add_executor_arguments
+from dash_core.runs.executors import ExecutorConfig
 from dash_core.simulate import SimulationConfig, simulate, write_simulation
-from dash_core.studies import DatasetSpec, run_sweep
+from dash_core.studies.asha import run_asha_search, sample_lambdas
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.sweeps import run_sweep
 from dash_core.train import TrainConfig
-from dash_core.tune import register_search_arguments, run_asha_search, run_search_from_args, sample_lambdas
 
 TINY = RunConfig(
     train=TrainConfig(max_epochs=3, patience=0, device="cpu", prior_probes=64, prior_probe_batch=32,

@@ -11,7 +11,7 @@ Public API (imported lazily, so that :mod:`dash_core.data`, which imports
   :mod:`~dash_core.io.gene_names` (:func:`read_gene_names`,
   :func:`write_gene_names`); shared tokenising in :mod:`~dash_core.io.text`;
 * :func:`read_network`, :func:`write_edges` (:mod:`dash_core.io.networks`);
-* :func:`load_dataset`, :func:`orientation_preview`, :func:`prior_coverage`,
+* :func:`load_dataset`, :func:`minmax_scale_dataset`, :func:`orientation_preview`, :func:`prior_coverage`,
   :func:`align_network` (:mod:`dash_core.io.dataset`);
 * :class:`DashInputError`, :class:`ValidationReport`,
   :class:`ValidationIssue` (:mod:`dash_core.io.errors`).
@@ -40,6 +40,7 @@ _LAZY = {
     "empty_edges": "networks",
     "kind_label": "networks",
     "load_dataset": "dataset",
+    "minmax_scale_dataset": "dataset",
     "orientation_preview": "dataset",
     "prior_coverage": "dataset",
     "align_network": "dataset",

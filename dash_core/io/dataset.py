@@ -9,6 +9,7 @@ validation findings.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 
 from dash_core.data import Dataset, ExpressionData, Trajectory
 from dash_core.io.errors import DashInputError, ValidationReport
-from dash_core.io.expression import read_expression
+from dash_core.io.expression import minmax_scale, read_expression
 from dash_core.io.gene_names import _resolve_genes
 from dash_core.io.networks import kind_label, read_network
 from dash_core.io.text import _quoted, _source_name
@@ -281,4 +282,31 @@ def load_dataset(
     return dataset, report
 
 
-__all__ = ["align_network", "load_dataset", "orientation_preview", "prior_coverage"]
+def minmax_scale_dataset(dataset: Dataset) -> tuple[Dataset, tuple[float, float]]:
+    """Min-max scale a dataset's expression to [0, 1] with the training range.
+
+    The training (+ validation) expression defines ``(min, max)``; the test
+    sets (noisy and clean) and a separate validation series are scaled with the same range, so a test MSE stays
+    comparable with the training loss (their values may fall slightly outside
+    [0, 1]). Networks are unchanged.
+
+    Returns
+    -------
+    (Dataset, (float, float))
+        A scaled copy (the input is not modified) and the ``(min, max)`` used.
+
+    Raises
+    ------
+    DashInputError
+        If all training values are equal (nothing to scale).
+    """
+    expr, value_range = minmax_scale(dataset.expression)
+    scaled = dataclasses.replace(dataset, expression=expr)
+    for key in ("test_expression", "test_expression_clean", "validation_expression"):
+        test = getattr(dataset, key)
+        if test is not None:
+            setattr(scaled, key, minmax_scale(test, value_range=value_range)[0])
+    return scaled, value_range
+
+
+__all__ = ["align_network", "load_dataset", "minmax_scale_dataset", "orientation_preview", "prior_coverage"]

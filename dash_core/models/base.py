@@ -131,6 +131,13 @@ class GRNModel(nn.Module, ABC):
         """
         ...
 
+    def max_rate(self) -> float | None:
+        """Largest rate of the field (an estimate of the Jacobian's spectral radius), or None if unknown.
+
+        Fixed-step solvers take more steps when it grows (:func:`dash_core.integrate.steps_per_unit`).
+        """
+        return None
+
     def forward(self, x: Tensor) -> Tensor:
         """``f(x)`` for a ``(B, n)`` state."""
         return self.vector_field()(x)

@@ -217,6 +217,11 @@ class PhoenixODE(GRNModel):
         """``ReLU(g)``, shape ``(n,)``."""
         return torch.relu(self.g)
 
+    def max_rate(self) -> float:
+        """``max ReLU(g)``: the decay rate of the fastest gene, the stiffness of ``f`` (A.3)."""
+        with torch.no_grad():
+            return float(self.gene_multipliers().max()) if self.n_genes else 0.0
+
     def prunable_layers(self) -> list[PrunableLayer]:
         rs = self.gene_multipliers
         return [

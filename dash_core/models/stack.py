@@ -45,6 +45,12 @@ class ModelStack(nn.Module):
         members = list(self.members)
         return type(members[0]).stacked_vector_field(members)
 
+    def max_rate(self) -> float | None:
+        """The largest rate of any member (None if a member has none): fixed-step solves of the whole stack
+        use it when no step count is given (:func:`dash_core.integrate.n_fixed_steps`)."""
+        rates = [m.max_rate() for m in self.members]
+        return None if any(r is None for r in rates) else max(rates)
+
     def forward(self, x: Tensor) -> Tensor:
         return self.vector_field()(x)
 

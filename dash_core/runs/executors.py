@@ -26,7 +26,6 @@ attempts it took.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import multiprocessing
 import os
@@ -49,9 +48,8 @@ __all__ = [
     "ExecutorConfig",
     "Job",
     "JobResult",
-    "add_executor_arguments",
     "describe_executors",
-    "executor_config_from_args",
+    "checked_executor_config",
     "run_jobs",
 ]
 
@@ -682,55 +680,28 @@ def describe_executors() -> list[dict[str, Any]]:
     return out
 
 
-def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--executor``, ``--workers``, ``--ray-address`` and ``--gpus-per-job`` to ``parser``.
+def checked_executor_config(*, kind: str = "local", workers: int | None = None, ray_address: str | None = None,
+                            gpus_per_job: float | None = 0.0) -> ExecutorConfig:
+    """Validate user-given executor settings and build the :class:`ExecutorConfig`.
 
-    Read them back with :func:`executor_config_from_args`.
-    """
-    group = parser.add_argument_group("execution", "How the independent training jobs are run.")
-    group.add_argument(
-        "--executor",
-        choices=EXECUTORS.names(),
-        default="local",
-        help="local: this machine's processes; ray: a local Ray or a Ray cluster (default: local).",
-    )
-    group.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="K",
-        help="local: number of worker processes (default 1: run in this process); "
-        "ray: maximum jobs in flight (default: cluster CPUs).",
-    )
-    group.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDRESS",
-        help="address of a running Ray cluster ('auto', 'ray://head:10001'); default: start a local Ray.",
-    )
-    group.add_argument(
-        "--gpus-per-job",
-        type=float,
-        default=0.0,
-        metavar="G",
-        help="ray: GPUs reserved per job, may be fractional such as 0.25 (default: 0).",
-    )
-
-
-def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
-    """Build and validate an :class:`ExecutorConfig` from :func:`add_executor_arguments`' options.
+    Parameters
+    ----------
+    kind
+        ``"local"`` or ``"ray"``.
+    workers
+        local: worker processes (None: 1, run in this process); ray: jobs in flight (None: 0 = cluster CPUs).
+    ray_address
+        A running Ray cluster (``--executor ray`` only).
+    gpus_per_job
+        GPUs reserved per Ray job (may be fractional).
 
     Raises
     ------
     DashInputError
-        ``--workers`` below 1, negative ``--gpus-per-job``, ``--ray-address``
-        without ``--executor ray``, or ``--executor ray`` without ray installed.
+        ``workers`` below 1, negative ``gpus_per_job``, ``ray_address`` without
+        ``kind="ray"``, or ``kind="ray"`` without ray installed (messages name the CLI options).
     """
-    kind = getattr(args, "executor", "local") or "local"
-    workers = getattr(args, "workers", None)
-    ray_address = getattr(args, "ray_address", None) or None
-    gpus = getattr(args, "gpus_per_job", 0.0)
-    gpus = 0.0 if gpus is None else gpus
+    gpus = 0.0 if gpus_per_job is None else gpus_per_job
     if kind not in EXECUTORS:
         raise DashInputError(f"Unknown executor {kind!r}. Choose one of: {', '.join(EXECUTORS.names())}.",
                              source="--executor")

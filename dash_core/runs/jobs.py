@@ -16,9 +16,13 @@ from a thread, calls the job function and records the outcome:
 * it raises anything else -> ``failed`` with ``Type: message`` (traceback in ``job.log``);
 * the process dies -> the store fails the run on its next read (PID / heartbeat check).
 
-Job kinds of other modules are loaded lazily by :func:`load_job_kinds`:
-``dash_core.pathways`` and ``dash_core.signaling.jobs`` when they exist, and the
-modules named in ``$DASH_STUDIO_JOB_MODULES`` (comma separated).
+Job kinds are registered explicitly, never as a side effect of importing a
+library module: :data:`BUILTIN_JOB_KINDS` declares the built-in kinds
+(``train``, ``sweep``, ``pathways``) and :func:`register_job_kinds` registers them;
+:func:`load_job_kinds` (called at start-up by the job process, by :func:`start_job`
+and by the app) registers them and imports the plugin modules of
+:data:`JOB_MODULES` and ``$DASH_STUDIO_JOB_MODULES`` (comma separated), which
+register their own kinds with :func:`register_job_kind`.
 """
 
 from __future__ import annotations
@@ -40,13 +44,22 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import torch
+
+from dash_core.experiment import METRIC_KEYS, RunConfig, run_experiment, save_run
+from dash_core.io import load_dataset
 from dash_core.io.errors import DashInputError
 from dash_core.registry import Registry
 from dash_core.runs.datasets import dataset_files, load_dataset_dir
+from dash_core.runs.executors import ExecutorConfig
 from dash_core.runs.records import ACTIVE_STATUSES, CANCELLED, COMPLETED
 from dash_core.runs.store import RunStore, kill_group
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.sweeps import run_sweep
 
 __all__ = [
+    "BUILTIN_JOB_KINDS",
     "HEARTBEAT_SECONDS",
     "JOB_KINDS",
     "JOB_MODULES",
@@ -57,6 +70,7 @@ __all__ = [
     "job_fingerprint",
     "load_job_kinds",
     "register_job_kind",
+    "register_job_kinds",
     "run_job",
     "start_job",
     "sweep_job",
@@ -68,8 +82,18 @@ JobFunction = Callable[[dict, Path, "Reporter"], dict]
 #: Registry of job kinds: ``name -> fn(params, run_dir, reporter) -> summary dict``.
 JOB_KINDS: Registry[JobFunction] = Registry("job kind")
 
-#: Modules that register further job kinds when they exist (imported by :func:`load_job_kinds`).
-JOB_MODULES = ("dash_core.pathways", "dash_core.signaling.jobs")
+#: The built-in job kinds: name -> (``"module:function"``, one-line description). Registered by
+#: :func:`register_job_kinds`; the module is imported only then (pathways pulls in gseapy and plotting).
+BUILTIN_JOB_KINDS: dict[str, tuple[str, str]] = {
+    "train": ("dash_core.runs.jobs:train_job",
+              "Train and prune one model on a dataset (run_experiment + save_run), progress per epoch."),
+    "sweep": ("dash_core.runs.jobs:sweep_job",
+              "Grid of lambda_PPI x lambda_motif values (and baselines) via dash_core.studies.sweeps.run_sweep."),
+    "pathways": ("dash_core.pathways:run_pathways_job",
+                 "Pathway analysis: influence scores, permutation test and gseapy (methods A.6, G)"),
+}
+#: Plugin modules that register further job kinds when they exist (imported by :func:`load_job_kinds`).
+JOB_MODULES = ("dash_core.signaling.jobs",)
 #: Environment variable with extra comma-separated modules registering job kinds.
 JOB_MODULES_ENV = "DASH_STUDIO_JOB_MODULES"
 #: Seconds between heartbeats of a job process.
@@ -81,8 +105,30 @@ def register_job_kind(name: str, description: str) -> Callable[[JobFunction], Jo
     return JOB_KINDS.register(name, description)
 
 
+def register_job_kinds() -> dict[str, str]:
+    """Register the kinds of :data:`BUILTIN_JOB_KINDS` that are not registered yet (idempotent).
+
+    Returns
+    -------
+    dict
+        ``module -> error message`` for built-in kinds whose module failed to import.
+    """
+    errors: dict[str, str] = {}
+    for name, (target, description) in BUILTIN_JOB_KINDS.items():
+        if name in JOB_KINDS:
+            continue
+        module, attr = target.split(":")
+        try:
+            fn = getattr(importlib.import_module(module), attr)
+        except Exception as exc:  # noqa: BLE001 - one broken feature must not break the others
+            errors[module] = f"{type(exc).__name__}: {exc}"
+            continue
+        JOB_KINDS.register(name, description)(fn)
+    return errors
+
+
 def load_job_kinds() -> dict[str, str]:
-    """Import the modules that register job kinds (idempotent).
+    """Register the built-in job kinds and import the plugin modules that register theirs (idempotent).
 
     Returns
     -------
@@ -90,7 +136,7 @@ def load_job_kinds() -> dict[str, str]:
         ``module -> error message`` for modules that exist but failed to import
         (empty when all is well); such kinds are simply unavailable.
     """
-    return _import_modules((*JOB_MODULES, *_env_modules()))
+    return {**register_job_kinds(), **_import_modules((*JOB_MODULES, *_env_modules()))}
 
 
 def _env_modules() -> list[str]:
@@ -110,6 +156,8 @@ def _import_modules(modules) -> dict[str, str]:
 
 def _ensure_kind(kind: str) -> None:
     """Make ``kind`` available, importing plugin modules only when needed (they can be slow to import)."""
+    if kind not in JOB_KINDS:
+        register_job_kinds()
     if kind not in JOB_KINDS:
         _import_modules(_env_modules())
     if kind not in JOB_KINDS:
@@ -341,8 +389,6 @@ def main(argv: list[str] | None = None) -> int:
 # ----------------------------------------------------------------------------- built-in job kinds
 def _load_job_dataset(params: Mapping[str, Any], reporter: Reporter):
     """The dataset of a job: ``params["dataset_dir"]`` (dataset folder) or ``params["dataset"]`` (file paths)."""
-    from dash_core.io import load_dataset
-
     if params.get("dataset_dir"):
         dataset, report = load_dataset_dir(params["dataset_dir"])
     elif params.get("dataset"):
@@ -367,7 +413,6 @@ def _dataset_paths(params: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in dict(params.get("dataset") or {}).items() if v}
 
 
-@register_job_kind("train", "Train and prune one model on a dataset (run_experiment + save_run), progress per epoch.")
 def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """Job kind ``train``.
 
@@ -386,10 +431,6 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     dict
         ``metrics`` (``metrics.json``), ``details`` and ``stop_reason``.
     """
-    import torch
-
-    from dash_core.experiment import RunConfig, run_experiment, save_run
-
     if params.get("threads"):
         torch.set_num_threads(int(params["threads"]))
     config = RunConfig.from_dict(params.get("config") or {})
@@ -410,8 +451,6 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     result = run_experiment(dataset, config, progress=on_epoch, should_stop=reporter.should_stop)
     train_seconds = time.perf_counter() - t0
     save_run(result, run_dir)
-    from dash_core.experiment import METRIC_KEYS
-
     metrics = {k: result.metrics.get(k) for k in METRIC_KEYS}
     details = {k: v for k, v in result.details.items() if isinstance(v, (int, float, str, bool)) or v is None}
     reporter.progress(1.0, f"done ({result.stop_reason})")
@@ -466,9 +505,7 @@ def _scalars(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _executor_config(spec: Mapping[str, Any] | None):
-    from dash_core.runs.executors import ExecutorConfig
-
+def _executor_config(spec: Mapping[str, Any] | None) -> ExecutorConfig:
     spec = dict(spec or {})
     names = {f.name for f in dataclasses.fields(ExecutorConfig)}
     return ExecutorConfig(**{k: v for k, v in spec.items() if k in names})
@@ -498,7 +535,6 @@ def _register_points(store: RunStore, parent_id: str, frame, default_strategy: s
     return n
 
 
-@register_job_kind("sweep", "Grid of lambda_PPI x lambda_motif values (and baselines) via dash_core.studies.run_sweep.")
 def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """Job kind ``sweep``: a λ grid for one strategy plus optional baseline strategies.
 
@@ -520,11 +556,6 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         ``n_points``, ``n_failed`` and the best point by the first available of
         balanced accuracy, AUPRC and validation MSE.
     """
-    import pandas as pd
-
-    from dash_core import studies
-    from dash_core.experiment import RunConfig
-
     base = RunConfig.from_dict(params.get("config") or {})
     strategy = str(params.get("strategy") or base.strategy)
     grid_ppi = [float(v) for v in params.get("lambda_ppi_grid") or [base.pruning.lambda_ppi]]
@@ -533,9 +564,8 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     baselines = [str(b) for b in params.get("baselines") or [] if str(b) != strategy]
     executor = _executor_config(params.get("executor"))
     paths = _dataset_paths(params)
-    spec_cls = studies.DatasetSpec
-    names = {f.name for f in dataclasses.fields(spec_cls)} if dataclasses.is_dataclass(spec_cls) else set(paths)
-    spec = spec_cls(**{k: v for k, v in paths.items() if k in names})
+    names = {f.name for f in dataclasses.fields(DatasetSpec)}
+    spec = DatasetSpec(**{k: v for k, v in paths.items() if k in names})
 
     plan = [(strategy, grid_ppi, grid_motif)] + [(b, [base.pruning.lambda_ppi], [base.pruning.lambda_motif])
                                                  for b in baselines]
@@ -557,7 +587,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
                 values["eta_seconds"] = eta
             reporter.progress(done / total if total else None, f"{done}/{total} points", **values)
 
-        frame = studies.run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
+        frame = run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
                                   out_dir=run_dir / "points" / strat, executor=executor, on_point=on_point,
                                   should_stop=reporter.should_stop)
         frame = pd.DataFrame(frame).copy()

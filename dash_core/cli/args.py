@@ -1,35 +1,48 @@
-"""Command-line interface: ``python -m dash_core <command> ...``.
+"""Argument parsing shared by the CLI commands: option types, option groups, config builders, progress output.
 
-Every command calls the library; bad input is reported as a one-paragraph
-``error:`` message (exit code 2), never as a traceback.
+Command modules (:mod:`dash_core.cli.train`, :mod:`dash_core.cli.studies`,
+:mod:`dash_core.cli.pathways`, :mod:`dash_core.signaling.cli`) build their parsers
+from these helpers and turn the parsed options into the plain values and typed
+configs the library takes. The library never imports this package.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import importlib.util
 import inspect
 import json
+import math
 import os
 import re
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from dash_core.experiment import RunConfig
+from dash_core.integrate import SolverConfig
+from dash_core.io import load_dataset, minmax_scale_dataset
 from dash_core.io.errors import DashInputError
+from dash_core.models import MODELS
+from dash_core.presets import PRESETS, apply_preset
+from dash_core.pruning import STRATEGIES, PruningConfig
+from dash_core.runs.executors import EXECUTORS, ExecutorConfig, checked_executor_config
+from dash_core.split import SplitConfig
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.table import PointProgress, is_missing
+from dash_core.timescale import TIME_SCALES
 
-#: Modules contributing further subcommands through a ``register(subparsers)`` function.
-COMMAND_MODULES = (
-    "dash_core.studies",
-    "dash_core.pathways_cli",
-    "dash_core.signaling.cli",
-)
+
+def eprint(*a: Any) -> None:
+    """Print to stderr (stdout is kept for results a script may parse)."""
+    print(*a, file=sys.stderr, flush=True)
 
 
-# -- shared argument helpers -------------------------------------------------------
+# -- option types ----------------------------------------------------------------------
 def number(kind: type = float, *, low: float | None = None, high: float | None = None, low_open: bool = False,
            high_open: bool = False, what: str | None = None):
     """An argparse ``type`` for a finite number of ``kind`` (int or float) in a range; NaN and inf are refused.
@@ -230,30 +243,7 @@ def dataclass_overrides(args: argparse.Namespace, cls: type) -> dict[str, Any]:
             if getattr(args, f.name, None) is not None}
 
 
-# -- simulate --------------------------------------------------------------------------
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    from dash_core.simulate import SimulationConfig, simulate, write_simulation
 
-    base = SimulationConfig.demo() if args.preset == "demo" else SimulationConfig.sim350()
-    overrides: dict[str, Any] = {"seed": args.seed}
-    if args.trajectories is not None:
-        overrides["n_trajectories"] = args.trajectories
-    if args.noise is not None:
-        overrides["noise_sigma"] = args.noise
-    if args.prior_corruption is not None:
-        overrides["prior_corruption"] = args.prior_corruption
-    if args.genes is not None and args.genes != base.n_genes:
-        cfg = base.scaled(args.genes, **overrides)
-    else:
-        cfg = dataclasses.replace(base, **overrides)
-    result = simulate(cfg)
-    paths = write_simulation(result, args.out)
-    _eprint(f"Simulated {cfg.n_genes} genes x {cfg.n_trajectories} trajectories "
-            f"(noise sigma {cfg.noise_sigma}); wrote {len(paths)} files to {args.out}")
-    return 0
-
-
-# -- train -----------------------------------------------------------------------------
 def add_data_arguments(p: argparse.ArgumentParser, *, prior_required: bool = True) -> None:
     """The input-file options shared by ``train``, ``sweep`` and ``benchmark``."""
     g = p.add_argument_group("input data")
@@ -261,42 +251,65 @@ def add_data_arguments(p: argparse.ArgumentParser, *, prior_required: bool = Tru
                    help="expression time series: tidy CSV/TSV (trajectory,time,<genes>) or PHOENIX format")
     g.add_argument("--genes", type=existing_file, help="one-column gene-name file (PHOENIX format / unlabelled matrices)")
     g.add_argument("--test-expression", type=existing_file, help="held-out test trajectories (same genes)")
+    g.add_argument("--val-expression", type=existing_file, dest="val_expression",
+                   help="a separate validation series (same genes, e.g. a second replicate): chooses the reported "
+                        "checkpoint; without it blocks of time or whole trajectories are held out (--split-rule)")
     g.add_argument("--prior", type=existing_file, required=prior_required,
                    help="prior TF->target network: source,target[,weight|sign] table or square matrix")
     g.add_argument("--ppi", type=existing_file, help="optional PPI network (symmetric; edge table or matrix)")
     g.add_argument("--truth", type=existing_file, help="optional gold-standard network for scoring")
     g.add_argument("--minmax-scale", action="store_true",
                    help="min-max scale expression to [0, 1] (offered when values lie far outside [0, 1])")
+    h = p.add_argument_group("AnnData (.h5ad) expression")
+    h.add_argument("--time-key", dest="time_key", help="obs column with each cell's time (e.g. dpt_pseudotime)")
+    h.add_argument("--trajectory-key", dest="trajectory_key",
+                   help="obs column splitting cells into trajectories / lineages (default: one trajectory)")
+    h.add_argument("--bins", type=positive_int, help="time points per trajectory: cells are binned along time and "
+                                                       "averaged (default 20)")
+    h.add_argument("--layer", help="read this layer instead of X")
+    h.add_argument("--binning", choices=["quantile", "width"],
+                   help="quantile: equal cells per bin (default); width: equal time width")
+
+
+def h5ad_options_from_args(args: argparse.Namespace):
+    """:class:`dash_core.io.H5adOptions` from the AnnData options (defaults where not given)."""
+    from dash_core.io.h5ad import H5adOptions
+
+    given = {k: getattr(args, k, None) for k in ("time_key", "trajectory_key", "bins", "layer", "binning")}
+    return H5adOptions(**{k: v for k, v in given.items() if v is not None})
 
 
 def load_data_from_args(args: argparse.Namespace):
     """Read and validate the input files named on the command line; print warnings."""
-    from dash_core.io import load_dataset, minmax_scale
-
     dataset, report = load_dataset(args.expression, args.prior, genes=args.genes, ppi=args.ppi, truth=args.truth,
-                                   test_expression=args.test_expression)
+                                   test_expression=args.test_expression,
+                                   validation_expression=getattr(args, "val_expression", None),
+                                   h5ad=h5ad_options_from_args(args))
     for issue in report.issues:
         if issue.level != "info" or getattr(args, "verbose", False):
-            _eprint(str(issue))
+            eprint(str(issue))
     if getattr(args, "minmax_scale", False):
-        expr, (lo, hi) = minmax_scale(dataset.expression)
-        dataset.expression = expr
-        # test sets use the training range, so test MSE stays comparable
-        if dataset.test_expression is not None:
-            dataset.test_expression, _ = minmax_scale(dataset.test_expression, value_range=(lo, hi))
-        if dataset.test_expression_clean is not None:
-            dataset.test_expression_clean, _ = minmax_scale(dataset.test_expression_clean, value_range=(lo, hi))
-        _eprint(f"[info] expression min-max scaled from [{lo:.4g}, {hi:.4g}] to [0, 1]")
+        dataset, (lo, hi) = minmax_scale_dataset(dataset)  # test and validation sets use the training range
+        eprint(f"[info] expression min-max scaled from [{lo:.4g}, {hi:.4g}] to [0, 1]")
     return dataset
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """Model, strategy and training options shared by ``train`` and studies."""
-    from dash_core.models import MODELS
-    from dash_core.pruning import STRATEGIES, PruningConfig
-
     g = p.add_argument_group("model and training")
     g.add_argument("--config", type=existing_file, help="a config.json of an earlier run to start from")
+    if "--preset" not in p._option_string_actions:  # the benchmark's --preset also names its data
+        g.add_argument("--preset", dest="run_preset", choices=PRESETS.names(), default=None,
+                       help="the paper's settings for a kind of data (`python -m dash_core presets` lists them); "
+                            "options given explicitly override the preset")
+    g.add_argument("--time-scale", dest="time_scale", choices=list(TIME_SCALES),
+                   help="time unit of the ODE: " + "; ".join(f"{k}: {v}" for k, v in TIME_SCALES.items()))
+    g.add_argument("--split-rule", dest="split_rule", choices=["auto", "trajectories", "time_blocks", "pairs"],
+                   help="validation without --val-expression: auto (whole trajectories from "
+                        f"{SplitConfig.min_trajectories} trajectories on, else time blocks), trajectories, time_blocks "
+                        "(contiguous blocks of time from each trajectory) or pairs (random pairs, the reference)")
+    g.add_argument("--block-fraction", dest="block_fraction", type=fraction,
+                   help=f"time blocks: share of each trajectory's pairs held out (default {SplitConfig.block_fraction})")
     g.add_argument("--model", choices=MODELS.names(), default=None, help="base model (default: phoenix)")
     g.add_argument("--strategy", choices=STRATEGIES.names(), default=None,
                    help="pruning strategy (default: none). See `python -m dash_core strategies`.")
@@ -314,11 +327,16 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                         "epoch); early stopping waits until the model gets that sparse")
     g.add_argument("--lr", type=float, help="initial learning rate (default 1e-3)")
     g.add_argument("--val-fraction", type=fraction, dest="val_fraction", help="validation share (default 10/150)")
-    g.add_argument("--batching", choices=["trajectory", "pairs"], help="default trajectory")
+    g.add_argument("--batching", choices=["auto", "trajectory", "pairs"],
+                   help="default auto: pairs for a single time course, else one step per trajectory")
     g.add_argument("--batch-size", type=positive_int, dest="batch_size", help="pairs mode batch size (default 16)")
     g.add_argument("--solver", choices=["rk4", "dopri5", "euler", "faithful", "fast"],
                    help="ODE solver or profile (default rk4; faithful = dopri5 rtol 1e-7/atol 1e-9)")
-    g.add_argument("--steps-per-unit", type=float, dest="steps_per_unit", help="fixed-step solvers: steps per unit time")
+    g.add_argument("--steps-per-unit", type=float, dest="steps_per_unit",
+                   help="fixed-step solvers: at least this many steps per unit time (default 1)")
+    g.add_argument("--max-step-rate", type=float, dest="max_step_rate",
+                   help="fixed-step solvers: more steps when the largest gene rate x step exceeds this (default 2; "
+                        "0 = off, steps-per-unit alone)")
     g.add_argument("--adjoint", action="store_true", help="dopri5 with adjoint back-propagation")
     g.add_argument("--seed", type=int, default=None, help="the run's seed (default 0)")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default auto (CUDA when present)")
@@ -327,8 +345,6 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 def read_run_config(path: str):
     """A :class:`dash_core.experiment.RunConfig` from a ``config.json``; :class:`DashInputError` for any bad file."""
-    from dash_core.experiment import RunConfig
-
     try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -356,13 +372,10 @@ def read_run_config(path: str):
 
 def run_config_from_args(args: argparse.Namespace):
     """Build a :class:`dash_core.experiment.RunConfig` from ``--config`` plus command-line overrides."""
-    from dash_core.experiment import RunConfig
-    from dash_core.integrate import SolverConfig
-    from dash_core.pruning import PruningConfig
-
     base = RunConfig()
     if getattr(args, "config", None):
         base = read_run_config(args.config)
+    base = apply_preset(base, getattr(args, "run_preset", None), strategy=args.strategy or base.strategy)
     model = base.model
     if args.model is not None:
         model = dataclasses.replace(model, model=args.model, hidden=50 if args.model == "mlp" and args.hidden is None
@@ -378,6 +391,8 @@ def run_config_from_args(args: argparse.Namespace):
         solver = dataclasses.replace(solver, method=args.solver)
     if args.steps_per_unit is not None:
         solver = dataclasses.replace(solver, steps_per_unit=args.steps_per_unit)
+    if getattr(args, "max_step_rate", None) is not None:
+        solver = dataclasses.replace(solver, max_step_rate=args.max_step_rate or None)
     if args.adjoint:
         solver = dataclasses.replace(solver, adjoint=True, method="dopri5")
     t = {k: getattr(args, k) for k in ("lambda_data", "max_epochs", "patience", "checkpoint_min_sparsity", "lr",
@@ -385,8 +400,15 @@ def run_config_from_args(args: argparse.Namespace):
          if getattr(args, k, None) is not None}
     train = dataclasses.replace(base.train, solver=solver, **t)
     pruning = dataclasses.replace(base.pruning, **dataclass_overrides(args, PruningConfig))
+    split = base.split
+    if getattr(args, "split_rule", None) is not None:
+        split = dataclasses.replace(split, rule=args.split_rule)
+    if getattr(args, "block_fraction", None) is not None:
+        split = dataclasses.replace(split, block_fraction=args.block_fraction)
+    split.validate()
     cfg = RunConfig(model=model, train=train, strategy=args.strategy or base.strategy, pruning=pruning,
-                    seed=base.seed if args.seed is None else args.seed)
+                    seed=base.seed if args.seed is None else args.seed, split=split,
+                    time_scale=getattr(args, "time_scale", None) or base.time_scale)
     cfg.train.validate()
     return cfg
 
@@ -395,8 +417,6 @@ class ProgressBar:
     """tqdm progress bar on stderr fed by :class:`dash_core.train.ProgressEvent`."""
 
     def __init__(self, total: int, desc: str = "training", disable: bool = False):
-        from tqdm import tqdm
-
         self.bar = tqdm(total=total, desc=desc, file=sys.stderr, unit="epoch", disable=disable, dynamic_ncols=True)
 
     def __call__(self, ev) -> None:
@@ -410,116 +430,116 @@ class ProgressBar:
         self.bar.close()
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from dash_core.experiment import run_experiment, save_run
+# -- executors ---------------------------------------------------------------------------
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--executor``, ``--workers``, ``--ray-address`` and ``--gpus-per-job`` to ``parser``.
 
-    dataset = load_data_from_args(args)
-    cfg = run_config_from_args(args)
-    bar = ProgressBar(cfg.train.max_epochs, desc=f"{cfg.model.model}/{cfg.strategy}", disable=args.quiet)
-    try:
-        result = run_experiment(dataset, cfg, progress=bar)
-    finally:
-        bar.close()
-    save_run(result, args.out)
-    m = result.metrics
-    summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items())
-    _eprint(f"done ({result.stop_reason}): {summary}\nwrote {args.out}/metrics.json, edges.csv, history.csv, "
-            "config.json, model.pt")
-    if not result.details.get("min_sparsity_reached", True):
-        _eprint(f"warning: the run never reached --checkpoint-min-sparsity {cfg.train.checkpoint_min_sparsity:g}; "
-                "the reported model is the best validation epoch overall. Train longer or prune more per event.")
-    return 0
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
-    from dash_core.models import MODELS
-    from dash_core.pruning import STRATEGIES
-
-    reg = STRATEGIES if args.command == "strategies" else MODELS
-    for e in reg.entries():
-        prior = "" if "uses_prior" not in e.extra else ("  [uses prior]" if e.extra["uses_prior"] else "  [data only]")
-        print(f"{e.name:12s} {e.description}{prior}\n{'':12s} {e.citation}")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dash_core",
-        description="DASH Studio: interpretable gene regulatory and signaling models from data and prior knowledge.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    p = sub.add_parser("simulate", help="simulate SIM350-style expression data with prior and ground truth")
-    p.add_argument("--preset", choices=["sim350", "demo"], default="sim350", help="starting configuration")
-    p.add_argument("--genes", type=positive_int, help="number of genes (counts scale with the SIM350 ratios)")
-    p.add_argument("--trajectories", type=positive_int, help="training + validation trajectories (default 150)")
-    p.add_argument("--noise", type=nonneg_float, help="observation noise sigma (default 0.025 = 5%% noise)")
-    p.add_argument("--prior-corruption", type=fraction, dest="prior_corruption",
-                   help="fraction of prior edges moved at random (default: tied to noise, sigma / 0.5)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output folder")
-    p.set_defaults(func=_cmd_simulate)
-
-    p = sub.add_parser("train", help="train (and prune) one model; writes metrics, edges, history, config, checkpoint")
-    add_data_arguments(p)
-    add_run_arguments(p)
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
-    p.set_defaults(func=_cmd_train)
-
-    for name, what in (("strategies", "pruning strategies"), ("models", "base models")):
-        p = sub.add_parser(name, help=f"list the {what}")
-        p.set_defaults(func=_cmd_list)
-
-    for mod in COMMAND_MODULES:
-        if importlib.util.find_spec(mod) is not None:
-            importlib.import_module(mod).register(sub)
-    return parser
+    Read them back with :func:`executor_config_from_args`.
+    """
+    group = parser.add_argument_group("execution", "How the independent training jobs are run.")
+    group.add_argument(
+        "--executor",
+        choices=EXECUTORS.names(),
+        default="local",
+        help="local: this machine's processes; ray: a local Ray or a Ray cluster (default: local).",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="local: number of worker processes (default 1: run in this process); "
+        "ray: maximum jobs in flight (default: cluster CPUs).",
+    )
+    group.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Ray cluster ('auto', 'ray://head:10001'); default: start a local Ray.",
+    )
+    group.add_argument(
+        "--gpus-per-job",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="ray: GPUs reserved per job, may be fractional such as 0.25 (default: 0).",
+    )
 
 
-def _eprint(*a: Any) -> None:
-    print(*a, file=sys.stderr, flush=True)
+def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
+    """Build and validate an :class:`ExecutorConfig` from :func:`add_executor_arguments`' options.
+
+    Raises
+    ------
+    DashInputError
+        ``--workers`` below 1, negative ``--gpus-per-job``, ``--ray-address``
+        without ``--executor ray``, or ``--executor ray`` without ray installed.
+    """
+    return checked_executor_config(kind=getattr(args, "executor", "local") or "local",
+                                   workers=getattr(args, "workers", None),
+                                   ray_address=getattr(args, "ray_address", None) or None,
+                                   gpus_per_job=getattr(args, "gpus_per_job", 0.0))
 
 
-#: Destinations of output-folder options, checked before a command runs.
-OUTPUT_OPTIONS = ("out", "out_dir")
-#: Set to 1 to see the traceback of an unexpected error.
-DEBUG_ENV = "DASH_DEBUG"
+# -- studies -----------------------------------------------------------------------------
+def dataset_spec_from_args(args: argparse.Namespace, *, genes_attr: str = "genes") -> DatasetSpec:
+    """:class:`DatasetSpec` of the input-file options (:func:`add_data_arguments`), paths made absolute."""
+    return DatasetSpec.from_files(args.expression, prior=getattr(args, "prior", None),
+                                  ppi=getattr(args, "ppi", None), truth=getattr(args, "truth", None),
+                                  genes=getattr(args, genes_attr, None),
+                                  test_expression=getattr(args, "test_expression", None),
+                                  minmax_scale=bool(getattr(args, "minmax_scale", False)),
+                                  validation_expression=getattr(args, "val_expression", None),
+                                  h5ad=dataclasses.asdict(h5ad_options_from_args(args)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    harden_numeric_options(parser)
-    args = parser.parse_args(argv)
-    try:
-        for dest in OUTPUT_OPTIONS:
-            if isinstance(getattr(args, dest, None), str):
-                check_output_folder(getattr(args, dest), "--" + dest.replace("_", "-"))
-        return int(args.func(args) or 0)
-    except DashInputError as exc:
-        _eprint(f"error: {exc}")
-        return 2
-    except MemoryError:
-        _eprint("error: out of memory. Use fewer genes or trajectories, a smaller --hidden, or a machine with more "
-                "memory.")
-        return 3
-    except UnicodeDecodeError as exc:
-        _eprint(f"error: a file is not UTF-8 text ({exc.reason} at byte {exc.start}). Re-save it as UTF-8 CSV/TSV.")
-        return 2
-    except OSError as exc:
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        _eprint(f"error: {where}{exc.strerror or exc}")
-        return 2
-    except KeyboardInterrupt:
-        _eprint("interrupted")
-        return 130
-    except FloatingPointError as exc:
-        _eprint(f"error: training diverged: {exc}")
-        return 3
-    except Exception as exc:  # noqa: BLE001 - never a traceback for the user; DASH_DEBUG=1 shows it
-        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
-            raise
-        _eprint(f"error: unexpected {type(exc).__name__}: {exc}. This is probably a bug in DASH Studio; run again "
-                f"with {DEBUG_ENV}=1 for the details and report them.")
-        return 1
+def run_summary_lines(result) -> list[str]:
+    """The lines every run prints after its metrics: model vs baselines, and the did-not-learn warning."""
+    m, d = result.metrics, result.details
+    lines = []
+
+    def pair(label, model, base, base_label):
+        if model is not None and base is not None:
+            lines.append(f"{label}: model {model:.4g} | {base_label} {base:.4g}")
+
+    pair("validation MSE", m.get("val_mse"), m.get("val_mse_persistence"), '"no change"')
+    pair("test MSE", m.get("test_mse"), m.get("test_mse_persistence"), '"no change"')
+    pair("AUROC", m.get("auroc"), m.get("prior_auroc"), "prior alone")
+    pair("AUPRC", m.get("auprc"), m.get("prior_auprc"), "prior alone")
+    if d.get("auroc_gs_regulators") is not None:
+        pair(f"AUROC over the {d.get('gs_regulators')} gold-standard regulators", d.get("auroc_gs_regulators"),
+             d.get("prior_auroc_gs_regulators"), "prior alone")
+    if d.get("validation_split"):
+        lines.append(f"validation: {d['validation_split']}; {d.get('time_note', '')}")
+    if m.get("did_not_learn"):
+        lines.append("WARNING: this model did not learn to predict: " + "; ".join(d.get("verdict_reasons", [])) + ". "
+                     + d.get("verdict_advice", ""))
+    return lines
+
+
+def duration(seconds: float | None) -> str:
+    """``"1h02m"``, ``"3m05s"``, ``"42s"`` (``"?"`` when unknown)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+def progress_printer(label: str) -> Callable[[dict[str, Any], PointProgress], None]:
+    """``on_point`` callback of a study printing one line per finished run to stderr."""
+    def show(row: dict[str, Any], p: PointProgress) -> None:
+        if row.get("status") == "ok":
+            bits = [f"{k} {row[k]:.4g}" for k in ("val_mse", "sparsity", "balanced_accuracy")
+                    if isinstance(row.get(k), (int, float)) and not is_missing(row.get(k))]
+            what = ", ".join(bits)
+        else:
+            what = "FAILED: " + str(row.get("error", "")).splitlines()[0]
+        resumed = f" ({p.resumed} resumed)" if p.resumed else ""
+        eprint(f"[{label}] {p.done}/{p.total} done{resumed} | {row['key']}: {what} | elapsed "
+               f"{duration(p.elapsed_s)}, ETA {duration(p.eta_s)}")
+
+    return show
