@@ -85,7 +85,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     best = select_point(df, args.select, args.min_sparsity)
     print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
           f"({best['selection_note']}; {int(best['n_seeds'])} seed(s))")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
+    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
+                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
             if c in best.index and not is_missing(best[c])]
     print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
     if int(best["n_seeds"]) == 1 and "key" in best.index:
@@ -309,7 +310,8 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
         raise DashInputError("no trial finished; see the error column of sweep.csv.", source=str(args.out))
     print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
           f"({best['selection_note']})")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
+    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
+                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
             if not is_missing(best.get(c))]
     print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
     print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")
