@@ -65,7 +65,10 @@ def estimate_member_bytes(dataset: Dataset, config: RunConfig) -> int:
     trajectories = [t for t in dataset.expression.trajectories if len(t.times) >= 2]
     gaps = [float(max(t.times[1:] - t.times[:-1])) for t in trajectories] or [1.0]
     pairs = sum(len(t.times) - 1 for t in trajectories)
-    batch = (max(len(t.times) - 1 for t in trajectories) if config.train.batching == "trajectory" and trajectories
+    from dash_core.split import resolve_batching
+
+    per_trajectory = resolve_batching(dataset.expression, config.train.batching) == "trajectory"
+    batch = (max(len(t.times) - 1 for t in trajectories) if per_trajectory and trajectories
              else config.train.batch_size)
     steps = n_fixed_steps(max(gaps), config.train.solver) if is_fixed_step(config.train.solver) else 20
     activations = 4 * steps * batch * (8 * n + 6 * h)
@@ -157,3 +160,80 @@ def memory_probe(device: torch.device) -> _MemoryProbe:
     except OSError:
         baseline = None
     return _MemoryProbe(device, -1 if baseline is None else baseline)
+
+
+def successive_halving(dataset: Dataset, configs: list[RunConfig], *, grace_period: int, reduction_factor: float = 3.0,
+                       should_stop=None) -> list[dict]:
+    """Successive halving of K runs trained as one stack (the stacked form of an ASHA search).
+
+    All runs train together; at every rung (epochs ``grace_period * reduction_factor**k``) the runs that reached
+    it are ranked by their best validation MSE so far and only the best ``ceil(m / reduction_factor)`` of the m go
+    on; the others stop at once and leave the stack (they cost nothing more). A run that stops on its own
+    (early stopping) before a rung is not ranked there. Everything is synchronous, so the outcome is reproducible.
+
+    Parameters
+    ----------
+    dataset
+        The shared dataset.
+    configs
+        The runs (one stack: equal :func:`stack_key`).
+    grace_period
+        First rung (epochs every run trains).
+    reduction_factor
+        eta > 1.
+    should_stop
+        Cancellation poll for the whole search.
+
+    Returns
+    -------
+    list of dict
+        Per run ``{"result": RunResult | BaseException, "stopped_at": epoch or None, "best_val_at_stop": float}``;
+        ``stopped_at`` is set for runs halving stopped (their result holds the best checkpoint reached).
+    """
+    from dash_core.experiment import run_stack
+
+    if grace_period < 1 or not reduction_factor > 1:
+        raise ValueError("grace_period must be >= 1 and reduction_factor > 1")
+    k = len(configs)
+    alive = [True] * k
+    best: list[dict[int, float]] = [{} for _ in range(k)]
+    stopped_at: list[int | None] = [None] * k
+    decided: set[int] = set()
+    trainers_epoch = [0] * k
+
+    def progress_for(i: int):
+        def progress(event) -> None:
+            best[i][int(event.epoch)] = float(event.best_val_mse)
+            trainers_epoch[i] = int(event.epoch)
+        return progress
+
+    rungs: set[int] = set()
+    r = float(grace_period)
+    while r < max(c.train.max_epochs for c in configs):
+        rungs.add(int(math.ceil(r - 1e-9)))
+        r *= reduction_factor
+
+    def decide(epoch: int) -> None:
+        decided.add(epoch)
+        at_rung = [i for i in range(k) if alive[i] and epoch in best[i]]
+        keep = max(1, math.ceil(len(at_rung) / reduction_factor))
+        ranked = sorted(at_rung, key=lambda i: (best[i][epoch], i))
+        for i in ranked[keep:]:
+            alive[i] = False
+            stopped_at[i] = epoch
+
+    def stop_for(i: int):
+        def stop() -> bool:
+            if should_stop is not None and should_stop():
+                return True
+            e = trainers_epoch[i]
+            if e in rungs and e not in decided:
+                decide(e)
+            return not alive[i]
+        return stop
+
+    results = run_stack(dataset, configs, progress=[progress_for(i) for i in range(k)],
+                        should_stop=[stop_for(i) for i in range(k)])
+    return [{"result": r, "stopped_at": stopped_at[i],
+             "best_val_at_stop": best[i].get(stopped_at[i]) if stopped_at[i] else None}
+            for i, r in enumerate(results)]

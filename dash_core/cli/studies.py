@@ -85,7 +85,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     best = select_point(df, args.select, args.min_sparsity)
     print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
           f"({best['selection_note']}; {int(best['n_seeds'])} seed(s))")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
+    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
+                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
             if c in best.index and not is_missing(best[c])]
     print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
     if int(best["n_seeds"]) == 1 and "key" in best.index:
@@ -129,13 +130,27 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
             f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
             f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
     tables = run_benchmark(preset, seeds, args.out, strategies, executor, data, base_config=cfg, n_genes=args.genes,
-                           noise_percents=noise, on_point=progress_printer("benchmark"))
+                           noise_percents=noise, strategy_settings=not args.shared_settings,
+                           keep=_explicit_settings(args), on_point=progress_printer("benchmark"))
     print(tables.markdown)
     n_failed = int((tables.results["status"] == "failed").sum()) if len(tables.results) else 0
     eprint(f"[benchmark] wrote {tables.paths['benchmark']}, {tables.paths['summary']}, {tables.paths['summary_md']} "
             f"in {duration(tables.wall_seconds)}" + (f"; {n_failed} run(s) failed (run again to retry)"
                                                      if n_failed else ""))
     return 0
+
+
+def _explicit_settings(args: argparse.Namespace) -> list[str]:
+    """Strategy settings (:data:`~dash_core.studies.paper_benchmark.STRATEGY_SETTING_NAMES`) set on the command line."""
+    keep = []
+    if any(getattr(args, k, None) not in (None, False) for k in ("solver", "steps_per_unit", "adjoint",
+                                                                  "max_step_rate")):
+        keep.append("solver")
+    if getattr(args, "multiplier_grad", None) is not None:
+        keep.append("multiplier_grad")
+    if any(getattr(args, k, None) is not None for k in ("first_epoch", "first_amount", "interval", "amount")):
+        keep.append("schedule")
+    return keep
 
 
 def register(subparsers) -> None:
@@ -175,7 +190,10 @@ def register(subparsers) -> None:
                     "strategy). Presets: sim350 = 350 genes, 5% noise with the matching 5% corrupted prior; "
                     "noise = 0/5/10/20% noise (sigma 0, 0.025, 0.05, 0.1), prior corruption tied; "
                     "prior-corruption = 0/20/40% corrupted prior with noise-free expression (paper Table 6). "
-                    "Model, training and pruning options apply to every strategy.")
+                    "Every strategy runs with the settings the spec gives it (methods C: e.g. L0, C-NODE and "
+                    "PathReg with dopri5 rtol = atol = 1e-3 and the reference ReLU gradient on g, unpruned PHOENIX "
+                    "with the ReLU gradient; see `python -m dash_core strategies`); model, training and pruning "
+                    "options you give apply to every strategy and override those settings.")
     g = p.add_argument_group("benchmark")
     g.add_argument("--preset", choices=list(dict.fromkeys([*BENCHMARK_PRESETS, *PRESETS.names()])), default=None,
                    help="simulated benchmark (sim350, noise, prior-corruption; default sim350 when no --expression "
@@ -192,6 +210,9 @@ def register(subparsers) -> None:
                    help="simulate N genes instead of 350 (counts scaled; a quicker, smaller benchmark)")
     g.add_argument("--noise-levels", default=None, metavar="LIST", dest="noise_levels",
                    help="--preset noise: paper noise levels in percent (default 0,5,10,20; 2.5 is also in E.4)")
+    g.add_argument("--shared-settings", action="store_true", dest="shared_settings",
+                   help="run every strategy with the same (shared) settings instead of the spec's per-strategy "
+                        "solver and gene-multiplier gradient")
     g.add_argument("--out", required=True, help="study folder")
     d = p.add_argument_group("your data (instead of a preset)")
     d.add_argument("--expression", type=existing_file, help="expression time series (tidy or PHOENIX format)")
@@ -289,7 +310,8 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
         raise DashInputError("no trial finished; see the error column of sweep.csv.", source=str(args.out))
     print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
           f"({best['selection_note']})")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
+    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
+                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
             if not is_missing(best.get(c))]
     print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
     print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")

@@ -55,6 +55,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for e in reg.entries():
         prior = "" if "uses_prior" not in e.extra else ("  [uses prior]" if e.extra["uses_prior"] else "  [data only]")
         print(f"{e.name:12s} {e.description}{prior}\n{'':12s} {e.citation}")
+        settings = e.extra.get("settings")
+        if settings is not None and settings.describe() != "shared defaults":
+            print(f"{'':12s} benchmark settings: {settings.describe()} ({settings.note})")
     return 0
 
 
