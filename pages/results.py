@@ -99,7 +99,7 @@ if _rows:
         st.caption("A model has learned dynamics only if it predicts the next observation better than \"no change\" "
                    "(persistence), and it has learned network structure beyond the prior only if it ranks edges "
                    "better than the prior alone. Gold-standard-regulator rows restrict scoring to the regulators the "
-                   "gold standard covers (e.g. the TFs of a ChIP-seq study; methods D.2).")
+                   "gold standard covers (e.g. the TFs of a ChIP-seq study).")
         st.dataframe(pd.DataFrame(_rows), hide_index=True)
         if detail.get("validation_split"):
             st.caption(f"Validation: {detail['validation_split']}. Time: {detail.get('time_note', 'as given')}.")
