@@ -28,8 +28,9 @@ from dash_core.models import GRNModel, ModelConfig, build_model
 from dash_core.network import matrix_to_edges
 from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
 from dash_core.pruning.base import STRATEGIES
-from dash_core.split import SplitConfig, split_expression
+from dash_core.split import SplitConfig, resolve_batching, split_expression
 from dash_core.stacking import memory_probe, plan_stacks, stack_key
+from dash_core.timescale import TimeScale, scale_time
 from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, train_stack
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
@@ -63,6 +64,9 @@ class RunConfig:
         The one seed of the run: split, initialisation, probes, order, pruning.
     split
         How validation data are chosen without a separate validation series (:class:`dash_core.split.SplitConfig`).
+    time_scale
+        The time unit the ODE sees (:mod:`dash_core.timescale`): ``auto`` (default: pseudotime-like series are
+        read by their order, others as given), ``none``, ``minmax``, ``gap`` or ``index``.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -71,6 +75,7 @@ class RunConfig:
     pruning: PruningConfig = field(default_factory=PruningConfig)
     seed: int = 0
     split: SplitConfig = field(default_factory=SplitConfig)
+    time_scale: TimeScale = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
@@ -240,6 +245,8 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
         if STRATEGIES.get(config.strategy).extra.get("uses_prior") and not np.any(prior):
             raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
                                  "or none of its genes are in the expression data.")
+    # members of a stack share the time unit (stack_key), so the data are rescaled once
+    dataset, time_scale, time_note = scale_time(dataset, configs[0].time_scale)
     callbacks = progress if isinstance(progress, list) else [progress] * len(configs)
     stops = should_stop if isinstance(should_stop, list) else [should_stop] * len(configs)
     probe = memory_probe(resolve_device(configs[0].train.device))
@@ -247,7 +254,8 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
     members = []
     for config, callback, stop in zip(configs, callbacks, stops):
         lam = config.effective_lambda_data()
-        train_cfg = replace(config.train, lambda_data=lam)
+        train_cfg = replace(config.train, lambda_data=lam,
+                            batching=resolve_batching(dataset.expression, config.train.batching))
         split = split_expression(dataset.expression, val_fraction=train_cfg.val_fraction, seed=config.seed,
                                  config=config.split, validation=dataset.validation_expression)
         model = build_model(dataset.n_genes, config.model, seed=config.seed)
@@ -265,17 +273,18 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
         if error is not None:
             results.append(error)
             continue
-        results.append(_finish_run(dataset, config, train_cfg, split, trainer, stop_reason,
+        results.append(_finish_run(dataset, config, train_cfg, split, trainer, stop_reason, (time_scale, time_note),
                                    train_seconds=train_wall / len(configs), stack_size=len(configs),
                                    stack_train_seconds=train_wall, peak_mb=peak_mb))
     return results
 
 
 def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, split, trainer: Trainer,
-                stop_reason: str, *, train_seconds: float, stack_size: int, stack_train_seconds: float,
+                stop_reason: str, timing: tuple[str, str], *, train_seconds: float, stack_size: int, stack_train_seconds: float,
                 peak_mb: float) -> RunResult:
     """Score one trained member of a stack; its wall time is its share of the stack's training plus its scoring."""
     t1 = time.perf_counter()
+    time_scale, time_note = timing
     trainer.load_best()
     model = trainer.model
     model.eval()
@@ -291,7 +300,8 @@ def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, spl
                                  validation_rule=split.rule)
     result["metrics"].update(epochs=int(trainer.epoch), best_epoch=int(trainer.best_epoch), wall_seconds=round(wall, 3),
                              did_not_learn=verdict["did_not_learn"])
-    result["details"].update(validation_rule=split.rule, validation_split=split.description,
+    result["details"].update(validation_rule=split.rule, validation_split=split.description, time_scale=time_scale,
+                             time_note=time_note, batching=train_cfg.batching,
                              train_mse_at_best=_history_value(trainer.history, trainer.best_epoch, "train_mse"),
                              verdict_reasons=verdict["reasons"], verdict_advice=verdict["advice"],
                              val_ratio_persistence=verdict["val_ratio_persistence"],

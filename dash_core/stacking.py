@@ -58,7 +58,7 @@ def stack_key(config: RunConfig) -> tuple:
     stackable = STRATEGIES.get(config.strategy).extra.get("stackable", True) and is_fixed_step(config.train.solver)
     if not stackable:
         return ("alone", next(_solo))
-    return (config.model, *(getattr(config.train, f) for f in SHARED_TRAIN_FIELDS))
+    return (config.model, config.time_scale, *(getattr(config.train, f) for f in SHARED_TRAIN_FIELDS))
 
 
 def estimate_member_bytes(dataset: Dataset, config: RunConfig) -> int:
@@ -75,7 +75,10 @@ def estimate_member_bytes(dataset: Dataset, config: RunConfig) -> int:
     trajectories = [t for t in dataset.expression.trajectories if len(t.times) >= 2]
     gaps = [float(max(t.times[1:] - t.times[:-1])) for t in trajectories] or [1.0]
     pairs = sum(len(t.times) - 1 for t in trajectories)
-    batch = (max(len(t.times) - 1 for t in trajectories) if config.train.batching == "trajectory" and trajectories
+    from dash_core.split import resolve_batching
+
+    per_trajectory = resolve_batching(dataset.expression, config.train.batching) == "trajectory"
+    batch = (max(len(t.times) - 1 for t in trajectories) if per_trajectory and trajectories
              else config.train.batch_size)
     steps = n_fixed_steps(max(gaps), config.train.solver) if is_fixed_step(config.train.solver) else 20
     activations = 4 * steps * batch * (8 * n + 6 * h)

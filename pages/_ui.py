@@ -262,13 +262,16 @@ def active_manifest() -> dict[str, Any] | None:
 
 
 def activate_dataset(dataset, *, gene_sets=None, gene_sets_file=None, source: str = "",
-                     description: str = "", report=None) -> Path:
-    """Write ``dataset`` into this session's dataset store (content-addressed) and make it active."""
+                     description: str = "", report=None, preset: str | None = None) -> Path:
+    """Write ``dataset`` into this session's dataset store (content-addressed) and make it active.
+
+    ``preset`` names the run preset that suits the data (proposed on the Train page).
+    """
     base = session_dir() / "datasets"
     base.mkdir(parents=True, exist_ok=True)
     tmp = base / f"tmp-{secrets.token_hex(4)}"
     save_dataset_dir(dataset, tmp, gene_sets=gene_sets, gene_sets_file=gene_sets_file, source=source,
-                     description=description, report=report)
+                     description=description, report=report, preset=preset)
     final = base / folder_digest(tmp)
     if final.exists():
         shutil.rmtree(tmp, ignore_errors=True)
@@ -305,6 +308,25 @@ def load_demo() -> Path:
 
     sim = simulate(SimulationConfig.demo())
     return activate_dataset(sim.dataset, gene_sets=sim.gene_sets, source="demo", description=description)
+
+
+YEAST_DIR = ROOT / "assets" / "yeast_demo"
+
+
+def load_yeast_demo() -> Path:
+    """Activate the real yeast cell-cycle set from ``assets/yeast_demo`` (files as published), preset ``yeast``."""
+    from dash_core.io import load_dataset
+
+    dataset, report = load_dataset(YEAST_DIR / "pramila_500genes_1sample_24T.csv",
+                                   YEAST_DIR / "edge_prior_matrix_pramila_500.csv",
+                                   genes=YEAST_DIR / "pramila500_gene_names.csv",
+                                   validation_expression=YEAST_DIR / "pramila_500genes_1VALsample_24T.csv",
+                                   name="yeast cell cycle")
+    description = ("Real data: yeast cell cycle (Pramila et al. 2006, via PHOENIX, MIT): 500 genes, one 24-point "
+                   "series (0-120 min) for training and a second series for validation, a motif prior; no gold "
+                   "standard. Preset: yeast.")
+    return activate_dataset(dataset, source="yeast demo", description=description,
+                            report=clean_report(report, str(YEAST_DIR) + "/"), preset="yeast")
 
 
 def clean_report(report, prefix: str):
@@ -370,8 +392,7 @@ def launch_job(kind: str, params: dict, *, label: str = "", with_dataset: bool =
     except OSError as exc:
         st.error(f"Could not start the job: {exc}")
     else:
-        open_job(run_id, rerun=False)
-        return run_id
+        return run_id  # the launching page shows its live panel; the sidebar lists the job
     return None
 
 
@@ -445,6 +466,11 @@ def open_job(run_id: str, *, rerun: bool = True) -> None:
     st.query_params["job"] = run_id
     if rerun:
         st.rerun()
+
+
+def docked_job() -> str | None:
+    """The run whose live panel is open at the top of the page (see :func:`job_dock`), or None."""
+    return st.session_state.get(_OPEN_JOB)
 
 
 def close_job() -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from dash_core.cli.args import add_executor_arguments, executor_config_from_args
 from dash_core.io.errors import DashInputError
 from dash_core.runs.executors import (
     CANCELLED,
@@ -217,6 +216,10 @@ def test_bad_inputs_raise_dash_input_error():
 
 def test_cli_arguments_round_trip_and_validation():
     parser = argparse.ArgumentParser()
+    # imported here, not at module top: spawned pool workers import this module to find the job
+    # functions, and the CLI pulls in torch (seconds per worker on a loaded machine)
+    from dash_core.cli.args import add_executor_arguments, executor_config_from_args
+
     add_executor_arguments(parser)
     assert executor_config_from_args(parser.parse_args([])) == ExecutorConfig()
     config = executor_config_from_args(parser.parse_args(["--workers", "3"]))

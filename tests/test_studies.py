@@ -341,3 +341,41 @@ def test_sweep_trains_stacks_with_the_rows_of_single_runs(spec, tmp_path):
         np.testing.assert_allclose(stacked[col].astype(float), single[col].astype(float), rtol=1e-3, atol=1e-6,
                                    err_msg=col)
     assert (tmp_path / "a" / "runs" / point_key("dash", 0.5, 1.0, 1) / "model.pt").exists()
+
+
+# ------------------------------------------------------------------ per-strategy settings (methods C)
+def test_benchmark_runs_each_strategy_with_its_spec_settings_unless_overridden(spec, tmp_path):
+    from dash_core.pruning.base import BASELINE_SOLVER
+    from dash_core.studies.paper_benchmark import strategy_config
+
+    base = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, multiplier_grad="straight_through"))
+    l0 = strategy_config(base, "l0")
+    assert l0.strategy == "l0" and l0.train.solver == BASELINE_SOLVER and l0.model.multiplier_grad == "relu"
+    none = strategy_config(base, "none")
+    assert none.model.multiplier_grad == "relu" and none.train.solver == base.train.solver
+    dash = strategy_config(base, "dash")
+    assert dash.train.solver == base.train.solver and dash.model.multiplier_grad == "straight_through"
+    kept = strategy_config(base, "pathreg", keep=("solver",))
+    assert kept.train.solver == base.train.solver and kept.model.multiplier_grad == "relu"
+    with pytest.raises(DashInputError, match="unknown strategy setting"):
+        strategy_config(base, "l0", keep=("lr",))
+
+    tables = run_benchmark(None, [0], tmp_path, ["cnode", "imp"], data=spec, base_config=base, keep=("solver",))
+    rows = tables.results.set_index("strategy")
+    assert rows.loc["cnode", "multiplier_grad"] == "relu" and rows.loc["imp", "multiplier_grad"] == "straight_through"
+    assert set(rows["solver"]) == {"euler"}  # --solver given: kept for every strategy
+    saved = json.loads((tmp_path / "runs" / "data_cnode_seed0" / "config.json").read_text())
+    assert saved["model"]["multiplier_grad"] == "relu"
+    assert "Per-strategy run settings" in tables.markdown and "methods C.2" in tables.markdown
+
+
+def test_cli_sweep_seed_means_seeds(sim_dir, tmp_path, capsys):
+    from dash_core.cli import main
+
+    args = ["sweep", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
+            "--lambda-ppi-grid", "0.5", "--lambda-motif-grid", "0.05", "--min-sparsity", "0", "--max-epochs", "1",
+            "--patience", "0", "--device", "cpu", "--solver", "euler"]
+    assert main([*args, "--seed", "3", "--out", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert list(pd.read_csv(tmp_path / "a" / "sweep.csv")["seed"]) == [3]
+    assert main([*args, "--seed", "3", "--seeds", "1", "--out", str(tmp_path / "b")]) == 2
+    assert "disagree" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from dash_core.cli.args import (
 )
 from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
+from dash_core.presets import PRESETS
 from dash_core.pruning import STRATEGIES
 from dash_core.studies.asha import LAMBDA_SPACES, run_asha_search, run_halving_search
 from dash_core.studies.datasets import DatasetSpec
@@ -72,7 +73,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         eprint(m)
     total = len(ppi) * len(motif) * len(seeds)
     eprint(f"[sweep] {strategy}: {len(ppi)} x {len(motif)} lambda points x {len(seeds)} seed(s) = {total} runs "
-            f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
+           f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
     df = run_sweep(spec, cfg, ppi, motif, strategy=strategy, seeds=seeds, out_dir=args.out, executor=executor,
                    on_point=progress_printer("sweep"))
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
@@ -84,7 +85,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     best = select_point(df, args.select, args.min_sparsity)
     print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
           f"({best['selection_note']}; {int(best['n_seeds'])} seed(s))")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
+    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
+                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
             if c in best.index and not is_missing(best[c])]
     print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
     if int(best["n_seeds"]) == 1 and "key" in best.index:
@@ -96,8 +98,13 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     if args.strategy is not None:
         raise DashInputError("benchmark runs several strategies; use --strategies a,b,... instead of --strategy.",
                              source="--strategy")
-    if args.expression is not None and args.preset is not None:
-        raise DashInputError("give either --preset or your own data (--expression ...), not both.", source="--preset")
+    if args.preset in PRESETS and args.preset not in BENCHMARK_PRESETS and args.expression is None:
+        raise DashInputError(f"--preset {args.preset} sets the training for real data; give your files "
+                             "(--expression ...).", source="--preset")
+    if args.expression is not None and args.preset in BENCHMARK_PRESETS and args.preset not in PRESETS:
+        raise DashInputError(f"--preset {args.preset} simulates its data; leave out --expression or choose a run "
+                             f"preset ({', '.join(PRESETS.names())}).", source="--preset")
+    args.run_preset = args.preset if args.preset in PRESETS else None  # the training settings of the preset
     if args.expression is None and any(getattr(args, k) for k in ("prior", "truth", "ppi", "test_expression")):
         raise DashInputError("--prior/--truth/--ppi/--test-expression need --expression.", source="--expression")
     if args.expression is not None and args.genes is not None:
@@ -119,17 +126,31 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
             eprint(m)
     else:
         preset = args.preset or "sim350"
-    eprint(f"[benchmark] {preset or 'your data'}: seeds {','.join(map(str, seeds))}, strategies "
-            f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
-            f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
+    eprint(f"[benchmark] {preset or 'your data'}{' with preset ' + args.preset if data is not None and args.preset else ''}: seeds {','.join(map(str, seeds))}, strategies "
+           f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
+           f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
     tables = run_benchmark(preset, seeds, args.out, strategies, executor, data, base_config=cfg, n_genes=args.genes,
-                           noise_percents=noise, on_point=progress_printer("benchmark"))
+                           noise_percents=noise, strategy_settings=not args.shared_settings,
+                           keep=_explicit_settings(args), on_point=progress_printer("benchmark"))
     print(tables.markdown)
     n_failed = int((tables.results["status"] == "failed").sum()) if len(tables.results) else 0
     eprint(f"[benchmark] wrote {tables.paths['benchmark']}, {tables.paths['summary']}, {tables.paths['summary_md']} "
-            f"in {duration(tables.wall_seconds)}" + (f"; {n_failed} run(s) failed (run again to retry)"
+           f"in {duration(tables.wall_seconds)}" + (f"; {n_failed} run(s) failed (run again to retry)"
                                                      if n_failed else ""))
     return 0
+
+
+def _explicit_settings(args: argparse.Namespace) -> list[str]:
+    """Strategy settings (:data:`~dash_core.studies.paper_benchmark.STRATEGY_SETTING_NAMES`) set on the command line."""
+    keep = []
+    if any(getattr(args, k, None) not in (None, False) for k in ("solver", "steps_per_unit", "adjoint",
+                                                                  "max_step_rate")):
+        keep.append("solver")
+    if getattr(args, "multiplier_grad", None) is not None:
+        keep.append("multiplier_grad")
+    if any(getattr(args, k, None) is not None for k in ("first_epoch", "first_amount", "interval", "amount")):
+        keep.append("schedule")
+    return keep
 
 
 def register(subparsers) -> None:
@@ -169,10 +190,15 @@ def register(subparsers) -> None:
                     "strategy). Presets: sim350 = 350 genes, 5% noise with the matching 5% corrupted prior; "
                     "noise = 0/5/10/20% noise (sigma 0, 0.025, 0.05, 0.1), prior corruption tied; "
                     "prior-corruption = 0/20/40% corrupted prior with noise-free expression (paper Table 6). "
-                    "Model, training and pruning options apply to every strategy.")
+                    "Every strategy runs with the settings the spec gives it (methods C: e.g. L0, C-NODE and "
+                    "PathReg with dopri5 rtol = atol = 1e-3 and the reference ReLU gradient on g, unpruned PHOENIX "
+                    "with the ReLU gradient; see `python -m dash_core strategies`); model, training and pruning "
+                    "options you give apply to every strategy and override those settings.")
     g = p.add_argument_group("benchmark")
-    g.add_argument("--preset", choices=list(BENCHMARK_PRESETS), default=None,
-                   help="simulated benchmark (default sim350 when no --expression is given)")
+    g.add_argument("--preset", choices=list(dict.fromkeys([*BENCHMARK_PRESETS, *PRESETS.names()])), default=None,
+                   help="simulated benchmark (sim350, noise, prior-corruption; default sim350 when no --expression "
+                        "is given) or, with your files, the training settings of a run preset (breast, yeast, hema; "
+                        "`python -m dash_core presets`)")
     g.add_argument("--seeds", default=None, metavar="K|LIST",
                    help="number of seeds K (seeds 0..K-1) or a list such as 0,1,2 (default 3). Each seed is one "
                         "simulation (network, noise, prior corruption) and the training seed; --seed S runs "
@@ -184,6 +210,9 @@ def register(subparsers) -> None:
                    help="simulate N genes instead of 350 (counts scaled; a quicker, smaller benchmark)")
     g.add_argument("--noise-levels", default=None, metavar="LIST", dest="noise_levels",
                    help="--preset noise: paper noise levels in percent (default 0,5,10,20; 2.5 is also in E.4)")
+    g.add_argument("--shared-settings", action="store_true", dest="shared_settings",
+                   help="run every strategy with the same (shared) settings instead of the spec's per-strategy "
+                        "solver and gene-multiplier gradient")
     g.add_argument("--out", required=True, help="study folder")
     d = p.add_argument_group("your data (instead of a preset)")
     d.add_argument("--expression", type=existing_file, help="expression time series (tidy or PHOENIX format)")
@@ -191,6 +220,8 @@ def register(subparsers) -> None:
     d.add_argument("--truth", type=existing_file, help="gold-standard network for BA / AUROC / AUPRC")
     d.add_argument("--ppi", type=existing_file, help="optional PPI network")
     d.add_argument("--test-expression", type=existing_file, help="held-out test trajectories")
+    d.add_argument("--val-expression", type=existing_file, dest="val_expression",
+                   help="a separate validation series (same genes) that chooses every run's checkpoint")
     d.add_argument("--gene-names", type=existing_file, dest="gene_names",
                    help="gene-name file for PHOENIX-format expression / unlabelled matrices")
     d.add_argument("--minmax-scale", action="store_true", help="min-max scale expression to [0, 1]")
@@ -295,7 +326,8 @@ def _report_search(df, args: argparse.Namespace) -> int:
         raise DashInputError("no trial finished; see the error column of sweep.csv.", source=str(args.out))
     print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
           f"({best['selection_note']})")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
+    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
+                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
             if not is_missing(best.get(c))]
     print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
     print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")

@@ -1,4 +1,5 @@
-"""CLI commands ``train`` (one model, pruned by a strategy) and ``strategies`` / ``models`` (the registries)."""
+"""CLI commands ``train`` (one model, pruned by a strategy) and ``strategies`` / ``models`` / ``presets``
+(the registries)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from dash_core.cli.args import (
     eprint,
     load_data_from_args,
     run_config_from_args,
+    run_summary_lines,
 )
 from dash_core.experiment import run_experiment, save_run
 from dash_core.models import MODELS
+from dash_core.presets import describe_presets
 from dash_core.pruning import STRATEGIES
 
 
@@ -27,12 +30,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
         bar.close()
     save_run(result, args.out)
     m = result.metrics
-    summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items())
+    summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()
+                        if v is not None)
     eprint(f"done ({result.stop_reason}): {summary}\nwrote {args.out}/metrics.json, edges.csv, history.csv, "
-            "config.json, model.pt")
+           "config.json, model.pt")
+    for line in run_summary_lines(result):
+        eprint(line)
     if not result.details.get("min_sparsity_reached", True):
         eprint(f"warning: the run never reached --checkpoint-min-sparsity {cfg.train.checkpoint_min_sparsity:g}; "
-                "the reported model is the best validation epoch overall. Train longer or prune more per event.")
+               "the reported model is the best validation epoch overall. Train longer or prune more per event.")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    for p in describe_presets():
+        print(f"{p['name']}: {p['description']}\n    source: {p['citation']}")
+        changes = ", ".join(f"{k}={v}" for k, v in p["settings"].items()) or "none (the defaults)"
+        print(f"    changes: {changes}")
     return 0
 
 
@@ -41,6 +55,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for e in reg.entries():
         prior = "" if "uses_prior" not in e.extra else ("  [uses prior]" if e.extra["uses_prior"] else "  [data only]")
         print(f"{e.name:12s} {e.description}{prior}\n{'':12s} {e.citation}")
+        settings = e.extra.get("settings")
+        if settings is not None and settings.describe() != "shared defaults":
+            print(f"{'':12s} benchmark settings: {settings.describe()} ({settings.note})")
     return 0
 
 
@@ -53,6 +70,9 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("presets", help="list the run presets (the papers' settings per kind of data)")
+    p.set_defaults(func=_cmd_presets)
 
     for name, what in (("strategies", "pruning strategies"), ("models", "base models")):
         p = sub.add_parser(name, help=f"list the {what}")

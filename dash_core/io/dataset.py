@@ -286,7 +286,7 @@ def minmax_scale_dataset(dataset: Dataset) -> tuple[Dataset, tuple[float, float]
     """Min-max scale a dataset's expression to [0, 1] with the training range.
 
     The training (+ validation) expression defines ``(min, max)``; the test
-    sets (noisy and clean) are scaled with the same range, so a test MSE stays
+    sets (noisy and clean) and a separate validation series are scaled with the same range, so a test MSE stays
     comparable with the training loss (their values may fall slightly outside
     [0, 1]). Networks are unchanged.
 
@@ -302,7 +302,7 @@ def minmax_scale_dataset(dataset: Dataset) -> tuple[Dataset, tuple[float, float]
     """
     expr, value_range = minmax_scale(dataset.expression)
     scaled = dataclasses.replace(dataset, expression=expr)
-    for key in ("test_expression", "test_expression_clean"):
+    for key in ("test_expression", "test_expression_clean", "validation_expression"):
         test = getattr(dataset, key)
         if test is not None:
             setattr(scaled, key, minmax_scale(test, value_range=value_range)[0])

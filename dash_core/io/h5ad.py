@@ -112,7 +112,7 @@ def _column(adata, key: str | None, what: str, name: str, flag: str):
 
 
 def _bin_edges(times: np.ndarray, bins: int, binning: str) -> np.ndarray:
-    """Bin index of every cell (0..bins-1), cells sorted by time beforehand not required."""
+    """Bin index (0..bins-1) of every cell, from its time (cells need not be sorted)."""
     if binning == "width":
         lo, hi = float(times.min()), float(times.max())
         if hi <= lo:

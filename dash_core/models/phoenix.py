@@ -139,7 +139,7 @@ class PhoenixODE(GRNModel):
                 lin.bias.uniform_(-bound, bound, generator=generator)
             for lin in (self.sums_out, self.prods_out):
                 if cfg.output_init == "orthogonal":
-                    _orthogonal_(lin.weight, generator)
+                    nn.init.orthogonal_(lin.weight, gain=1.0, generator=generator)  # seeded, semi-orthogonal
                 else:
                     sparse_init_(lin.weight, cfg.sparse_fraction, cfg.sparse_std, generator)
             self.g.uniform_(0.0, 1.0, generator=generator)
@@ -266,14 +266,3 @@ class PhoenixODE(GRNModel):
         if extra:  # e.g. gate parameters attached by a strategy
             groups["extra"] = extra
         return groups
-
-
-def _orthogonal_(weight: Tensor, generator: torch.Generator | None) -> None:
-    """Semi-orthogonal initialisation with gain 1 using a seeded QR decomposition."""
-    rows, cols = weight.shape
-    a = torch.randn(max(rows, cols), min(rows, cols), generator=generator, dtype=torch.float64)
-    q, r = torch.linalg.qr(a)
-    q = q * torch.sign(torch.diagonal(r))[None, :]
-    if rows < cols:
-        q = q.t()
-    weight.copy_(q[:rows, :cols].to(weight.dtype))

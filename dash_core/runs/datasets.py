@@ -35,10 +35,12 @@ _NETWORK_KEYS = ("prior", "ppi", "truth")
 
 def save_dataset_dir(dataset, folder: str | os.PathLike, *, gene_sets: Mapping[str, list[str]] | None = None,
                      gene_sets_file: str | os.PathLike | None = None, source: str = "",
-                     description: str = "", report: ValidationReport | None = None) -> Path:
+                     description: str = "", report: ValidationReport | None = None,
+                     preset: str | None = None) -> Path:
     """Write ``dataset`` as a dataset folder readable by :func:`load_dataset_dir`.
 
-    Files: ``expression.csv``, ``test_expression.csv`` and ``test_expression_clean.csv``
+    Files: ``expression.csv``, ``test_expression.csv``, ``test_expression_clean.csv`` and
+    ``validation_expression.csv``
     (tidy ``trajectory, time, <genes...>``), ``prior.csv``, ``ppi.csv``, ``truth.csv``
     (``source, target, weight``, source = regulator), ``gene_sets.gmt`` and the
     manifest ``dataset.json`` (name, source, sizes, file names). The folder's
@@ -62,20 +64,23 @@ def save_dataset_dir(dataset, folder: str | os.PathLike, *, gene_sets: Mapping[s
     report
         Validation findings of the original files (kept in the manifest as
         ``validation``, since the written files are already aligned).
+    preset
+        Name of the run preset (:mod:`dash_core.presets`) that suits these data, if any; the app
+        proposes it on the Train page.
 
     Returns
     -------
     pathlib.Path
         The folder.
     """
-    from dash_core.simulate import write_gmt
+    from dash_core.io.gmt import write_gmt
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
     dataset.expression.to_tidy().to_csv(out / "expression.csv", index=False)
     files["expression"] = "expression.csv"
-    for key in ("test_expression", "test_expression_clean"):
+    for key in ("test_expression", "test_expression_clean", "validation_expression"):
         expr = getattr(dataset, key, None)
         if expr is not None:
             expr.to_tidy().to_csv(out / f"{key}.csv", index=False)
@@ -105,6 +110,8 @@ def save_dataset_dir(dataset, folder: str | os.PathLike, *, gene_sets: Mapping[s
         "original_sources": _plain(dataset.metadata.get("sources", {})),
         "validation": validation_lines(report) if report is not None else [],
     }
+    if preset:
+        manifest["preset"] = preset
     (out / DATASET_MANIFEST).write_text(json.dumps(_plain(manifest), indent=2, default=_json_default))
     return out
 
@@ -121,8 +128,8 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
 
 
 def dataset_files(folder: str | os.PathLike) -> dict[str, Path]:
-    """Paths of a dataset folder's files, keyed ``expression, test_expression, test_expression_clean, prior, ppi,
-    truth, gene_sets`` (only those present)."""
+    """Paths of a dataset folder's files, keyed ``expression, test_expression, test_expression_clean,
+    validation_expression, prior, ppi, truth, gene_sets`` (only those present)."""
     folder = Path(folder)
     return {k: folder / v for k, v in read_manifest(folder).get("files", {}).items()}
 
@@ -147,6 +154,7 @@ def load_dataset_dir(folder: str | os.PathLike):
         ppi=files.get("ppi"),
         truth=files.get("truth"),
         test_expression=files.get("test_expression"),
+        validation_expression=files.get("validation_expression"),
         name=manifest.get("name") or None,
     )
     if "test_expression_clean" in files and dataset.test_expression is not None:

@@ -44,6 +44,10 @@ class DatasetSpec:
         Min-max scale expression to [0, 1] with the training range (test sets too).
     name
         Dataset label.
+    validation_expression
+        A separate validation series (same genes) that chooses the checkpoint.
+    h5ad
+        :class:`dash_core.io.H5adOptions` fields for ``.h5ad`` expression files (time column, bins, ...).
     """
 
     expression: str | None = None
@@ -56,6 +60,8 @@ class DatasetSpec:
     simulation: dict | None = None
     minmax_scale: bool = False
     name: str | None = None
+    validation_expression: str | None = None
+    h5ad: dict | None = None
 
     def __post_init__(self) -> None:
         if self.simulation is None and self.expression is None:
@@ -70,7 +76,8 @@ class DatasetSpec:
     @classmethod
     def from_files(cls, expression: str, *, prior: str | None = None, ppi: str | None = None,
                    truth: str | None = None, genes: str | None = None, test_expression: str | None = None,
-                   minmax_scale: bool = False, name: str | None = None) -> DatasetSpec:
+                   minmax_scale: bool = False, name: str | None = None,
+                   validation_expression: str | None = None, h5ad: dict | None = None) -> DatasetSpec:
         """Spec of user files, with every path made absolute (so worker processes find them)."""
 
         def absolute(v: str | None) -> str | None:
@@ -78,7 +85,8 @@ class DatasetSpec:
 
         return cls(expression=absolute(expression), prior=absolute(prior), ppi=absolute(ppi), truth=absolute(truth),
                    genes=absolute(genes), test_expression=absolute(test_expression),
-                   minmax_scale=bool(minmax_scale), name=name)
+                   minmax_scale=bool(minmax_scale), name=name,
+                   validation_expression=absolute(validation_expression), h5ad=h5ad)
 
     @classmethod
     def from_simulation_dir(cls, folder, *, name: str | None = None) -> DatasetSpec:
@@ -106,8 +114,12 @@ class DatasetSpec:
         """
         if self.simulation is not None:
             return simulate(SimulationConfig.from_dict(dict(self.simulation))).dataset, []
+        from dash_core.io.h5ad import H5adOptions
+
         dataset, report = load_dataset(self.expression, self.prior, genes=self.genes, ppi=self.ppi,
-                                       truth=self.truth, test_expression=self.test_expression, name=self.name)
+                                       truth=self.truth, test_expression=self.test_expression, name=self.name,
+                                       validation_expression=self.validation_expression,
+                                       h5ad=H5adOptions(**self.h5ad) if self.h5ad else None)
         messages = [str(i) for i in report.issues if i.level != "info"]
         if self.test_expression_clean is not None:
             clean, _ = read_expression(self.test_expression_clean, genes=self.genes)

@@ -212,15 +212,13 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
 def ordered_frame(rows: list[dict[str, Any]], *, extra_tail: Sequence[str] = ()) -> pd.DataFrame:
     """Rows as a frame: :data:`LEAD_COLUMNS`, metrics, ``val_mse``, other columns, ``extra_tail``, :data:`TAIL_COLUMNS`."""
     df = pd.DataFrame(rows)
+    metrics = list(dict.fromkeys([*METRIC_KEYS, "val_mse"]))
     if df.empty:
-        return pd.DataFrame(columns=list(dict.fromkeys([*LEAD_COLUMNS, *METRIC_KEYS,
-                                                        *(["val_mse"] if extra_tail else []),
-                                                        *extra_tail, *TAIL_COLUMNS])))
+        return pd.DataFrame(columns=list(dict.fromkeys([*LEAD_COLUMNS, *metrics, *extra_tail, *TAIL_COLUMNS])))
     for c in [*LEAD_COLUMNS, *extra_tail, *TAIL_COLUMNS]:
         if c not in df.columns:
             df[c] = None
-    # dict.fromkeys: val_mse is also one of METRIC_KEYS now; a column must not appear twice
-    lead = [c for c in dict.fromkeys([*LEAD_COLUMNS, *METRIC_KEYS, "val_mse"]) if c in df.columns]
+    lead = [c for c in [*LEAD_COLUMNS, *metrics] if c in df.columns]
     tail = [*extra_tail, *(c for c in TAIL_COLUMNS if c in df.columns)]
     middle = [c for c in df.columns if c not in lead and c not in tail]
     return df[lead + middle + tail]
