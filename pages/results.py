@@ -99,7 +99,7 @@ if _rows:
         st.caption("A model has learned dynamics only if it predicts the next observation better than \"no change\" "
                    "(persistence), and it has learned network structure beyond the prior only if it ranks edges "
                    "better than the prior alone. Gold-standard-regulator rows restrict scoring to the regulators the "
-                   "gold standard covers (e.g. the TFs of a ChIP-seq study; methods D.2).")
+                   "gold standard covers (e.g. the TFs of a ChIP-seq study).")
         st.dataframe(pd.DataFrame(_rows), hide_index=True)
         if detail.get("validation_split"):
             st.caption(f"Validation: {detail['validation_split']}. Time: {detail.get('time_note', 'as given')}.")
@@ -122,9 +122,22 @@ prior = edges_to_matrix(dataset.prior, genes) if dataset is not None and dataset
 
 has_confidence = "confidence" in edges.columns
 audit_path = folder / "prior_audit.csv"
-tab_heat, tab_traj, tab_net, tab_train, tab_conf, tab_dl = st.tabs(
-    ["Network heatmaps", "Fitted trajectories", "Network view", "Training curves", "Confidence & prior audit",
-     "Downloads"])
+net_edges = edges
+if has_confidence:
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    min_conf = c1.slider("Minimum edge confidence", 0.0, 1.0, 0.0, step=0.05, key="res_min_conf",
+                         help="Confidence = share of the seeds whose model at the same λ and pruning level keeps "
+                              "the edge (1 = every seed). Filters the edge table and the network view.")
+    net_edges = edges[edges["confidence"] >= min_conf - 1e-9]
+    c2.caption(f"{len(net_edges):,} of {len(edges):,} edges have confidence ≥ {min_conf:.2f}.")
+tab_heat, tab_edges, tab_traj, tab_net, tab_train, tab_conf, tab_dl = st.tabs(
+    ["Network heatmaps", "Edge table", "Fitted trajectories", "Network view", "Training curves",
+     "Confidence & prior audit", "Downloads"])
+
+with tab_edges:
+    from pages._edges import edge_table_panel
+
+    edge_table_panel(net_edges, dataset.truth if dataset is not None else None, key="res_edges")
 
 with tab_heat:
     reference = truth if truth is not None else prior
@@ -135,12 +148,15 @@ with tab_heat:
     if prior is not None:
         mats["Prior"] = prior
     mats["Inferred effect matrix E"] = E
-    st.caption("Rows = regulators, columns = targets, all panels in the same gene order (regulators first, by "
-               "number of targets). Drag to zoom (all panels follow), double-click to reset. Colours are scaled per "
-               "panel: blue activation, red repression; hover shows the raw value.")
+    st.caption("Rows = regulators (genes that regulate something in any panel), columns = targets, in the same "
+               "order in every panel (regulators first, by number of targets). Blue = activation, red = repression; "
+               "the colour follows the square root of the effect's share of the panel's strongest, so weak edges "
+               "stay visible. Hover for the raw value; drag to zoom (all panels follow), double-click to reset.")
     if genes:
-        st.plotly_chart(network_heatmaps_figure(mats, genes, order), key="res_heatmaps",
-                        config={"displaylogo": False})
+        n_rows = int(np.logical_or.reduce([np.any(np.asarray(m) != 0, axis=1) for m in mats.values()]).sum())
+        st.plotly_chart(network_heatmaps_figure(mats, genes, order, regulators_only=True, gamma=0.5,
+                                                height=int(min(520, max(260, 150 + 14 * n_rows)))),
+                        key="res_heatmaps", config={"displaylogo": False})
         rows = []
         for name, ref in (("ground truth", truth), ("prior", prior)):
             if ref is not None:
@@ -216,13 +232,6 @@ with tab_traj:
                        "expected for short runs.")
 
 with tab_net:
-    net_edges = edges
-    if has_confidence:
-        min_conf = st.slider("Minimum edge confidence", 0.0, 1.0, 0.0, step=0.05, key="res_min_conf",
-                             help="Confidence = share of the seeds whose model at the same λ and pruning level "
-                                  "keeps the edge. 1 = kept by every seed.")
-        net_edges = edges[edges["confidence"] >= min_conf - 1e-9]
-        st.caption(f"{len(net_edges):,} of {len(edges):,} edges have confidence ≥ {min_conf:.2f}.")
     c1, c2, c3 = st.columns([2, 2, 1])
     n_e = len(net_edges)
     top_k = n_e
@@ -247,10 +256,6 @@ with tab_net:
             components.html(page, height=620, scrolling=False)
         st.caption("Orange nodes regulate at least one drawn edge; purple nodes are targets only. Drag nodes, "
                    "scroll to zoom, hover an edge for its effect.")
-    with st.expander(f"Edge table ({len(net_edges):,} edges)"):
-        st.dataframe(net_edges, hide_index=True, height=320,
-                     column_config={"confidence": st.column_config.ProgressColumn(
-                         "confidence", min_value=0.0, max_value=1.0, format="%.2f")} if has_confidence else None)
 
 with tab_train:
     hist = _ui.read_csv(folder / "history.csv")
@@ -275,7 +280,7 @@ with tab_conf:
                           xaxis_title="confidence", yaxis_title="edges")
         st.plotly_chart(fig, key="res_conf_hist", config={"displaylogo": False})
         st.caption(f"{int((edges['confidence'] >= 1 - 1e-9).sum()):,} of {len(edges):,} edges are kept by every "
-                   "seed. Filter the network view and edge table by confidence on the Network view tab.")
+                   "seed. Filter the edge table and the network view with the confidence slider above the tabs.")
     audit = _ui.read_csv(audit_path)
     if audit is None and (folder / "members.json").is_file() and st.button(
             "Run the prior audit", key="res_run_audit", help="Compare the prior with the seeds' models (seconds)."):

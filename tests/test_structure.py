@@ -156,3 +156,20 @@ def test_job_kinds_are_registered_from_the_declared_table():
 
     assert load_job_kinds() == {}
     assert set(BUILTIN_JOB_KINDS) <= set(JOB_KINDS.names())
+
+
+#: Lines above which a module must say at its top why it is long.
+MAX_LINES = 800
+
+
+def test_long_modules_say_why_at_their_top():
+    offenders = []
+    for m, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") <= MAX_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if "why this module is long" not in doc.lower():
+            offenders.append(f"{m} ({text.count(chr(10))} lines)")
+    assert not offenders, (f"modules over {MAX_LINES} lines without 'Why this module is long' in their docstring: "
+                           + ", ".join(offenders))

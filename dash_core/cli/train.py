@@ -38,7 +38,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         eprint(line)
     if not result.details.get("min_sparsity_reached", True):
         eprint(f"warning: the run never reached --checkpoint-min-sparsity {cfg.train.checkpoint_min_sparsity:g}; "
-                "the reported model is the best validation epoch overall. Train longer or prune more per event.")
+               "the reported model is the best validation epoch overall. Train longer or prune more per event.")
     return 0
 
 
@@ -55,6 +55,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     for e in reg.entries():
         prior = "" if "uses_prior" not in e.extra else ("  [uses prior]" if e.extra["uses_prior"] else "  [data only]")
         print(f"{e.name:12s} {e.description}{prior}\n{'':12s} {e.citation}")
+        settings = e.extra.get("settings")
+        if settings is not None and settings.describe() != "shared defaults":
+            print(f"{'':12s} benchmark settings: {settings.describe()} ({settings.note})")
     return 0
 
 

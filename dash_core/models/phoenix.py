@@ -139,7 +139,7 @@ class PhoenixODE(GRNModel):
                 lin.bias.uniform_(-bound, bound, generator=generator)
             for lin in (self.sums_out, self.prods_out):
                 if cfg.output_init == "orthogonal":
-                    _orthogonal_(lin.weight, generator)
+                    nn.init.orthogonal_(lin.weight, gain=1.0, generator=generator)  # seeded, semi-orthogonal
                 else:
                     sparse_init_(lin.weight, cfg.sparse_fraction, cfg.sparse_std, generator)
             self.g.uniform_(0.0, 1.0, generator=generator)
@@ -193,13 +193,17 @@ class PhoenixODE(GRNModel):
         """``f`` of K PHOENIX models on ``(K, B, n)`` states with batched products (see :meth:`vector_field`)."""
         wst, wpt, ct, bs, bp = cls._stacked_weights(models)
         gr = stack_tensors([gene_rate(m.g, m.config.multiplier_grad) for m in models]).unsqueeze(1)  # (K, 1, n)
+        # A solver passes the same ``scale`` to every evaluation of a solve: form ``scale * ReLU(g)`` once.
+        last: list = [None, gr]
 
         def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
+            if scale is not last[0]:
+                last[0], last[1] = scale, (gr if scale is None else scale * gr)
             sx = squash(x)
             s = torch.baddbmm(bs, sx, wst)
             p = torch.exp(torch.baddbmm(bp, torch.log1p(sx), wpt))
             r = torch.baddbmm(x, torch.cat([s, p], dim=2), ct, beta=-1.0)  # u - x
-            return (gr if scale is None else scale * gr) * r
+            return last[1] * r
 
         return f
 
@@ -262,14 +266,3 @@ class PhoenixODE(GRNModel):
         if extra:  # e.g. gate parameters attached by a strategy
             groups["extra"] = extra
         return groups
-
-
-def _orthogonal_(weight: Tensor, generator: torch.Generator | None) -> None:
-    """Semi-orthogonal initialisation with gain 1 using a seeded QR decomposition."""
-    rows, cols = weight.shape
-    a = torch.randn(max(rows, cols), min(rows, cols), generator=generator, dtype=torch.float64)
-    q, r = torch.linalg.qr(a)
-    q = q * torch.sign(torch.diagonal(r))[None, :]
-    if rows < cols:
-        q = q.t()
-    weight.copy_(q[:rows, :cols].to(weight.dtype))

@@ -73,7 +73,7 @@ def save_dataset_dir(dataset, folder: str | os.PathLike, *, gene_sets: Mapping[s
     pathlib.Path
         The folder.
     """
-    from dash_core.simulate import write_gmt
+    from dash_core.io.gmt import write_gmt
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

@@ -89,7 +89,7 @@ BUILTIN_JOB_KINDS: dict[str, tuple[str, str]] = {
               "Train and prune one model on a dataset (run_experiment + save_run), progress per epoch."),
     "sweep": ("dash_core.runs.jobs:sweep_job",
               "Grid of lambda_PPI x lambda_motif values (and baselines) via dash_core.studies.sweeps.run_sweep."),
-    "pathways": ("dash_core.pathways:run_pathways_job",
+    "pathways": ("dash_core.pathways.analysis:run_pathways_job",
                  "Pathway analysis: influence scores, permutation test and gseapy (methods A.6, G)"),
 }
 #: Plugin modules that register further job kinds when they exist (imported by :func:`load_job_kinds`).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pandas as pd
 
 from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
-from dash_core.pruning import STRATEGIES
+from dash_core.pruning import STRATEGIES, StrategySettings
 from dash_core.runs.executors import ExecutorConfig, Job
 from dash_core.simulate import SimulationConfig, simulate, write_simulation
 from dash_core.studies.datasets import DatasetSpec
@@ -43,6 +43,7 @@ __all__ = [
     "PAPER_SIM350",
     "PAPER_SIM350_LABELS",
     "PRIOR_CORRUPTIONS",
+    "STRATEGY_SETTING_NAMES",
     "SUMMARY_METRICS",
     "BenchmarkTables",
     "Condition",
@@ -50,6 +51,7 @@ __all__ = [
     "benchmark_jobs",
     "prepare_benchmark_data",
     "run_benchmark",
+    "strategy_config",
     "summarize_benchmark",
     "summary_markdown",
 ]
@@ -84,8 +86,8 @@ PAPER_SIM350_LABELS: dict[str, str] = {
 }
 
 #: Columns summarised (mean +- sd over seeds) by :func:`summarize_benchmark`.
-SUMMARY_METRICS: tuple[str, ...] = ("sparsity", "balanced_accuracy", "auroc", "auprc", "test_mse", "epochs",
-                                    "wall_seconds", "seconds_per_epoch")
+SUMMARY_METRICS: tuple[str, ...] = ("sparsity", "balanced_accuracy", "auroc", "prior_auroc", "auprc", "test_mse",
+                                    "test_mse_persistence", "epochs", "wall_seconds", "seconds_per_epoch")
 
 #: Benchmark presets (methods F.1, E.4, E.5 / paper Table 6).
 BENCHMARK_PRESETS: tuple[str, ...] = ("sim350", "noise", "prior-corruption")
@@ -193,23 +195,66 @@ def prepare_benchmark_data(conditions: Sequence[Condition], seeds: Sequence[int]
     return specs
 
 
+#: Run settings a strategy's :class:`~dash_core.pruning.StrategySettings` may set (``keep`` names).
+STRATEGY_SETTING_NAMES: tuple[str, ...] = ("solver", "multiplier_grad", "schedule")
+
+
+def strategy_config(base_config: RunConfig, strategy: str, *, keep: Collection[str] = ()) -> RunConfig:
+    """``base_config`` for ``strategy`` with the run settings the spec gives it (methods C, the registry's
+    :class:`~dash_core.pruning.StrategySettings`), except those named in ``keep`` (set by the user).
+
+    Parameters
+    ----------
+    base_config
+        Shared model, training and pruning settings.
+    strategy
+        A registered strategy name.
+    keep
+        Names of :data:`STRATEGY_SETTING_NAMES` to leave as in ``base_config`` (explicit options win).
+
+    Returns
+    -------
+    RunConfig
+        With ``strategy`` set and, where the registry gives one and it is not kept, the strategy's
+        solver, gene-multiplier gradient and schedule fields.
+    """
+    unknown = set(keep) - set(STRATEGY_SETTING_NAMES)
+    if unknown:
+        raise DashInputError(f"unknown strategy setting(s) {', '.join(sorted(unknown))}; known: "
+                             f"{', '.join(STRATEGY_SETTING_NAMES)}.")
+    settings: StrategySettings = STRATEGIES.get(strategy).extra.get("settings") or StrategySettings()
+    cfg = dataclasses.replace(base_config, strategy=strategy)
+    if settings.solver is not None and "solver" not in keep:
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, solver=settings.solver))
+    if settings.multiplier_grad is not None and "multiplier_grad" not in keep:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, multiplier_grad=settings.multiplier_grad))
+    if settings.schedule and "schedule" not in keep:
+        cfg = dataclasses.replace(cfg, pruning=dataclasses.replace(cfg.pruning, **dict(settings.schedule)))
+    return cfg
+
+
 def benchmark_jobs(specs: dict[tuple[str, int], DatasetSpec], strategies: Sequence[str], base_config: RunConfig,
-                   out_dir) -> list[Job]:
+                   out_dir, *, strategy_settings: bool = True, keep: Collection[str] = ()) -> list[Job]:
     """One job per condition x strategy x seed (key ``<condition>_<strategy>_seed<k>``).
 
     Every strategy runs with its own defaults on top of ``base_config``
-    (model, training, pruning options); the seed of the data is also the
-    training seed.
+    (model, training, pruning options) and, with ``strategy_settings``, the run
+    settings the spec gives it (:func:`strategy_config`; ``keep``: those the user
+    set). The seed of the data is also the training seed.
     """
     root = Path(out_dir).resolve()
     jobs = []
     for (cond, seed), spec in specs.items():
         for strat in strategies:
             key = f"{cond}_{strat}_seed{seed}"
-            cfg = dataclasses.replace(base_config, strategy=strat, seed=int(seed))
+            cfg = (strategy_config(base_config, strat, keep=keep) if strategy_settings
+                   else dataclasses.replace(base_config, strategy=strat))
+            cfg = dataclasses.replace(cfg, seed=int(seed))
+            labels = {"condition": cond, "solver": cfg.train.solver.method,
+                      "multiplier_grad": cfg.model.multiplier_grad}
             jobs.append(Job(key=key, func=run_point,
                             kwargs={"key": key, "dataset": spec.to_dict(), "config": cfg.to_dict(),
-                                    "run_dir": str(root / "runs" / key), "labels": {"condition": cond}}))
+                                    "run_dir": str(root / "runs" / key), "labels": labels}))
     return jobs
 
 
@@ -241,7 +286,8 @@ class BenchmarkTables:
 def run_benchmark(preset: str | None, seeds: Sequence[int], out_dir, strategies: Sequence[str] | None = None,
                   executor: ExecutorConfig = ExecutorConfig(), data: DatasetSpec | None = None, *,
                   base_config: RunConfig | None = None, n_genes: int | None = None,
-                  noise_percents: Sequence[float] | None = None,
+                  noise_percents: Sequence[float] | None = None, strategy_settings: bool = True,
+                  keep: Collection[str] = (),
                   on_point: Callable[[dict[str, Any], PointProgress], None] | None = None,
                   should_stop: Callable[[], bool] | None = None) -> BenchmarkTables:
     """Run every strategy on the benchmark data and summarise (methods F.1, deliverables 4-5).
@@ -268,6 +314,11 @@ def run_benchmark(preset: str | None, seeds: Sequence[int], out_dir, strategies:
         Simulate this many genes instead of 350 (counts scaled, quick version).
     noise_percents
         ``noise`` preset: the paper noise levels in percent (default 0, 5, 10, 20).
+    strategy_settings
+        Run every strategy with the settings the spec gives it (solver, gene-multiplier gradient,
+        schedule; :func:`strategy_config`), default True; False: ``base_config`` for all.
+    keep
+        Settings the user set explicitly (names of :data:`STRATEGY_SETTING_NAMES`): not overridden.
     on_point, should_stop
         See :func:`dash_core.studies.sweeps.run_sweep`.
 
@@ -304,16 +355,19 @@ def run_benchmark(preset: str | None, seeds: Sequence[int], out_dir, strategies:
     settings = {"kind": "benchmark", "preset": preset, "n_genes": n_genes,
                 "conditions": [dataclasses.asdict(c) for c in conditions],
                 "dataset": None if data is None else data.to_dict(),
-                "config": normalised_config(base_config, keep_lambdas=True)}
+                "config": normalised_config(base_config, keep_lambdas=True),
+                "strategy_settings": bool(strategy_settings), "keep": sorted(keep)}
     check_study_folder(root, settings)
     if data is not None:
         specs = {("data", int(s)): data for s in seeds}
     else:
         specs = prepare_benchmark_data(conditions, seeds, root, n_genes=n_genes)
-    jobs = benchmark_jobs(specs, names, base_config, root)
+    jobs = benchmark_jobs(specs, names, base_config, root, strategy_settings=strategy_settings, keep=keep)
     df = run_study(jobs, ResultTable(root / "benchmark.csv"), executor, on_point, should_stop)
     summary = summarize_benchmark(df, conditions=conditions)
-    md = summary_markdown(summary, conditions=conditions, n_genes=n_genes if data is None else None)
+    applied = {n: _settings_line(n, base_config, strategy_settings, keep) for n in names}
+    md = summary_markdown(summary, conditions=conditions, n_genes=n_genes if data is None else None,
+                          settings=applied)
     paths = {"benchmark": root / "benchmark.csv", "summary": root / "summary.csv", "summary_md": root / "summary.md"}
     summary.to_csv(paths["summary"], index=False)
     paths["summary_md"].write_text(md, encoding="utf-8")
@@ -385,13 +439,28 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _settings_line(strategy: str, base_config: RunConfig, applied: bool, keep: Collection[str]) -> str:
+    """What a strategy ran with beyond ``base_config``: its spec settings, or "shared settings"."""
+    if not applied:
+        return "shared settings"
+    settings: StrategySettings = STRATEGIES.get(strategy).extra.get("settings") or StrategySettings()
+    kept = [k for k in keep if getattr(settings, k, None)]
+    text = settings.describe()
+    if settings.note:
+        text += f" — {settings.note}"
+    if kept:
+        text += f" (overridden by your --{', --'.join(k.replace('_', '-') for k in kept)})"
+    return text
+
+
 def summary_markdown(summary: pd.DataFrame, *, conditions: Sequence[Condition] | None = None,
-                     n_genes: int | None = None) -> str:
+                     n_genes: int | None = None, settings: dict[str, str] | None = None) -> str:
     """Markdown report of :func:`summarize_benchmark`: one table per condition plus wall time per strategy.
 
     Values are mean ± sd over seeds (only the mean for a single seed);
     sparsity and balanced accuracy in percent, with the paper's F.1 values
-    in the last columns for the comparable condition.
+    in the last columns for the comparable condition. ``settings``
+    (strategy -> line) adds the per-strategy run settings.
     """
     descr = {c.name: c.description for c in conditions or []}
     comparable = {c.name for c in conditions or [] if c.paper_comparable}
@@ -406,8 +475,8 @@ def summary_markdown(summary: pd.DataFrame, *, conditions: Sequence[Condition] |
         title = f"## {cond}" + (f": {descr[cond]}" if descr.get(cond) else "")
         if cond in comparable and n_genes is not None and genes != 350:
             title += f" ({genes} genes; the paper used 350)"
-        header = ["Strategy", "Runs", "Sparsity %", "BA %", "AUROC", "AUPRC", "Test MSE", "Epochs", "Wall s",
-                  "s/epoch"]
+        header = ["Strategy", "Runs", "Sparsity %", "BA %", "AUROC", "Prior-alone AUROC", "AUPRC", "Test MSE",
+                  "Epochs", "Wall s", "s/epoch"]
         show_paper = cond in comparable
         if show_paper:
             header += ["Paper sparsity %", "Paper BA %"]
@@ -416,7 +485,8 @@ def summary_markdown(summary: pd.DataFrame, *, conditions: Sequence[Condition] |
             runs = f"{int(r['n_runs'])}" + (f" ({int(r['n_failed'])} failed)" if r.get("n_failed") else "")
             cells = [PAPER_SIM350_LABELS.get(r["strategy"], r["strategy"]) + f" (`{r['strategy']}`)", runs,
                      _mean_sd(r, "sparsity", ".1f", 100), _mean_sd(r, "balanced_accuracy", ".1f", 100),
-                     _mean_sd(r, "auroc", ".3f"), _mean_sd(r, "auprc", ".3f"), _mean_sd(r, "test_mse", ".2e"),
+                     _mean_sd(r, "auroc", ".3f"), _mean_sd(r, "prior_auroc", ".3f"), _mean_sd(r, "auprc", ".3f"),
+                     _mean_sd(r, "test_mse", ".2e"),
                      _mean_sd(r, "epochs", ".0f"), _mean_sd(r, "wall_seconds", ".0f"),
                      _mean_sd(r, "seconds_per_epoch", ".2f")]
             if show_paper:
@@ -433,4 +503,8 @@ def summary_markdown(summary: pd.DataFrame, *, conditions: Sequence[Condition] |
                  f"{r['total']:.0f}"] for _, r in wall.iterrows()]
         out += ["", "## Wall time per strategy", "",
                 _md_table(["Strategy", "Runs", "Mean s / run", "Mean s / epoch", "Total s"], rows)]
+    if settings:
+        out += ["", "## Per-strategy run settings", "",
+                _md_table(["Strategy", "Settings (beyond the shared ones)"],
+                          [[f"`{k}`", v] for k, v in settings.items()])]
     return "\n".join(out) + "\n"
