@@ -257,12 +257,17 @@ def recommend(table: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE, *, stra
     if strategy is not None and "strategy" in table.columns:
         rows = table[table["strategy"] == strategy]
     rows = rows[pd.to_numeric(rows.get("val_mse"), errors="coerce").notna()] if len(rows) else rows
+    if rows is not None and len(rows) and "seed" not in rows.columns:
+        rows = rows.assign(seed=0)
     if rows is None or rows.empty:
         raise DashInputError("no finished run with a validation MSE to recommend from.")
     pts = aggregate_points(rows.drop(columns=[c for c in GOLD_COLUMNS if c in rows.columns]))
     if pts.empty:  # no level reached by every seed: fall back to every (point, level) average
         pts = aggregate_points(rows.drop(columns=[c for c in GOLD_COLUMNS if c in rows.columns]),
                                complete_only=False)
+    # compare like with like: points averaged over as many seeds as the best-covered point (a sweep still running
+    # or with failed runs has points with fewer seeds, whose means are noisier)
+    pts = pts[pts["n_seeds"] == pts["n_seeds"].max()]
     best = float(pts["val_mse"].min())
     limit = best * (1.0 + tol)
     eligible = pts[pts["val_mse"] <= limit + 1e-15 * abs(limit)]
