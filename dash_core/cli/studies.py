@@ -73,7 +73,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         eprint(m)
     total = len(ppi) * len(motif) * len(seeds)
     eprint(f"[sweep] {strategy}: {len(ppi)} x {len(motif)} lambda points x {len(seeds)} seed(s) = {total} runs "
-            f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
+           f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
     df = run_sweep(spec, cfg, ppi, motif, strategy=strategy, seeds=seeds, out_dir=args.out, executor=executor,
                    on_point=progress_printer("sweep"))
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
@@ -127,15 +127,15 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     else:
         preset = args.preset or "sim350"
     eprint(f"[benchmark] {preset or 'your data'}{' with preset ' + args.preset if data is not None and args.preset else ''}: seeds {','.join(map(str, seeds))}, strategies "
-            f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
-            f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
+           f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
+           f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
     tables = run_benchmark(preset, seeds, args.out, strategies, executor, data, base_config=cfg, n_genes=args.genes,
                            noise_percents=noise, strategy_settings=not args.shared_settings,
                            keep=_explicit_settings(args), on_point=progress_printer("benchmark"))
     print(tables.markdown)
     n_failed = int((tables.results["status"] == "failed").sum()) if len(tables.results) else 0
     eprint(f"[benchmark] wrote {tables.paths['benchmark']}, {tables.paths['summary']}, {tables.paths['summary_md']} "
-            f"in {duration(tables.wall_seconds)}" + (f"; {n_failed} run(s) failed (run again to retry)"
+           f"in {duration(tables.wall_seconds)}" + (f"; {n_failed} run(s) failed (run again to retry)"
                                                      if n_failed else ""))
     return 0
 
