@@ -182,7 +182,8 @@ def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCal
 
 def run_stack(dataset: Dataset, configs: list[RunConfig], *,
               progress: ProgressCallback | list[ProgressCallback | None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> list[RunResult | BaseException]:
+              should_stop: Callable[[], bool] | list[Callable[[], bool] | None] | None = None
+              ) -> list[RunResult | BaseException]:
     """Train, prune and score K runs on one dataset as one stacked model (methods as in :func:`run_experiment`).
 
     The runs share the architecture, data, device and a fixed-step solver (:func:`dash_core.stacking.stack_key`)
@@ -199,7 +200,8 @@ def run_stack(dataset: Dataset, configs: list[RunConfig], *,
     progress
         One callback for all runs or one per run.
     should_stop
-        Cancellation poll (cancels every run of the stack).
+        Cancellation poll: one for all runs or one per run (a cancelled run keeps its best checkpoint so far
+        and leaves the stack; the others go on).
 
     Returns
     -------
@@ -246,10 +248,11 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
     # members of a stack share the time unit (stack_key), so the data are rescaled once
     dataset, time_scale, time_note = scale_time(dataset, configs[0].time_scale)
     callbacks = progress if isinstance(progress, list) else [progress] * len(configs)
+    stops = should_stop if isinstance(should_stop, list) else [should_stop] * len(configs)
     probe = memory_probe(resolve_device(configs[0].train.device))
     shared: dict = {}
     members = []
-    for config, callback in zip(configs, callbacks):
+    for config, callback, stop in zip(configs, callbacks, stops):
         lam = config.effective_lambda_data()
         train_cfg = replace(config.train, lambda_data=lam,
                             batching=resolve_batching(dataset.expression, config.train.batching))
@@ -259,7 +262,7 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
         strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(prior, ppi), config.seed)
         strategy.prepare_model(model)
         trainer = Trainer(model, split.train, split.validation, train_cfg, prior=prior if lam < 1 else None,
-                          seed=config.seed, hooks=strategy, progress=callback, should_stop=should_stop, shared=shared)
+                          seed=config.seed, hooks=strategy, progress=callback, should_stop=stop, shared=shared)
         strategy.setup(trainer)
         members.append((config, train_cfg, split, strategy, trainer))
     outcomes = train_stack([m[4] for m in members], [lambda s=m[3], t=m[4]: s.fit(t) for m in members])

@@ -18,8 +18,9 @@ schedule and early stopping, so it must measure *prediction*. Rules
   ``1 - block_fraction`` of it for training, and the held-out pairs are not
   neighbours of training pairs on both sides (as random pairs would be, which
   makes validation an interpolation check that an untrained network passes);
-  trajectories with fewer than ``MIN_BLOCK_PAIRS * blocks + 1`` pairs stay
-  whole in training;
+  each block holds at least ``MIN_BLOCK_PAIRS`` pairs and each stretch keeps
+  a training pair, so trajectories of fewer than 7 pairs (with the defaults)
+  stay whole in training;
 * ``"pairs"``: a seeded random ``val_fraction`` of all pairs (the reference's
   single-mode rule, kept for reproducing it);
 * ``"auto"`` (default): ``"trajectories"`` with at least ``min_trajectories``

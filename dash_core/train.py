@@ -650,7 +650,8 @@ def _adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
     learning rate go through one (fused) multi-tensor kernel; each tensor keeps its own moments and step."""
     buckets: dict[tuple, list[list[Tensor]]] = {}
     for opt in optimizers:
-        if not isinstance(opt, torch.optim.Adam):  # another optimiser: its own step
+        # another optimiser, or a torch whose Adam lacks the (private) _init_group: the optimiser's own step
+        if not isinstance(opt, torch.optim.Adam) or not hasattr(opt, "_init_group"):
             opt.step()
             continue
         for group in opt.param_groups:
@@ -715,12 +716,17 @@ def _eager_step(trainers: list[Trainer], batches: list[_Batch]) -> Tensor:
     return data
 
 
+#: Run the static-buffer step of :class:`CudaGraphStep` eagerly on the CPU too (tests: same code path as CUDA).
+STATIC_STEP_ON_CPU = False
+
+
 def _step_runner(trainers: list[Trainer]):
     """The forward-backward pass of a training step: eager, or replayed from a CUDA graph (see :class:`CudaGraphStep`)."""
     t0 = trainers[0]
-    if t0.device.type == "cuda" and t0.config.cuda_graph and CudaGraphStep.supported(trainers):
+    on_cuda = t0.device.type == "cuda"
+    if t0.config.cuda_graph and (on_cuda or STATIC_STEP_ON_CPU) and CudaGraphStep.supported(trainers):
         cache = t0.__dict__.setdefault("_graphs", {})
-        return lambda sub, batches: CudaGraphStep.run(cache, sub, batches)
+        return lambda sub, batches: CudaGraphStep.run(cache, sub, batches, capture=on_cuda)
     return _eager_step
 
 
@@ -911,7 +917,7 @@ class CudaGraphStep:
         return is_fixed_step(trainers[0].config.solver)
 
     @staticmethod
-    def run(cache: dict, trainers: list[Trainer], batches: list[_Batch]) -> Tensor:
+    def run(cache: dict, trainers: list[Trainer], batches: list[_Batch], *, capture: bool = True) -> Tensor:
         rows = {b.x0.shape[0] for b in batches}
         counts = set(_step_counts(trainers, batches))
         if len(rows) != 1 or len(counts) != 1:
@@ -924,7 +930,7 @@ class CudaGraphStep:
             if len(cache) >= CudaGraphStep.MAX_GRAPHS:
                 cache.clear()
             try:
-                entry = cache[key] = _CapturedStep(trainers, batches)
+                entry = cache[key] = _CapturedStep(trainers, batches, capture=capture)
             except RuntimeError:  # capture not possible here (driver, memory): the same step, eagerly
                 cache["failed"] = True
                 for t in trainers:
@@ -934,9 +940,13 @@ class CudaGraphStep:
 
 
 class _CapturedStep:
-    """Static inputs and the captured graph of one stacked step (see :class:`CudaGraphStep`)."""
+    """Static inputs and the captured graph of one stacked step (see :class:`CudaGraphStep`).
 
-    def __init__(self, trainers: list[Trainer], batches: list[_Batch]) -> None:
+    With ``capture=False`` the same static-buffer step runs eagerly (no graph): the CPU tests use it to check
+    that the CUDA path's arithmetic, random draws and gradient hand-over equal the ordinary step's.
+    """
+
+    def __init__(self, trainers: list[Trainer], batches: list[_Batch], *, capture: bool = True) -> None:
         self.trainers = trainers
         self.max_dt = max(b.max_dt for b in batches)
         self.n_steps = _step_counts(trainers, batches)[0]  # one count per captured graph (part of its key)
@@ -951,6 +961,13 @@ class _CapturedStep:
         # Static probe indices: redrawn from each member's generator before every replay (as its own run draws).
         self.probe_idx = [self._static_indices(t) for t in self.prior_members]
         self.taus = torch.tensor([0.0, 1.0], dtype=dtype)  # host tensor: fixed-step solvers only read its values
+        self.graph = None
+        self.grads: list[tuple[Tensor, Tensor]] = []
+        if capture:
+            self._capture()
+
+    def _capture(self) -> None:
+        trainers = self.trainers
         # Warm up on a side stream (cuBLAS handles, autograd buffers) before capturing, as PyTorch requires.
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
@@ -1000,6 +1017,8 @@ class _CapturedStep:
             k, n = t.config.prior_probe_batch, t.probes.shape[0]
             if k is not None and k < n:
                 static.copy_(torch.randint(0, n, (k,), generator=t.generator), non_blocking=True)
+        if self.graph is None:
+            return self._forward_backward()
         self.graph.replay()
         for p, g in self.grads:
             p.grad = g

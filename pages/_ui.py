@@ -392,8 +392,7 @@ def launch_job(kind: str, params: dict, *, label: str = "", with_dataset: bool =
     except OSError as exc:
         st.error(f"Could not start the job: {exc}")
     else:
-        open_job(run_id, rerun=False)
-        return run_id
+        return run_id  # the launching page shows its live panel; the sidebar lists the job
     return None
 
 
@@ -467,6 +466,11 @@ def open_job(run_id: str, *, rerun: bool = True) -> None:
     st.query_params["job"] = run_id
     if rerun:
         st.rerun()
+
+
+def docked_job() -> str | None:
+    """The run whose live panel is open at the top of the page (see :func:`job_dock`), or None."""
+    return st.session_state.get(_OPEN_JOB)
 
 
 def close_job() -> None:
@@ -544,6 +548,9 @@ def metric_cards(metrics: dict[str, Any], keys: list[str], *, per_row: int = 4) 
     from dash_core.metrics import METRIC_INFO
 
     keys = [k for k in keys if k in metrics]
+    longest = max((len(METRIC_INFO.get(k, {}).get("label", k)) for k in keys), default=0)
+    if longest > 20:  # long labels would be cut off ("AUROC of the prior al...") at 1280 px with four per row
+        per_row = min(per_row, 3)
     for start in range(0, len(keys), per_row):
         cols = st.columns(per_row)
         for col, key in zip(cols, keys[start:start + per_row]):

@@ -13,6 +13,7 @@ from dash_core.io.errors import DashInputError
 from dash_core.models import MODELS, ModelConfig
 from dash_core.presets import PRESETS, apply_preset, describe_presets
 from dash_core.pruning import STRATEGIES, PruningConfig
+from dash_core.pruning.display import strategy_display, strategy_label
 from pages import _ui
 
 st.title("Train & prune")
@@ -57,17 +58,23 @@ def _gpu() -> str | None:
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 
 
-def _advanced_pruning_widgets() -> dict:
-    """One widget per remaining PruningConfig field (typed from the dataclass)."""
+def _advanced_pruning_widgets(strategy: str) -> dict:
+    """One widget per PruningConfig field that ``strategy`` reads (others keep their defaults)."""
+    from dash_core.cli.args import field_docs
+
     hints = typing.get_type_hints(PruningConfig)
+    docs = field_docs(PruningConfig)
+    wanted = set(strategy_display(strategy).options) - _SHOWN
     values = {}
+    fields = [f for f in dataclasses.fields(PruningConfig) if f.name in wanted]
+    if not fields:
+        st.caption("This strategy has no further options.")
+        return values
     cols = st.columns(3)
-    for i, f in enumerate(dataclasses.fields(PruningConfig)):
-        if f.name in _SHOWN:
-            continue
+    for i, f in enumerate(fields):
         tp, default, col = hints[f.name], getattr(_DEF_P, f.name), cols[i % 3]
-        label = f.name.replace("_", " ")
-        tip = f"PruningConfig.{f.name} (default {default!r}); see the methods notes of the strategy."
+        label = f.name.replace("_", " ").capitalize()
+        tip = f"{docs.get(f.name, '')}. Default: {default!r}.".lstrip(". ")
         key = f"adv_{f.name}"
         if tp is bool:
             values[f.name] = col.checkbox(label, value=default, key=key, help=tip)
@@ -98,7 +105,9 @@ with c_strat:
     st.subheader("Pruning strategy")
     names = STRATEGIES.names()
     strategy = st.selectbox("Strategy", names, index=names.index("dash") if "dash" in names else 0, key="tr_strategy",
+                            format_func=strategy_label,
                             help="How the model is made sparse. Prior-informed strategies need a prior network.")
+    shown = strategy_display(strategy)
     entry = STRATEGIES.get(strategy)
     st.markdown(f"{entry.description}  \n*{entry.citation}*")
     uses_prior = bool(entry.extra.get("uses_prior"))
@@ -109,9 +118,11 @@ with c_strat:
 st.subheader("Prior weights λ")
 c1, c2, c3 = st.columns(3)
 lam_ppi = c1.slider("λ_PPI (input layers)", 0.0, 1.0, _DEF_P.lambda_ppi, step=0.005, key="tr_lppi",
+                    disabled=not shown.uses_lambda,
                     help="DASH: weight of the PPI / co-regulation prior in the pruning score of the input layers; "
                          "0 = pure magnitude (IMP), 1 = prior only (BioPrune). SIM default 0.5.")
 lam_motif = c2.slider("λ_motif (output layers)", 0.0, 1.0, _DEF_P.lambda_motif, step=0.005, key="tr_lmotif",
+                      disabled=not shown.uses_lambda,
                       help="DASH: weight of the TF→target motif prior in the pruning score of the output layers. "
                            "SIM default 0.05.")
 _preset_ld = apply_preset(RunConfig(strategy=strategy), preset).train.lambda_data
@@ -121,18 +132,20 @@ own_ld = c3.checkbox(f"Set λ_data (strategy default {default_ld:g})", value=Fal
                           "PHOENIX and PINN+MP use 0.99, the pruning strategies 1.")
 lam_data = c3.slider("λ_data", 0.0, 1.0, default_ld, step=0.001, format="%.3f", key=f"tr_ldata_{strategy}", disabled=not own_ld,
                      help="1 = fit the data only; lower values pull the model towards the prior during training.")
-if strategy not in ("dash",):
-    st.caption("λ_PPI and λ_motif only affect DASH (BioPrune fixes them at 1, IMP at 0).")
+if not shown.uses_lambda:
+    st.caption(f"{shown.label} does not use λ_PPI and λ_motif (only DASH mixes prior and weight size; BioPrune "
+               "fixes them at 1, IMP at 0).")
 
 st.subheader("Pruning schedule and training")
 c1, c2, c3, c4 = st.columns(4)
-first_epoch = c1.number_input("First pruning epoch", 1, 1000, _DEF_P.first_epoch, key="tr_e0",
+_no_schedule = "first_epoch" not in shown.options
+first_epoch = c1.number_input("First pruning epoch", 1, 1000, _DEF_P.first_epoch, key="tr_e0", disabled=_no_schedule,
                               help="Epoch of the first pruning event (e₀; SIM: 3).")
-first_amount = c2.slider("First amount", 0.0, 0.99, _DEF_P.first_amount, step=0.01, key="tr_a0",
+first_amount = c2.slider("First amount", 0.0, 0.99, _DEF_P.first_amount, step=0.01, key="tr_a0", disabled=_no_schedule,
                          help="Share of each layer's weights removed at the first event (SIM: 0.70).")
-interval = c3.number_input("Interval (epochs)", 1, 1000, _DEF_P.interval, key="tr_interval",
+interval = c3.number_input("Interval (epochs)", 1, 1000, _DEF_P.interval, key="tr_interval", disabled=_no_schedule,
                            help="Later events every this many epochs (Δ; SIM: 10).")
-amount = c4.slider("Later amount", 0.0, 0.9, _DEF_P.amount, step=0.01, key="tr_amount",
+amount = c4.slider("Later amount", 0.0, 0.9, _DEF_P.amount, step=0.01, key="tr_amount", disabled=_no_schedule,
                    help="Share of the remaining weights removed at every later event (SIM: 0.10).")
 c1, c2, c3, c4 = st.columns(4)
 max_epochs = c1.number_input("Max epochs", 1, 5000, _DEF_T.max_epochs, key="tr_epochs",
@@ -166,11 +179,12 @@ with st.expander("Advanced options"):
                        help="0 = report the epoch with the best validation MSE (the paper's rule). Above 0: report "
                             "the best epoch among those at least this sparse, so that runs can be compared at a fixed "
                             "sparsity; early stopping waits until the model is that sparse.")
-    st.markdown("**Strategy options**")
-    extra = _advanced_pruning_widgets()
+    st.markdown(f"**Options of {shown.label}**")
+    extra = _advanced_pruning_widgets(strategy)
 
-label = st.text_input("Run label", value=f"{strategy} · {model_name} h{int(hidden)} · seed {int(seed)}",
-                      key=f"tr_label_{strategy}_{model_name}_{int(hidden)}_{int(seed)}",
+label = st.text_input("Run label", value=f"{shown.label.split(' ')[0]} on {dataset.name} · {model_name} h{int(hidden)} · "
+                                        f"seed {int(seed)}",
+                      key=f"tr_label_{strategy}_{model_name}_{int(hidden)}_{int(seed)}_{dataset.name}",
                       help="A name to find the run again in Results and Compare runs.")
 
 
@@ -215,11 +229,15 @@ if st.button("Launch", type="primary", icon=":material/rocket_launch:", key="tr_
             run_id = _ui.launch_job("train", {"config": cfg.to_dict()}, label=label)
             if run_id:
                 st.session_state["train_live_run"] = run_id
+                st.rerun()  # redraw with Launch disabled while this job runs
 
 live = st.session_state.get("train_live_run")
 if live:
     st.subheader("Live progress")
-    _ui.job_status_panel(live, key="train_live")
+    if _ui.docked_job() == live:
+        st.caption("Shown in the job panel at the top of the page.")
+    else:
+        _ui.job_status_panel(live, key="train_live")
     rec = _ui.get_store().find(live)
     if rec is not None and rec.status in ("completed", "cancelled") and rec.summary:
         if st.button("Open in Results", type="primary", icon=":material/insights:", key="tr_open",

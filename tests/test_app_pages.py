@@ -73,13 +73,19 @@ def test_train_page_lists_registries_and_gpu_status(app):
     app.button(key="load_demo").click().run()
     app.switch_page("pages/train.py").run()
     assert [o.lower() for o in app.selectbox(key="tr_model").options] == MODELS.names()
-    assert app.selectbox(key="tr_strategy").options == STRATEGIES.names()
+    from dash_core.pruning.display import strategy_label
+
+    assert app.selectbox(key="tr_strategy").options == [strategy_label(n) for n in STRATEGIES.names()]  # plain names
     assert app.selectbox(key="tr_strategy").value == "dash"
+    assert not app.slider(key="tr_lppi").disabled
     entry = STRATEGIES.get("dash")
     assert any(entry.citation in m.value for m in app.markdown)
     assert any("GPU found" in c.value or "No GPU found" in c.value for c in app.caption)
     app.selectbox(key="tr_strategy").set_value("imp").run()
     assert any(STRATEGIES.get("imp").description in m.value for m in app.markdown)
+    assert app.slider(key="tr_lppi").disabled and app.slider(key="tr_lmotif").disabled  # IMP ignores λ
+    keys = {w.key for w in app.get("number_input") + app.get("selectbox") + app.get("checkbox") if w.key}
+    assert "adv_rewind" in keys and "adv_kappa_l0" not in keys and "adv_sparseflow_q" not in keys  # only IMP's
     assert not errors(app)
 
 

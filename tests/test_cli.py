@@ -84,7 +84,7 @@ def test_missing_file_and_bad_numbers_are_argument_errors(tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["simulate", "--noise", "-1", "--out", str(tmp_path)])
-    assert "must be >= 0" in capsys.readouterr().err
+    assert "must be a number >= 0" in capsys.readouterr().err
 
 
 def test_lists_strategies_and_models(capsys):

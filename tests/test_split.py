@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dash_core import metrics as M
 from dash_core.data import ExpressionData, Trajectory, make_pairs
@@ -62,3 +63,30 @@ def test_persistence_and_verdict():
     assert early["did_not_learn"] and "epoch 1" in early["reasons"][0] and "--val-expression" in early["advice"]
     worse = M.training_verdict(best_epoch=50, val_mse=1.2, val_mse_persistence=1.0)
     assert worse["did_not_learn"] and "no change" in worse["reasons"][0]
+
+
+def test_score_model_reports_prior_alone_and_gold_standard_regulators(tiny_sim):
+    """A ChIP-seq-like gold standard covering two regulators: D.2 restricted to them, for model and prior."""
+    import dataclasses
+
+    import torch
+
+    from dash_core.experiment import score_model
+    from dash_core.models import ModelConfig, build_model
+    from dash_core.network import edges_to_matrix
+    from dash_core.train import TrainConfig
+
+    ds = tiny_sim.dataset
+    regs = ds.truth["source"].value_counts().index[:2].tolist()
+    partial = dataclasses.replace(ds, truth=ds.truth[ds.truth["source"].isin(regs)].reset_index(drop=True))
+    model = build_model(ds.n_genes, ModelConfig(hidden=4), seed=0).to(torch.float32)
+    out = score_model(model, partial, TrainConfig(device="cpu"), val_mse=0.1, validation=ds.expression)
+    m, d = out["metrics"], out["details"]
+    assert d["gs_regulators"] == 2
+    truth = edges_to_matrix(partial.truth, ds.genes)
+    rows = np.isin(ds.genes, regs)
+    expected = M.auroc(np.abs(ds.prior_matrix()), truth, regulators=rows)
+    assert d["prior_auroc_gs_regulators"] == pytest.approx(expected)
+    assert d["auroc_gs_regulators"] is not None and m["prior_auroc"] is not None
+    assert m["val_mse_persistence"] == pytest.approx(M.persistence_mse(*(lambda p: (p.x0, p.x1))(
+        make_pairs(ds.expression.trajectories))))

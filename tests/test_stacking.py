@@ -124,6 +124,8 @@ def test_auto_stack_size_follows_memory(tiny_sim, monkeypatch):
     assert auto_stack_size(ds, cfg, 100, workers=2) == 5
     monkeypatch.setattr(S, "available_memory_bytes", lambda device: 1)
     assert auto_stack_size(ds, cfg, 100) == 1
+    monkeypatch.setattr(S, "available_memory_bytes", lambda device: 10**15)
+    assert auto_stack_size(ds, cfg, 100) == S.MAX_AUTO_STACK["cpu"] == 16  # measured optimum on the CPU
 
 
 def test_run_experiments_keeps_order_and_reports_stack_memory(tiny_sim):
@@ -142,3 +144,72 @@ def test_one_failing_run_does_not_stop_the_stack(tiny_sim):
     out = run_stack(ds, [bad, good])
     assert isinstance(out[0], FloatingPointError)
     assert not isinstance(out[1], BaseException) and out[1].metrics["epochs"] == 3
+
+
+@pytest.mark.parametrize("strategy", ["none", "dash"])
+def test_cuda_graph_step_path_equals_the_eager_step_on_cpu(tiny_sim, monkeypatch, strategy):
+    """The CUDA-graph step (static input buffers, probe indices redrawn into static tensors, gradients handed
+    back after the replay) runs eagerly on the CPU here and must give exactly the ordinary step's training."""
+    import dash_core.train as T
+
+    ds = tiny_sim.dataset
+    configs = [RunConfig(model=ModelConfig(hidden=6), strategy=strategy, seed=s,
+                         pruning=PruningConfig(first_epoch=2, interval=2),
+                         train=TrainConfig(max_epochs=4, patience=0, val_fraction=0.25, device="cpu",
+                                           prior_probe_batch=32))
+               for s in (0, 1, 2)]
+    eager = run_stack(ds, configs)
+    calls = {"n": 0}
+    original = T._CapturedStep.replay
+
+    def counting(self, batches):
+        calls["n"] += 1
+        return original(self, batches)
+
+    monkeypatch.setattr(T, "STATIC_STEP_ON_CPU", True)
+    monkeypatch.setattr(T._CapturedStep, "replay", counting)
+    static = run_stack(ds, configs)
+    assert calls["n"] > 0
+    for a, b in zip(eager, static):
+        np.testing.assert_array_equal(a.effect, b.effect)
+        np.testing.assert_array_equal(a.history["val_mse"], b.history["val_mse"])
+    # a strategy with a penalty (here C-NODE's L1) keeps the eager step
+    assert not T.CudaGraphStep.supported([_trainer_with("cnode", ds)])
+    assert T.CudaGraphStep.supported([_trainer_with("dash", ds)])
+
+
+def _trainer_with(strategy, ds):
+    from dash_core.experiment import split_dataset
+    from dash_core.models import build_model
+    from dash_core.pruning import PriorKnowledge, build_strategy
+    from dash_core.train import Trainer
+
+    cfg = TrainConfig(max_epochs=1, device="cpu")
+    tr, va = split_dataset(ds.expression, cfg, 0)
+    model = build_model(ds.n_genes, ModelConfig(hidden=4), seed=0)
+    strat = build_strategy(strategy, PruningConfig(), PriorKnowledge(ds.prior_matrix()), 0)
+    strat.prepare_model(model)
+    return Trainer(model, tr, va, cfg, hooks=strat)
+
+
+def test_successive_halving_on_one_stack(tiny_sim):
+    """9 runs, grace 2, eta 3: 3 go on after epoch 2, 1 after epoch 6; the survivors equal their single runs."""
+    from dash_core.stacking import successive_halving
+
+    ds = tiny_sim.dataset
+    configs = [_cfg(lam, 0, max_epochs=8, patience=0, val_fraction=0.25)
+               for lam in [(a, b) for a in (0.0, 0.5, 1.0) for b in (0.0, 0.5, 1.0)]]
+    out = successive_halving(ds, configs, grace_period=2, reduction_factor=3)
+    stopped = [o["stopped_at"] for o in out]
+    assert sorted(s for s in stopped if s) == [2] * 6 + [6] * 2
+    survivor = next(i for i, o in enumerate(out) if o["stopped_at"] is None)
+    assert out[survivor]["result"].metrics["epochs"] == 8
+    for o in out:
+        if o["stopped_at"]:
+            assert o["result"].metrics["epochs"] == o["stopped_at"] and o["result"].stop_reason == "cancelled"
+    # the ranking at epoch 2 used the best validation MSE: every run kept beats every run stopped there
+    at2 = {i: o["result"].history.loc[1, "best_val_mse"] for i, o in enumerate(out)}
+    kept = [at2[i] for i, o in enumerate(out) if o["stopped_at"] != 2]
+    dropped = [at2[i] for i, o in enumerate(out) if o["stopped_at"] == 2]
+    assert max(kept) <= min(dropped)
+    _assert_same(out[survivor]["result"], run_experiment(ds, configs[survivor]))

@@ -102,7 +102,11 @@ def test_checkpoint_loads_with_weights_only(tiny_sim, tmp_path):
     assert ck["n_genes"] == tiny_sim.dataset.n_genes
     model, cfg, genes = load_checkpoint(paths["model.pt"])
     assert cfg == res.config and genes == tiny_sim.dataset.genes
-    np.testing.assert_allclose(model.effect_matrix().detach().double().numpy(), res.effect, rtol=1e-6)
+    # E was computed on the training device; reloaded here on the CPU. Same device: equal to float32 rounding;
+    # CUDA vs CPU kernels sum in another order (~1e-5 relative measured on an H200), so compare more loosely.
+    trained_on = next(res.model.parameters()).device.type
+    rtol, atol = (1e-6, 0.0) if trained_on == "cpu" else (1e-4, 1e-6 * float(np.abs(res.effect).max()))
+    np.testing.assert_allclose(model.effect_matrix().detach().double().numpy(), res.effect, rtol=rtol, atol=atol)
 
 
 def test_cancellation_stops_training(tiny_sim):

@@ -13,6 +13,7 @@ import dataclasses
 import inspect
 import json
 import math
+import os
 import re
 import sys
 import typing
@@ -42,34 +43,105 @@ def eprint(*a: Any) -> None:
 
 
 # -- option types ----------------------------------------------------------------------
-def positive_int(text: str) -> int:
+def number(kind: type = float, *, low: float | None = None, high: float | None = None, low_open: bool = False,
+           high_open: bool = False, what: str | None = None):
+    """An argparse ``type`` for a finite number of ``kind`` (int or float) in a range; NaN and inf are refused.
+
+    Every numeric option of every command goes through this one parser (see
+    :func:`harden_numeric_options`), so ``--lr nan`` or ``--steps-per-unit 0``
+    is an ``error:`` line naming the option's valid range, never a traceback
+    or a silently changed value.
+    """
+    def parse(text: str):
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what or _range_text(kind, low, high, low_open, high_open)}, "
+                                             f"got {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if kind is int:
+            if value != int(value) or not re.fullmatch(r"\s*[+-]?\d+(\.0*)?([eE]\+?\d+)?\s*", text):
+                raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+            value = int(value)
+        bad = ((low is not None and (value < low or (low_open and value == low)))
+               or (high is not None and (value > high or (high_open and value == high))))
+        if bad:
+            raise argparse.ArgumentTypeError(f"must be {_range_text(kind, low, high, low_open, high_open)}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _range_text(kind: type, low, high, low_open: bool, high_open: bool) -> str:
+    noun = "a whole number" if kind is int else "a number"
+    if low is not None and high is not None:
+        return f"{noun} {'above' if low_open else 'from'} {low:g} {'and below' if high_open else 'to'} {high:g}"
+    if low is not None:
+        return f"{noun} {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f"{noun} {'<' if high_open else '<='} {high:g}"
+    return noun
+
+
+positive_int = number(int, low=1)
+nonneg_int = number(int, low=0)
+fraction = number(float, low=0.0, high=1.0)
+open_fraction = number(float, low=0.0, high=1.0, low_open=True, high_open=True)
+nonneg_float = number(float, low=0.0)
+positive_float = number(float, low=0.0, low_open=True)
+finite_float = number(float)
+any_int = number(int)
+
+#: Valid ranges of numeric options by destination, wherever they are defined (any command).
+OPTION_RANGES = {
+    "lr": positive_float, "lr_max": positive_float, "steps_per_unit": positive_float, "rtol": positive_float,
+    "atol": positive_float, "alpha": open_fraction, "test_size": open_fraction, "reduction_factor":
+    number(float, low=1.0, low_open=True), "batch_size": nonneg_int, "seed": nonneg_int, "patience": nonneg_int,
+    "workers": nonneg_int, "max_retries": nonneg_int, "cpus_per_job": positive_float, "gpus_per_job": nonneg_float,
+    # pruning (PruningConfig fields)
+    **dict.fromkeys(("lambda_ppi", "lambda_motif", "first_amount", "amount", "late_amount", "pinn_mp_fraction",
+                     "sparseflow_q", "sparseflow_target_sparsity", "gate_drop_in", "gate_drop_out"), fraction),
+    **dict.fromkeys(("first_epoch", "late_epoch", "pinn_mp_finetune_epochs", "sparseflow_cycle_epochs"), nonneg_int),
+    **dict.fromkeys(("interval", "sparseflow_max_cycles"), positive_int),
+    **dict.fromkeys(("kappa_l0", "lambda_l1", "lambda_pathreg", "cnode_threshold"), nonneg_float),
+    **dict.fromkeys(("l0_beta", "pathreg_beta", "sparseflow_tolerance"), positive_float),
+}
+
+
+def harden_numeric_options(parser: argparse.ArgumentParser) -> None:
+    """Give every ``type=int`` / ``type=float`` option of ``parser`` and its subcommands the finite, ranged parser.
+
+    Options listed in :data:`OPTION_RANGES` get their range; other plain ints and
+    floats are at least required to be finite whole / real numbers.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                harden_numeric_options(sub)
+            continue
+        if action.type in (int, float):
+            action.type = OPTION_RANGES.get(action.dest) or (any_int if action.type is int else finite_float)
+
+
+def check_output_folder(path: str, option: str = "--out") -> Path:
+    """Make sure ``path`` can hold a command's output *before* any work starts.
+
+    It must not be a file, must be creatable and writable; it is created.
+    """
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise DashInputError(f"{option} {path} is a file; give a folder (it is created if missing).")
     try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
-
-
-def fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {v}")
-    return v
-
-
-def nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".dash_write_test_{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise DashInputError(f"{option} {path} cannot be written ({exc.strerror or exc}); choose a folder you may "
+                             "write to.") from None
+    return out
 
 
 def existing_file(text: str) -> str:
@@ -271,14 +343,38 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_dataclass_arguments(p, PruningConfig, group_title="pruning strategy options")
 
 
+def read_run_config(path: str):
+    """A :class:`dash_core.experiment.RunConfig` from a ``config.json``; :class:`DashInputError` for any bad file."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DashInputError("not a text file: --config expects the config.json of an earlier run (UTF-8 JSON).",
+                             source=path) from None
+    except OSError as exc:
+        raise DashInputError(f"cannot be read ({exc.strerror or exc}).", source=path) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DashInputError(f"not valid JSON ({exc})", source=path) from None
+    if not isinstance(data, dict):
+        raise DashInputError(f"a run config must be a JSON object {{...}} with model, train, strategy and pruning; "
+                             f"this file holds a JSON {type(data).__name__}.", source=path)
+    try:
+        cfg = RunConfig.from_dict(data)
+        cfg.train.validate()
+    except DashInputError as exc:
+        raise DashInputError(str(exc), source=path) from None
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise DashInputError(f"not a valid run config ({type(exc).__name__}: {exc}). Start from the config.json "
+                             "written by `python -m dash_core train`.", source=path) from None
+    return cfg
+
+
 def run_config_from_args(args: argparse.Namespace):
     """Build a :class:`dash_core.experiment.RunConfig` from ``--config`` plus command-line overrides."""
     base = RunConfig()
     if getattr(args, "config", None):
-        try:
-            base = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
-        except json.JSONDecodeError as exc:
-            raise DashInputError(f"not valid JSON ({exc})", source=args.config) from None
+        base = read_run_config(args.config)
     base = apply_preset(base, getattr(args, "run_preset", None), strategy=args.strategy or base.strategy)
     model = base.model
     if args.model is not None:
@@ -336,7 +432,7 @@ class ProgressBar:
 
 # -- executors ---------------------------------------------------------------------------
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--executor``, ``--workers``, ``--ray-address`` and ``--gpus-per-job`` to ``parser``.
+    """Add ``--executor``, ``--workers``, ``--ray-address``, ``--gpus-per-job`` and ``--stack-size`` to ``parser``.
 
     Read them back with :func:`executor_config_from_args`.
     """
@@ -368,6 +464,14 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="G",
         help="ray: GPUs reserved per job, may be fractional such as 0.25 (default: 0).",
     )
+    group.add_argument(
+        "--stack-size",
+        type=int,
+        default=None,
+        metavar="K",
+        help="training runs per job, trained together as one stacked model (same answers, batched kernels); "
+        "default: automatic from the available memory, with at least one job per worker; 1: one run per job.",
+    )
 
 
 def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
@@ -382,7 +486,8 @@ def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
     return checked_executor_config(kind=getattr(args, "executor", "local") or "local",
                                    workers=getattr(args, "workers", None),
                                    ray_address=getattr(args, "ray_address", None) or None,
-                                   gpus_per_job=getattr(args, "gpus_per_job", 0.0))
+                                   gpus_per_job=getattr(args, "gpus_per_job", 0.0),
+                                   stack_size=getattr(args, "stack_size", None))
 
 
 # -- studies -----------------------------------------------------------------------------

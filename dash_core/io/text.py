@@ -73,12 +73,45 @@ def _decode(data: bytes, name: str) -> str:
                 return data[2:].decode(codec).lstrip("\ufeff")
             except UnicodeDecodeError:
                 break
+    head = data[:4096]
+    if head.count(b"\x00") * 3 >= len(head) and (head[1::2].count(0) > len(head) // 3 or head[0::2].count(0) > len(head) // 3):
+        raise DashInputError(  # UTF-16 without a byte-order mark: every other byte is zero
+            "This file is UTF-16 text (Excel's 'Unicode text' without a byte-order mark), which cannot be read "
+            "reliably. Re-save it as UTF-8 (in Excel: 'CSV UTF-8'; in R: write.csv(..., fileEncoding = 'UTF-8')).",
+            source=name)
     if b"\x00" in data[:4096]:
         raise DashInputError("This is a binary file, not a text table. Provide a CSV or TSV text file.", source=name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+#: Environment variable with the largest input file accepted, in MB (default :data:`DEFAULT_MAX_FILE_MB`).
+MAX_FILE_ENV = "DASH_STUDIO_MAX_FILE_MB"
+#: Default size limit of one input file, in MB: reading a text table needs several times its size in memory.
+DEFAULT_MAX_FILE_MB = 500.0
+
+
+def max_file_bytes() -> int:
+    """The size limit of one input file in bytes (``$DASH_STUDIO_MAX_FILE_MB``, default 500 MB)."""
+    raw = os.environ.get(MAX_FILE_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_FILE_MB
+    except ValueError:
+        mb = DEFAULT_MAX_FILE_MB
+    return int(max(1.0, mb if mb == mb else DEFAULT_MAX_FILE_MB) * 1024 * 1024)
+
+
+def check_size(n_bytes: int, name: str) -> None:
+    """:class:`DashInputError` when an input of ``n_bytes`` is over :func:`max_file_bytes`."""
+    limit = max_file_bytes()
+    if n_bytes > limit:
+        raise DashInputError(
+            f"The file is {n_bytes / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit for one input file "
+            "(reading a text table needs several times its size in memory). Keep fewer genes or time points, or "
+            f"raise the limit with the environment variable {MAX_FILE_ENV} on a machine with enough memory.",
+            source=name)
 
 
 def _read_text(src: Any) -> tuple[str, str]:
@@ -96,11 +129,16 @@ def _read_text(src: Any) -> tuple[str, str]:
         if path.is_dir():
             raise DashInputError("This is a folder, not a file.", source=name)
         try:
+            check_size(path.stat().st_size, name)
             data: Any = path.read_bytes()
         except OSError as exc:
             raise DashInputError(f"The file cannot be read ({exc.strerror or exc}).", source=name) from None
     elif hasattr(src, "getvalue"):
+        size = getattr(src, "size", None)
+        if isinstance(size, int):
+            check_size(size, name)
         data = src.getvalue()
+        check_size(len(data), name)
     elif hasattr(src, "read"):
         pos = None
         if hasattr(src, "seek") and hasattr(src, "tell"):

@@ -193,13 +193,17 @@ class PhoenixODE(GRNModel):
         """``f`` of K PHOENIX models on ``(K, B, n)`` states with batched products (see :meth:`vector_field`)."""
         wst, wpt, ct, bs, bp = cls._stacked_weights(models)
         gr = stack_tensors([gene_rate(m.g, m.config.multiplier_grad) for m in models]).unsqueeze(1)  # (K, 1, n)
+        # A solver passes the same ``scale`` to every evaluation of a solve: form ``scale * ReLU(g)`` once.
+        last: list = [None, gr]
 
         def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
+            if scale is not last[0]:
+                last[0], last[1] = scale, (gr if scale is None else scale * gr)
             sx = squash(x)
             s = torch.baddbmm(bs, sx, wst)
             p = torch.exp(torch.baddbmm(bp, torch.log1p(sx), wpt))
             r = torch.baddbmm(x, torch.cat([s, p], dim=2), ct, beta=-1.0)  # u - x
-            return (gr if scale is None else scale * gr) * r
+            return last[1] * r
 
         return f
 

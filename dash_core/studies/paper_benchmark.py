@@ -86,8 +86,8 @@ PAPER_SIM350_LABELS: dict[str, str] = {
 }
 
 #: Columns summarised (mean +- sd over seeds) by :func:`summarize_benchmark`.
-SUMMARY_METRICS: tuple[str, ...] = ("sparsity", "balanced_accuracy", "auroc", "auprc", "test_mse", "epochs",
-                                    "wall_seconds", "seconds_per_epoch")
+SUMMARY_METRICS: tuple[str, ...] = ("sparsity", "balanced_accuracy", "auroc", "prior_auroc", "auprc", "test_mse",
+                                    "test_mse_persistence", "epochs", "wall_seconds", "seconds_per_epoch")
 
 #: Benchmark presets (methods F.1, E.4, E.5 / paper Table 6).
 BENCHMARK_PRESETS: tuple[str, ...] = ("sim350", "noise", "prior-corruption")
@@ -475,8 +475,8 @@ def summary_markdown(summary: pd.DataFrame, *, conditions: Sequence[Condition] |
         title = f"## {cond}" + (f": {descr[cond]}" if descr.get(cond) else "")
         if cond in comparable and n_genes is not None and genes != 350:
             title += f" ({genes} genes; the paper used 350)"
-        header = ["Strategy", "Runs", "Sparsity %", "BA %", "AUROC", "AUPRC", "Test MSE", "Epochs", "Wall s",
-                  "s/epoch"]
+        header = ["Strategy", "Runs", "Sparsity %", "BA %", "AUROC", "Prior-alone AUROC", "AUPRC", "Test MSE",
+                  "Epochs", "Wall s", "s/epoch"]
         show_paper = cond in comparable
         if show_paper:
             header += ["Paper sparsity %", "Paper BA %"]
@@ -485,7 +485,8 @@ def summary_markdown(summary: pd.DataFrame, *, conditions: Sequence[Condition] |
             runs = f"{int(r['n_runs'])}" + (f" ({int(r['n_failed'])} failed)" if r.get("n_failed") else "")
             cells = [PAPER_SIM350_LABELS.get(r["strategy"], r["strategy"]) + f" (`{r['strategy']}`)", runs,
                      _mean_sd(r, "sparsity", ".1f", 100), _mean_sd(r, "balanced_accuracy", ".1f", 100),
-                     _mean_sd(r, "auroc", ".3f"), _mean_sd(r, "auprc", ".3f"), _mean_sd(r, "test_mse", ".2e"),
+                     _mean_sd(r, "auroc", ".3f"), _mean_sd(r, "prior_auroc", ".3f"), _mean_sd(r, "auprc", ".3f"),
+                     _mean_sd(r, "test_mse", ".2e"),
                      _mean_sd(r, "epochs", ".0f"), _mean_sd(r, "wall_seconds", ".0f"),
                      _mean_sd(r, "seconds_per_epoch", ".2f")]
             if show_paper:
