@@ -650,7 +650,8 @@ def _adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
     learning rate go through one (fused) multi-tensor kernel; each tensor keeps its own moments and step."""
     buckets: dict[tuple, list[list[Tensor]]] = {}
     for opt in optimizers:
-        if not isinstance(opt, torch.optim.Adam):  # another optimiser: its own step
+        # another optimiser, or a torch whose Adam lacks the (private) _init_group: the optimiser's own step
+        if not isinstance(opt, torch.optim.Adam) or not hasattr(opt, "_init_group"):
             opt.step()
             continue
         for group in opt.param_groups:

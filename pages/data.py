@@ -140,7 +140,7 @@ with tab_upload:
             st.error(f"The yeast data could not be loaded: {exc}", icon=":material/error:")
 
 with tab_sim:
-    st.markdown("Simulate a SIM350-style network with known truth (methods E): inputs, internal regulators and "
+    st.markdown("Simulate a SIM350-style network with a known true network: inputs, internal regulators and "
                 "targets with Hill-type dynamics, noisy observations and a prior with some edges moved.")
     with st.form("sim_form"):
         c1, c2, c3 = st.columns(3)

@@ -18,6 +18,7 @@ from dash_core.plots import (
     network_html,
     training_curves_figure,
 )
+from dash_core.pruning.display import strategy_label
 from pages import _ui
 
 st.title("Results")
@@ -52,7 +53,7 @@ if edges is None:
     edges = pd.DataFrame(columns=["source", "target", "weight"])
 
 pr = cfg.get("pruning", {})
-st.caption(f"Strategy **{cfg.get('strategy', '?')}** · model {cfg.get('model', {}).get('model', '?')} "
+st.caption(f"Strategy **{strategy_label(cfg.get('strategy', '?'))}** · dataset **{_ui.run_dataset_name(rec) or '?'}** · model {cfg.get('model', {}).get('model', '?')} "
            f"(h = {cfg.get('model', {}).get('hidden', '?')}) · λ = ({pr.get('lambda_ppi', '?')}, "
            f"{pr.get('lambda_motif', '?')}) · seed {cfg.get('seed', '?')} · {metrics.get('epochs', '?')} epochs "
            f"(best {metrics.get('best_epoch', '?')}), stopped: {detail.get('stop_reason', '?')}"
@@ -99,7 +100,7 @@ if _rows:
         st.caption("A model has learned dynamics only if it predicts the next observation better than \"no change\" "
                    "(persistence), and it has learned network structure beyond the prior only if it ranks edges "
                    "better than the prior alone. Gold-standard-regulator rows restrict scoring to the regulators the "
-                   "gold standard covers (e.g. the TFs of a ChIP-seq study; methods D.2).")
+                   "gold standard covers (e.g. the TFs of a ChIP-seq study).")
         st.dataframe(pd.DataFrame(_rows), hide_index=True)
         if detail.get("validation_split"):
             st.caption(f"Validation: {detail['validation_split']}. Time: {detail.get('time_note', 'as given')}.")
@@ -120,8 +121,13 @@ E = edges_to_matrix(edges, genes) if genes else np.zeros((0, 0))
 truth = edges_to_matrix(dataset.truth, genes) if dataset is not None and dataset.truth is not None else None
 prior = edges_to_matrix(dataset.prior, genes) if dataset is not None and dataset.prior is not None else None
 
-tab_heat, tab_traj, tab_net, tab_train, tab_dl = st.tabs(
-    ["Network heatmaps", "Fitted trajectories", "Network view", "Training curves", "Downloads"])
+tab_heat, tab_edges, tab_traj, tab_net, tab_train, tab_dl = st.tabs(
+    ["Network heatmaps", "Edge table", "Fitted trajectories", "Network view", "Training curves", "Downloads"])
+
+with tab_edges:
+    from pages._edges import edge_table_panel
+
+    edge_table_panel(edges, dataset.truth if dataset is not None else None, key="res_edges")
 
 with tab_heat:
     reference = truth if truth is not None else prior
@@ -132,12 +138,15 @@ with tab_heat:
     if prior is not None:
         mats["Prior"] = prior
     mats["Inferred effect matrix E"] = E
-    st.caption("Rows = regulators, columns = targets, all panels in the same gene order (regulators first, by "
-               "number of targets). Drag to zoom (all panels follow), double-click to reset. Colours are scaled per "
-               "panel: blue activation, red repression; hover shows the raw value.")
+    st.caption("Rows = regulators (genes that regulate something in any panel), columns = targets, in the same "
+               "order in every panel (regulators first, by number of targets). Blue = activation, red = repression; "
+               "the colour follows the square root of the effect's share of the panel's strongest, so weak edges "
+               "stay visible. Hover for the raw value; drag to zoom (all panels follow), double-click to reset.")
     if genes:
-        st.plotly_chart(network_heatmaps_figure(mats, genes, order), key="res_heatmaps",
-                        config={"displaylogo": False})
+        n_rows = int(np.logical_or.reduce([np.any(np.asarray(m) != 0, axis=1) for m in mats.values()]).sum())
+        st.plotly_chart(network_heatmaps_figure(mats, genes, order, regulators_only=True, gamma=0.5,
+                                                height=int(min(520, max(260, 150 + 14 * n_rows)))),
+                        key="res_heatmaps", config={"displaylogo": False})
         rows = []
         for name, ref in (("ground truth", truth), ("prior", prior)):
             if ref is not None:

@@ -111,8 +111,10 @@ def test_sweep_rows_interrupt_and_resume(spec, tmp_path):
     def on_point(row, progress):
         seen.append((row["key"], progress.done, progress.total))
 
+    # one run per job, so that the interruption falls between runs (a stacked job finishes its whole stack)
     df = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy=strategy, out_dir=tmp_path,
-                   on_point=on_point, should_stop=lambda: len(seen) >= stop_after["n"])
+                   on_point=on_point, should_stop=lambda: len(seen) >= stop_after["n"],
+                   executor=ExecutorConfig(stack_size=1))
     stored = pd.read_csv(tmp_path / "sweep.csv")
     assert len(stored) == 2 and set(stored["status"]) == {"ok"}
     assert (df["status"] == "cancelled").sum() == 2
@@ -318,6 +320,27 @@ def test_cli_sweep_and_benchmark(sim_dir, tmp_path, capsys):
     assert (tmp_path / "bm" / "data" / "noise5" / "seed0" / "expression.csv").exists()
     rc = main(["benchmark", "--strategies", "nonexistent", "--out", str(tmp_path / "bm2")])
     assert rc == 2 and "unknown strategy" in capsys.readouterr().err
+
+
+def test_sweep_trains_stacks_with_the_rows_of_single_runs(spec, tmp_path):
+    """A 2 x 2 sweep x 2 seeds in stacked jobs (2 workers' worth) gives the rows of one-run-per-job jobs."""
+    from dash_core.studies.table import stack_jobs
+
+    jobs = sweep_jobs(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy="dash", seeds=(0, 1), out_dir=tmp_path / "a")
+    planned, members = stack_jobs(jobs, ExecutorConfig(workers=2))
+    assert sorted(len(m) for m in members.values()) == [4, 4] and len(planned) == 2
+    assert stack_jobs(jobs, ExecutorConfig(stack_size=1))[0] == jobs
+    assert [len(m) for m in stack_jobs(jobs, ExecutorConfig(stack_size=3))[1].values()] == [3, 3, 2]
+    stacked = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy="dash", seeds=(0, 1), out_dir=tmp_path / "a",
+                        executor=ExecutorConfig(stack_size=8))
+    single = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy="dash", seeds=(0, 1), out_dir=tmp_path / "b",
+                       executor=ExecutorConfig(stack_size=1))
+    assert list(stacked["key"]) == list(single["key"]) and set(stacked["status"]) == {"ok"}
+    assert set(stacked["stack_size"]) == {8} and set(single["stack_size"]) == {1}
+    for col in ("sparsity", "balanced_accuracy", "val_mse", "epochs", "best_epoch"):
+        np.testing.assert_allclose(stacked[col].astype(float), single[col].astype(float), rtol=1e-3, atol=1e-6,
+                                   err_msg=col)
+    assert (tmp_path / "a" / "runs" / point_key("dash", 0.5, 1.0, 1) / "model.pt").exists()
 
 
 # ------------------------------------------------------------------ per-strategy settings (methods C)

@@ -111,6 +111,33 @@ def test_search_arguments_and_their_errors(spec, tmp_path):
         run_search_from_args(seeds, spec, TINY)
 
 
+def test_halving_search_on_one_stack_selects_among_survivors(spec, tmp_path, capsys):
+    """``--search halving``: the ASHA table and rungs, trained as one stacked model (no Ray, reproducible)."""
+    out = tmp_path / "halving"
+    args = _parser().parse_args(["--out", str(out), "--search", "halving", "--trials", "6", "--grace-period", "1",
+                                 "--reduction-factor", "3", "--min-sparsity", "0"])
+    assert run_search_from_args(args, spec, TINY) == 0
+    printed = capsys.readouterr()
+    df = pd.read_csv(out / "sweep.csv")
+    assert list(zip(df["lambda_ppi"], df["lambda_motif"], strict=True)) == sample_lambdas(6, seed=0)
+    # rung at epoch 1 keeps 2 of 6, the next rung (epoch 3 = max_epochs) is the end
+    assert (df["status"] == "stopped").sum() == 4 and (df["status"] == "ok").sum() == 2
+    assert (df.loc[df["status"] == "stopped", "epochs_spent"] == 1).all()
+    assert (df.loc[df["status"] == "ok", "epochs_spent"] == 3).all()
+    for key in df.loc[df["status"] == "stopped", "key"]:
+        assert not (out / "runs" / key).exists()
+    ok = df[df["status"] == "ok"]
+    assert "stopped by successive halving" in printed.err and "Selected lambda_ppi" in printed.out
+    summary = json.loads((out / "selection.json").read_text())
+    assert summary["epochs_spent"] == 4 * 1 + 2 * 3
+    # a survivor trains exactly like the grid point with the same lambdas and seed (a stack of one)
+    best = ok.sort_values("val_mse").iloc[0]
+    grid = run_sweep(spec, TINY, (float(best["lambda_ppi"]),), (float(best["lambda_motif"]),), strategy="dash",
+                     out_dir=tmp_path / "grid", executor=ExecutorConfig())
+    for col in ("val_mse", "sparsity", "balanced_accuracy"):
+        assert float(grid[col].iloc[0]) == pytest.approx(float(best[col]), rel=1e-3), col
+
+
 # ------------------------------------------------------------------ on Ray
 @pytest.mark.timeout(180)
 def test_asha_search_stops_trials_early_and_selects_the_best(spec, tmp_path, capsys):

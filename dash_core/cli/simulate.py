@@ -26,7 +26,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     result = simulate(cfg)
     paths = write_simulation(result, args.out)
     eprint(f"Simulated {cfg.n_genes} genes x {cfg.n_trajectories} trajectories "
-            f"(noise sigma {cfg.noise_sigma}); wrote {len(paths)} files to {args.out}")
+           f"(noise sigma {cfg.noise_sigma}); wrote {len(paths)} files to {args.out}")
     return 0
 
 

@@ -25,7 +25,7 @@ from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
 from dash_core.presets import PRESETS
 from dash_core.pruning import STRATEGIES
-from dash_core.studies.asha import LAMBDA_SPACES, run_asha_search
+from dash_core.studies.asha import LAMBDA_SPACES, run_asha_search, run_halving_search
 from dash_core.studies.datasets import DatasetSpec
 from dash_core.studies.inputs import parse_grid, parse_percents, parse_seeds, parse_strategies
 from dash_core.studies.paper_benchmark import BENCHMARK_PRESETS, run_benchmark
@@ -48,7 +48,7 @@ def _seeds_option(args: argparse.Namespace, default: str) -> str | tuple[int, ..
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     args.seeds = _seeds_option(args, "0")
-    if getattr(args, "search", "grid") == "asha":
+    if getattr(args, "search", "grid") in ("asha", "halving"):
         spec = dataset_spec_from_args(args)
         _, messages = spec.load()
         for m in messages:
@@ -73,7 +73,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         eprint(m)
     total = len(ppi) * len(motif) * len(seeds)
     eprint(f"[sweep] {strategy}: {len(ppi)} x {len(motif)} lambda points x {len(seeds)} seed(s) = {total} runs "
-            f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
+           f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
     df = run_sweep(spec, cfg, ppi, motif, strategy=strategy, seeds=seeds, out_dir=args.out, executor=executor,
                    on_point=progress_printer("sweep"))
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
@@ -127,15 +127,15 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     else:
         preset = args.preset or "sim350"
     eprint(f"[benchmark] {preset or 'your data'}{' with preset ' + args.preset if data is not None and args.preset else ''}: seeds {','.join(map(str, seeds))}, strategies "
-            f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
-            f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
+           f"{', '.join(strategies) if strategies else 'all registered'} -> {args.out} "
+           f"({executor.kind}, {executor.workers or 'auto'} worker(s))")
     tables = run_benchmark(preset, seeds, args.out, strategies, executor, data, base_config=cfg, n_genes=args.genes,
                            noise_percents=noise, strategy_settings=not args.shared_settings,
                            keep=_explicit_settings(args), on_point=progress_printer("benchmark"))
     print(tables.markdown)
     n_failed = int((tables.results["status"] == "failed").sum()) if len(tables.results) else 0
     eprint(f"[benchmark] wrote {tables.paths['benchmark']}, {tables.paths['summary']}, {tables.paths['summary_md']} "
-            f"in {duration(tables.wall_seconds)}" + (f"; {n_failed} run(s) failed (run again to retry)"
+           f"in {duration(tables.wall_seconds)}" + (f"; {n_failed} run(s) failed (run again to retry)"
                                                      if n_failed else ""))
     return 0
 
@@ -239,10 +239,11 @@ def register_search_arguments(parser: argparse.ArgumentParser) -> None:
     :func:`run_search_from_args` also reads.
     """
     g = parser.add_argument_group("adaptive search (--search asha; needs Ray Tune)")
-    g.add_argument("--search", choices=("grid", "asha"), default="grid",
+    g.add_argument("--search", choices=("grid", "asha", "halving"), default="grid",
                    help="grid: every point of --lambda-ppi-grid x --lambda-motif-grid (default); asha: sample "
                         "--trials points and stop the worse ones early with Ray Tune's ASHA scheduler on the "
-                        "validation MSE")
+                        "validation MSE; halving: the same points and rungs as successive halving on one stacked "
+                        "model (no Ray, reproducible; --stack-size caps the trials per stack)")
     g.add_argument("--trials", type=positive_int, default=16, metavar="N",
                    help="asha: number of sampled (lambda_PPI, lambda_motif) points (default 16)")
     g.add_argument("--grace-period", type=positive_int, default=None, dest="grace_period", metavar="E",
@@ -254,7 +255,7 @@ def register_search_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, base_config: RunConfig) -> int:
-    """Run ``sweep --search asha`` from parsed arguments; print the selected point; return the exit code.
+    """Run ``sweep --search asha|halving`` from parsed arguments; print the selected point; return the exit code.
 
     Reads ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``,
     ``--strategy`` (default dash), ``--seeds`` (one seed), ``--select``,
@@ -286,12 +287,22 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
         if row["status"] == "ok":
             what = f"val_mse {row.get('val_mse', float('nan')):.4g}, sparsity {row.get('sparsity', float('nan')):.3f}"
         elif row["status"] == "stopped":
-            what = f"stopped by ASHA after {row['epochs_spent']} epoch(s) (val_mse {row.get('val_mse') or 0:.4g})"
+            who = "successive halving" if row.get("condition") == "halving" else "ASHA"
+            what = f"stopped by {who} after {row['epochs_spent']} epoch(s) (val_mse {row.get('val_mse') or 0:.4g})"
         else:
             lines = str(row.get("error") or "").strip().splitlines()
             what = "FAILED: " + (lines[-1] if lines else "no error message")
         print(f"[asha] {row['key']}: {what}", file=sys.stderr, flush=True)
 
+    if getattr(args, "search", "asha") == "halving":
+        print(f"[halving] {strategy}: {args.trials} trials as stacked models -> {args.out}/sweep.csv",
+              file=sys.stderr, flush=True)
+        df = run_halving_search(dataset_spec, base_config, trials=int(args.trials), strategy=strategy,
+                                out_dir=args.out, grace_period=getattr(args, "grace_period", None),
+                                reduction_factor=float(getattr(args, "reduction_factor", 3.0)), seed=seeds[0],
+                                space=getattr(args, "lambda_space", "logit"), stack_size=executor.stack_size,
+                                select=select, min_sparsity=min_sparsity, on_trial=show)
+        return _report_search(df, args)
     print(f"[asha] {strategy}: {args.trials} trials -> {args.out}/sweep.csv (Ray "
           f"{executor.ray_address or 'local'}, {executor.workers or 'auto'} concurrent)", file=sys.stderr, flush=True)
     df = run_asha_search(dataset_spec, base_config, trials=int(args.trials), strategy=strategy, out_dir=args.out,
@@ -301,6 +312,11 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
                          cpus_per_trial=executor.cpus_per_job, gpus_per_trial=executor.gpus_per_job,
                          max_concurrent=executor.workers or None, max_retries=executor.max_retries, select=select,
                          min_sparsity=min_sparsity, on_trial=show)
+    return _report_search(df, args)
+
+
+def _report_search(df, args: argparse.Namespace) -> int:
+    """Print the outcome of an adaptive search and the selected point; the exit code."""
     best = df.attrs.get("selection")
     counts = df["status"].value_counts().to_dict() if len(df) else {}
     print(f"[asha] finished: {counts.get('ok', 0)} trained to the end, {counts.get('stopped', 0)} stopped early, "

@@ -38,7 +38,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         eprint(line)
     if not result.details.get("min_sparsity_reached", True):
         eprint(f"warning: the run never reached --checkpoint-min-sparsity {cfg.train.checkpoint_min_sparsity:g}; "
-                "the reported model is the best validation epoch overall. Train longer or prune more per event.")
+               "the reported model is the best validation epoch overall. Train longer or prune more per event.")
     return 0
 
 
