@@ -118,12 +118,14 @@ def batched_power_iteration(
     derivative: Tensor,
     *,
     n_probes: int,
-    n_steps: int,
+    n_steps: int | Tensor,
     generator: torch.Generator | None = None,
     probes: Tensor | None = None,
     rmatvec: Callable[[Tensor], Tensor] | None = None,
     node_dim: int = -1,
-) -> Tensor:
+    left_probes: Tensor | None = None,
+    return_vectors: bool = False,
+) -> Tensor | tuple[Tensor, Tensor, Tensor]:
     """Spectral-radius estimate of ``J_b = diag(d_b) W`` for a batch of ``b``, matrix-free (H.7, H.10).
 
     The value is the spec's estimate: ``n_steps`` power iterations ``V <- J (V / ||V||_col)``
@@ -149,7 +151,8 @@ def batched_power_iteration(
     n_probes
         Gaussian probe vectors P per sample.
     n_steps
-        Power iterations.
+        Power iterations; with ``rmatvec`` also a tensor of counts broadcastable to the probes
+        (blocks stop iterating after their own count).
     generator
         Random generator for the probes (on the device of ``derivative``).
     probes
@@ -158,12 +161,18 @@ def batched_power_iteration(
         ``V -> W^T V`` on detached weights; selects the eigenvalue-derivative gradient.
     node_dim
         The node axis of ``derivative``.
+    left_probes
+        Start vectors of the left iteration (default: ``probes``); only with ``rmatvec``.
+    return_vectors
+        Also return the final (unit) right and left vectors, e.g. to warm-start the next
+        estimate; only with ``rmatvec``.
 
     Returns
     -------
-    Tensor
+    Tensor or (Tensor, Tensor, Tensor)
         ``derivative``'s shape without the node axis: spectral-radius estimates, differentiable
-        with respect to the weights used by ``matvec``; no ``N x N`` Jacobian is formed.
+        with respect to the weights used by ``matvec``; no ``N x N`` Jacobian is formed. With
+        ``return_vectors``, also the right and left vectors (shape of the probes, detached).
     """
     nd = node_dim % derivative.dim()
     if probes is None:
@@ -183,13 +192,20 @@ def batched_power_iteration(
         ratio = (d * matvec(v) * v).sum(dim=nd).abs()
         return ratio.max(dim=-1).values
     with torch.no_grad():
-        v, u = probes, probes
-        for _ in range(n_steps):
-            v = d * matvec(unit(v))
-            u = rmatvec(d * unit(u))
+        v, u = probes, (probes if left_probes is None else left_probes)
+        if isinstance(n_steps, Tensor):  # per-block iteration counts (broadcastable to the probes)
+            for t in range(int(n_steps.max())):
+                going = t < n_steps
+                v = torch.where(going, d * matvec(unit(v)), v)
+                u = torch.where(going, rmatvec(d * unit(u)), u)
+        else:
+            for _ in range(n_steps):
+                v = d * matvec(unit(v))
+                u = rmatvec(d * unit(u))
         v, u = unit(v), unit(u)
         ratio = (d * matvec(v) * v).sum(dim=nd).abs()
         value, best = ratio.max(dim=-1)
+        right, left = v, u
         pick = best.unsqueeze(nd).unsqueeze(-1).expand(*v.shape[:-1], 1)
         vb, ub = v.gather(-1, pick), u.gather(-1, pick)
         overlap = (ub * vb).sum(dim=nd, keepdim=True)
@@ -198,7 +214,8 @@ def batched_power_iteration(
         overlap = torch.where(usable, overlap, torch.ones_like(overlap))
     surrogate = ((ub * d * matvec(vb)) / overlap).sum(dim=nd).squeeze(-1)
     surrogate = surrogate * torch.sign(surrogate.detach())
-    return value + surrogate - surrogate.detach()
+    estimate = value + surrogate - surrogate.detach()
+    return (estimate, right, left) if return_vectors else estimate
 
 
 # --------------------------------------------------------------------------- sparse product (H.10 on CPU)
@@ -232,9 +249,17 @@ class _CSRPlan:
         return _CSRPlan(n, rows, cols, crow, perm_t, crow_t, rows[perm_t], order)
 
     def matrix(self, values: Tensor, transpose: bool) -> Tensor:
-        if transpose:
-            return torch.sparse_csr_tensor(self.crow_t, self.cols_t, values[self.perm_t], (self.n, self.n))
-        return torch.sparse_csr_tensor(self.crow, self.cols, values, (self.n, self.n))
+        # 32-bit index arrays: the CPU kernel would otherwise convert the 64-bit ones at every product (~17 %)
+        key = "_idx32_t" if transpose else "_idx32"
+        idx = self.__dict__.get(key)
+        if idx is None:
+            crow, cols = (self.crow_t, self.cols_t) if transpose else (self.crow, self.cols)
+            if self.n * 2 < 2**31 and len(cols) < 2**31:
+                crow, cols = crow.to(torch.int32), cols.to(torch.int32)
+            idx = (crow, cols)
+            object.__setattr__(self, key, idx)
+        vals = values[self.perm_t] if transpose else values
+        return torch.sparse_csr_tensor(idx[0], idx[1], vals, (self.n, self.n))
 
 
 class _CSRMatmul(torch.autograd.Function):
@@ -279,7 +304,7 @@ class _SparseRecurrence(torch.autograd.Function):
         x = torch.zeros_like(u)
         states = [x]
         for t in range(max_steps):
-            x_new = _mml_values(a @ x + u, leak)
+            x_new = _mml_values(torch.sparse.addmm(u, a, x), leak)
             states.append(x_new)
             done = t > 20 and t % 10 == 0 and float((x_new - x).abs().max()) < tol
             x = x_new
@@ -301,8 +326,9 @@ class _SparseRecurrence(torch.autograd.Function):
         a_t = plan.matrix(values, True)
         g_z = torch.empty(steps, n, b, dtype=grad.dtype, device=grad.device)
         g_x = grad
+        slopes = mml_derivative(states[1:], ctx.leak)  # one pass over all steps instead of one per step
         for t in range(steps, 0, -1):
-            gz = g_x * mml_derivative(states[t], ctx.leak)
+            gz = g_x * slopes[t - 1]
             g_z[t - 1] = gz
             if t > 1:
                 g_x = a_t @ gz

@@ -173,9 +173,18 @@ class ModelStack(nn.Module):
             pred = pred + self.output_bias.unsqueeze(1)
         return pred, states, steps
 
-    def spectral_radius_estimate(self, states: Tensor, probes: Tensor) -> Tensor:
+    def spectral_radius_estimate(
+        self,
+        states: Tensor,
+        probes: Tensor,
+        *,
+        left_probes: Tensor | None = None,
+        n_steps: int | Tensor | None = None,
+        return_vectors: bool = False,
+    ) -> Tensor | tuple[Tensor, Tensor, Tensor]:
         """``(K, S)`` spectral radii of ``diag(phi'(y_ks)) W_k`` (H.7) from ``(K, S, N)`` states and
-        ``(K, N, S, P)`` start vectors; differentiable in the edge values."""
+        ``(K, N, S, P)`` start vectors; differentiable in the edge values (see
+        :func:`batched_power_iteration` for ``left_probes``, ``n_steps`` and ``return_vectors``)."""
         k, s, n = states.shape
         p = probes.shape[-1]
         fwd, _ = self.operators()
@@ -190,11 +199,30 @@ class ModelStack(nn.Module):
             apply(fwd),
             d,
             n_probes=p,
-            n_steps=self.config.spectral_power_steps,
+            n_steps=self.config.spectral_power_steps if n_steps is None else n_steps,
             probes=probes,
             rmatvec=apply(bwd) if bwd is not None else None,
             node_dim=1,
+            left_probes=left_probes,
+            return_vectors=return_vectors,
         )
+
+    def reset_spectral_memory(self, n_conditions: int) -> None:
+        """Forget the warm-start vectors of the spectral estimate (``spectral_warm_steps``)."""
+        k, n, p = self.n_models, self.n_nodes, self.config.spectral_probes
+        dev = self.values.device
+        self._spectral_memory = {
+            "right": torch.zeros(k, n_conditions, n, p, device=dev),
+            "left": torch.zeros(k, n_conditions, n, p, device=dev),
+            "seen": torch.zeros(k, n_conditions, dtype=torch.bool, device=dev),
+        }
+
+    def spectral_memory(self) -> dict[str, Tensor] | None:
+        """The warm-start vectors (``right``/``left``: ``(K, C, N, P)``, ``seen``: ``(K, C)``), if enabled."""
+        cfg = self.config
+        if cfg.spectral_warm_steps <= 0 or cfg.spectral_gradient != "eigenvector":
+            return None
+        return self.__dict__.get("_spectral_memory")
 
     # ----------------------------------------------------------------- copies
 
@@ -219,6 +247,7 @@ def stack_loss(
     valid: Tensor,
     lr: float,
     generators: Sequence[torch.Generator],
+    conditions: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """Sum over the K models of the H.7 loss (``loss_variant`` of the stack's config).
 
@@ -235,6 +264,9 @@ def stack_loss(
         Current learning rate (scales the uniformity term of the package variant).
     generators
         One per model: spectral subset and probe vectors.
+    conditions
+        ``(K, B)`` condition index of each batch row; enables the warm-started spectral
+        estimate (``spectral_warm_steps``) after :meth:`ModelStack.reset_spectral_memory`.
 
     Returns
     -------
@@ -258,19 +290,41 @@ def stack_loss(
     sizes = [max(1, min(cfg.spectral_subset, int(c))) for c in counts]
     n_sub = max(sizes)
     dev = states.device
+    memory = stack.spectral_memory() if conditions is not None else None
     pick = torch.zeros(k, n_sub, dtype=torch.long, device=dev)
     sub_valid = torch.zeros(k, n_sub, dtype=states.dtype, device=dev)
     probes = torch.zeros(k, stack.n_nodes, n_sub, cfg.spectral_probes, device=dev, dtype=states.dtype)
+    left = probes.clone() if memory is not None else None
+    steps = torch.full((k, 1, 1, 1), cfg.spectral_power_steps, device=dev)
     for i in range(k):
         rows = torch.nonzero(valid[i]).reshape(-1)
         chosen = rows[torch.randperm(rows.numel(), generator=generators[i], device=dev)[: sizes[i]]]
         pick[i, : sizes[i]] = chosen
         sub_valid[i, : sizes[i]] = 1.0
+        if memory is not None and bool(memory["seen"][i, conditions[i, chosen]].all()):
+            cond = conditions[i, chosen]
+            probes[i, :, : sizes[i]] = memory["right"][i, cond].permute(1, 0, 2)
+            left[i, :, : sizes[i]] = memory["left"][i, cond].permute(1, 0, 2)
+            steps[i] = cfg.spectral_warm_steps
+            continue
         probes[i, :, : sizes[i]] = torch.randn(
             stack.n_nodes, sizes[i], cfg.spectral_probes, generator=generators[i], device=dev, dtype=states.dtype
         )
+        if left is not None:
+            left[i, :, : sizes[i]] = probes[i, :, : sizes[i]]
     sub = states[torch.arange(k, device=dev).unsqueeze(1), pick]
-    rho = stack.spectral_radius_estimate(sub, probes) * sub_valid
+    if memory is None:
+        rho = stack.spectral_radius_estimate(sub, probes)
+    else:
+        rho, right_v, left_v = stack.spectral_radius_estimate(
+            sub, probes, left_probes=left, n_steps=steps, return_vectors=True
+        )
+        for i in range(k):
+            cond = conditions[i, pick[i, : sizes[i]]]
+            memory["right"][i, cond] = right_v[i, :, : sizes[i]].permute(1, 0, 2)
+            memory["left"][i, cond] = left_v[i, :, : sizes[i]].permute(1, 0, 2)
+            memory["seen"][i, cond] = True
+    rho = rho * sub_valid
     rho_sum = rho.sum(1)
     if cfg.loss_variant == "self_prune":
         spectral = cfg.lambda_spectral * rho_sum / rho_sum.detach().clamp_min(1e-12)
@@ -453,6 +507,7 @@ def train_stack(
         g = torch.Generator(device=device)
         g.manual_seed(int(s) + 1)
         gens.append(g)
+    stack.reset_spectral_memory(int(x_in.shape[0]))
     params = [p for p in stack.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr_start, weight_decay=0.0)
     n_train = [int(t.numel()) for t in trains]
@@ -492,7 +547,7 @@ def train_stack(
             optimizer.zero_grad(set_to_none=True)
             pred, states, n_it = stack(xb, noise)
             steps = max(steps, n_it)
-            loss, parts = stack_loss(stack, pred, yb, states, valid, lr, gens)
+            loss, parts = stack_loss(stack, pred, yb, states, valid, lr, gens, idx)
             loss.backward()
             sd = cfg.grad_noise * (lr if cfg.grad_noise_lr_scaled else 1.0)
             if sd > 0:
