@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_signaling.py [--preset package] [--epochs 20] [--threads 1] [--stack 1,23] [--data DIR]
+    python benchmarks/bench_signaling.py --network ligand-screen --preset self_prune_hc --epochs 10
 
 Uses ``../shared/data/lembas/macrophage`` next to the repository when present (or
 ``--data``), else a generated random network of the same size (1,128 nodes, 5,732
@@ -40,6 +41,14 @@ from dash_core.signaling.train import build_model, data_tensors, resolve_device 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "lembas" / "macrophage"
 
 
+def ligand_screen_sized() -> tuple[SignalingData, str]:
+    """A generated network of the high-coverage ligand screen's size (H.11): 1,262 nodes, 6,597 edges,
+    60 ligands, 74 TFs, 103 conditions, plus 100 spurious edges' worth of extra edges (6,697 in all)."""
+    pkn, ligs, tfs, signs = random_signed_network(1262, 60, 74, 6597 + 100, seed=0)
+    truth = random_ground_truth(pkn, ligs, tfs, signs, seed=0)
+    return synthetic_data(truth, 103, seed=0), "generated (ligand-screen-sized, + 100 edges for the spurious ones)"
+
+
 def macrophage_or_generated(folder: Path) -> tuple[SignalingData, str]:
     """The macrophage data when the files exist, else a generated network of the same size."""
     files = [folder / f"macrophage-{k}.tsv" for k in ("Model", "Ligands", "TFs")]
@@ -51,13 +60,14 @@ def macrophage_or_generated(folder: Path) -> tuple[SignalingData, str]:
 
 
 def time_stack(data: SignalingData, config, k: int, epochs: int) -> tuple[float, float, float]:
-    """(wall seconds and CPU seconds of this process per epoch of a K-model leave-one-condition-out
-    stack, mean recurrence steps). CPU time is less sensitive than wall time to other jobs on the machine."""
+    """(wall seconds and CPU seconds of this process per epoch of a stack of K models, each holding out
+    ``test_size`` conditions (1 if a fraction), mean recurrence steps). CPU time is less sensitive than wall time to other jobs on the machine."""
     device = resolve_device(config.device)
     x, y = data_tensors(data, device)
     c = data.n_conditions
-    folds = [np.delete(np.arange(c), i % c) for i in range(k)]
-    tests = [[i % c] for i in range(k)]
+    n_test = max(1, int(config.test_size)) if config.test_size >= 1 else 1
+    tests = [[(i * n_test + j) % c for j in range(n_test)] for i in range(k)]
+    folds = [np.setdiff1d(np.arange(c), t) for t in tests]
 
     def run(n_epochs: int):
         cfg = replace(config, epochs=n_epochs, eval_every=n_epochs)
@@ -79,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="1", help="comma-separated stack sizes K (e.g. 1,23)")
     parser.add_argument("--compare", action="store_true", help="also time the spec's power-iteration gradient and the dense backend")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--network", choices=["macrophage", "ligand-screen"], default="macrophage",
+                        help="macrophage data (or a generated one of its size), or a generated ligand-screen-sized network")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    data, label = macrophage_or_generated(args.data)
+    data, label = macrophage_or_generated(args.data) if args.network == "macrophage" else ligand_screen_sized()
     base = preset(args.preset, device="cpu")
     print(
         f"data: {label}; {data.pkn.n_nodes} nodes, {data.pkn.n_edges} edges, {data.n_conditions} conditions; "

@@ -85,3 +85,26 @@ def test_eigenvector_gradient_matches_the_exact_eigenvalue_derivative():
     est2 = batched_power_iteration(lambda v: wt2 @ v, dt, n_probes=3, n_steps=300, generator=torch.Generator().manual_seed(0))
     est2.sum().backward()
     assert np.allclose(wt2.grad.numpy(), expected, atol=1e-4)
+
+
+def test_high_coverage_preset_and_projection_l2():
+    from dash_core.signaling.config import preset
+    from dash_core.signaling.stack import stack_loss
+
+    hc = preset("self_prune_hc")
+    assert (hc.epochs, hc.test_size, hc.lambda_spectral, hc.spectral_probes, hc.lambda_l2_projection) == (16000, 5, 1e-3, 5, 1e-4)
+    assert hc.grad_clip == 1.0 and hc.grad_noise_lr_scaled and not hc.input_noise_lr_scaled and hc.lambda_ligand == 1e-4
+    data = _data()
+    x, y = data_tensors(data, torch.device("cpu"))
+    losses = []
+    for proj in (None, 1.0):
+        cfg = self_prune_config(device="cpu", lambda_l2=1e-6, lambda_l2_projection=proj)
+        m = build_model(data, cfg)
+        with torch.no_grad():
+            m.output_weight.add_(1.0)  # ||w_out - A_out||^2 = number of TFs
+        stack = ModelStack([m], cfg)
+        pred, states, _ = stack(x.unsqueeze(0))
+        loss, parts = stack_loss(stack, pred, y.unsqueeze(0), states, torch.ones(1, x.shape[0], dtype=torch.bool), 1e-3,
+                                 [torch.Generator().manual_seed(0)])
+        losses.append(float(loss))
+    assert losses[1] - losses[0] == pytest.approx((1.0 - 1e-6) * y.shape[1], rel=1e-3)

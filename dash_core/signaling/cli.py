@@ -64,8 +64,9 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True) -> None:
     g = p.add_argument_group("model and training")
-    g.add_argument("--preset", choices=["package", "self_prune"], default=default_preset,
-                   help=f"starting settings: LEMBAS package or self-pruning study (default: {default_preset})")
+    g.add_argument("--preset", choices=["package", "self_prune", "self_prune_hc"], default=default_preset,
+                   help=f"starting settings: LEMBAS package, self-pruning study (low coverage / synthetic) or its "
+                        f"high-coverage ligand-screen settings (default: {default_preset})")
     g.add_argument("--config", help="a config.json of an earlier run to start from (overrides --preset)")
     g.add_argument("--epochs", type=positive_int, help="training epochs (default 5000)")
     if seed:

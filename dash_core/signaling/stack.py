@@ -281,10 +281,11 @@ def stack_loss(
     sign = torch.relu(-stack.edge_sign * stack.values).sum(1)
     lig = stack.bias[:, stack.ligand_index].square().sum(1)
     l2 = stack.values.square().sum(1) + stack.bias.square().sum(1)
-    l2 = l2 + (stack.input_weight - cfg.input_weight_init).square().sum(1)
-    l2 = l2 + (stack.output_weight - cfg.output_weight_init).square().sum(1)
+    projection = (stack.input_weight - cfg.input_weight_init).square().sum(1)
+    projection = projection + (stack.output_weight - cfg.output_weight_init).square().sum(1)
     if stack.output_bias is not None:
-        l2 = l2 + stack.output_bias.square().sum(1)
+        projection = projection + stack.output_bias.square().sum(1)
+    lambda_projection = cfg.lambda_l2 if cfg.lambda_l2_projection is None else cfg.lambda_l2_projection
     # spectral radius on a per-model random subset of its own batch rows (padded to the largest subset)
     counts = valid.sum(1).tolist()
     sizes = [max(1, min(cfg.spectral_subset, int(c))) for c in counts]
@@ -333,7 +334,9 @@ def stack_loss(
         factor = torch.exp(cfg.spectral_kappa * (rho_sum / sub_valid.sum(1) - cfg.rho_star))
         spectral = cfg.lambda_spectral * factor * rho_sum
         uniform = lr * cfg.lambda_uniform * uniform_penalty(states, valid, cfg.output_weight_init)
-    per_model = mse + cfg.lambda_sign * sign + cfg.lambda_ligand * lig + cfg.lambda_l2 * l2 + spectral + uniform
+    per_model = mse + cfg.lambda_sign * sign + cfg.lambda_ligand * lig + cfg.lambda_l2 * l2 + lambda_projection * projection
+    per_model = per_model + spectral + uniform
+    l2 = l2 + projection
     parts = {
         "mse": mse,
         "sign_penalty": sign,
