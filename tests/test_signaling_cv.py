@@ -55,6 +55,12 @@ def test_leave_one_out_writes_tables_and_resumes(tmp_path):
     assert len(pd.read_csv(tmp_path / "per_tf.csv")) == data.tfs.shape[1]
     assert (tmp_path / "predicted_vs_measured.html").exists()
     assert res.summary["pooled_pearson"] == summary["pooled_pearson"]
+    # each fold's model is saved and reproduces its held-out predictions
+    from dash_core.signaling.train import load_checkpoint, predict
+
+    model, _ = load_checkpoint(tmp_path / "folds" / "fold_002")
+    held = data.ligands.iloc[[2]].to_numpy()
+    assert np.allclose(predict(model, held)[0], pred.loc[data.conditions[2], data.tfs.columns].to_numpy(), atol=1e-3)
     # resume: a removed fold is redone, the others are kept as they are
     kept = (tmp_path / "folds" / "fold_001" / "predictions.csv").read_text()
     for f in (tmp_path / "folds" / "fold_004").iterdir():

@@ -33,7 +33,7 @@ from dash_core.io.errors import DashInputError
 from dash_core.signaling.config import SignalingConfig
 from dash_core.signaling.data import SignalingData
 from dash_core.signaling.stack import ModelStack, pearson, predict_stack, train_stack
-from dash_core.signaling.train import build_model, data_tensors, resolve_device
+from dash_core.signaling.train import build_model, data_tensors, resolve_device, save_checkpoint
 
 FOLDS_FILE = "cv.csv"
 SUMMARY_FILE = "summary.json"
@@ -137,7 +137,8 @@ def run_cv_stack(
         ``(fold number, held-out condition indices)`` pairs.
     out_dir
         The run folder; fold files go to ``folds/fold_XXX/`` (``metrics.json``,
-        ``predictions.csv`` of the held-out conditions, ``history.csv``).
+        ``predictions.csv`` of the held-out conditions, ``baseline.csv``, ``history.csv`` and the
+        fold's model: ``model.pt`` + ``config.json``, see :func:`dash_core.signaling.train.load_checkpoint`).
 
     Returns
     -------
@@ -157,6 +158,7 @@ def run_cv_stack(
     histories, metrics = train_stack(stack, x, y, train_sets=trains, test_sets=tests, seeds=[int(config.seed)] * len(folds))
     pred = predict_stack(stack, x).cpu().numpy()
     seconds = time.perf_counter() - start
+    stack.write_back(models)
     rows = []
     names = data.conditions
     truth = data.tfs.to_numpy(dtype=float)
@@ -185,6 +187,7 @@ def run_cv_stack(
         histories[i].to_csv(folder / "history.csv", index=False)
         base = pd.DataFrame(np.tile(baseline, (len(tests[i]), 1)), index=held.index, columns=data.tfs.columns)
         base.to_csv(folder / "baseline.csv", float_format="%.6g")
+        save_checkpoint(folder, models[i], config, extra={"fold": int(fold), "test_conditions": list(held.index)})
         (folder / "metrics.json").write_text(json.dumps(_finite(row), indent=2))
         rows.append(row)
     return rows
