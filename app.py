@@ -3,7 +3,9 @@
 The entry script only sets up the page, the navigation and the sidebar; each page
 lives in ``pages/`` and calls :mod:`dash_core` (science) and
 :mod:`dash_core.plots` (figures). Runs and uploads are kept under
-``$DASH_STUDIO_HOME`` (default ``~/.dash_studio``).
+``$DASH_STUDIO_HOME`` (default ``~/.dash_studio``), per workspace: each visitor
+gets a private workspace with a secret link (or the workspace of their login
+when ``st.login`` is configured in ``.streamlit/secrets.toml``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dash_core.runs.schema import StoreError
 from pages import _ui
 
 ROOT = Path(__file__).resolve().parent
@@ -45,13 +48,24 @@ if analysis:
     sections["Analysis"] = analysis
 sections["Teaching"] = learn
 page = st.navigation(sections, position="sidebar", expanded=True)
-_ui.init_session()
+try:
+    _ui.init_session()
+except StoreError as exc:  # read-only disk, damaged database, full disk: explain and offer a way forward
+    _ui.store_fault_page(exc)
+    st.stop()
 # `streamlit run app.py -- --demo` opens every new session with the built-in demo dataset loaded.
 if "--demo" in sys.argv[1:] and not st.session_state.get("demo_autoloaded") and _ui.active_dataset_dir() is None:
     st.session_state["demo_autoloaded"] = True
     _ui.load_demo()
+_ui.workspace_notice()
+fault = False
 try:
+    _ui.job_dock()
     page.run()
+except StoreError as exc:  # e.g. the disk filled up while the app was in use
+    fault = True
+    _ui.store_fault_page(exc)
 finally:
     # drawn after the page so that it shows what the page just did (e.g. a dataset loaded, a job launched)
-    _ui.sidebar()
+    if not fault:
+        _ui.sidebar()

@@ -54,7 +54,9 @@ from dash_core.experiment import RunConfig  # noqa: E402
 from dash_core.models import ModelConfig  # noqa: E402
 from dash_core.runs.executors import ExecutorConfig  # noqa: E402
 from dash_core.simulate import SimulationConfig, simulate, write_simulation  # noqa: E402
-from dash_core.studies import DatasetSpec, run_sweep, select_point  # noqa: E402
+from dash_core.studies.datasets import DatasetSpec  # noqa: E402
+from dash_core.studies.selection import select_point  # noqa: E402
+from dash_core.studies.sweeps import run_sweep  # noqa: E402
 from dash_core.train import TrainConfig  # noqa: E402
 
 SWEEP_GRID = (0.0, 0.05, 0.5, 0.95)
@@ -229,7 +231,7 @@ def part_estimates(job_overhead_s: float, probe_epochs: int, sweep_genes: int) -
 
 # ---------------------------------------------------------------------------------------------- ASHA vs grid
 def part_asha(trajectories: int, epochs: int, workers: int, trials: int) -> None:
-    from dash_core.tune import run_asha_search
+    from dash_core.studies.asha import run_asha_search
 
     print(f"## ASHA vs grid: DASH on SIM350-style data (350 genes, {trajectories} trajectories, 5 % noise), "
           f"{epochs} epochs, patience 40, {workers} workers")

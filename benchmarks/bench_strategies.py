@@ -6,7 +6,7 @@ Usage::
                                           [--workers 1] [--threads 1] [--device cpu] [--out DIR]
 
 Simulates SIM350-style data scaled to ``--genes`` genes (5 % noise, matching
-prior corruption), runs :func:`dash_core.studies.run_benchmark` with every
+prior corruption), runs :func:`dash_core.studies.paper_benchmark.run_benchmark` with every
 registered strategy (or ``--strategies``) for at most ``--epochs`` epochs
 (early stopping off, so every strategy trains the same number of epochs
 unless it stops itself) and prints, per strategy, the epochs trained, the
@@ -30,7 +30,8 @@ if str(ROOT) not in sys.path:
 
 from dash_core.experiment import RunConfig  # noqa: E402
 from dash_core.runs.executors import ExecutorConfig  # noqa: E402
-from dash_core.studies import parse_seeds, run_benchmark  # noqa: E402
+from dash_core.studies.inputs import parse_seeds  # noqa: E402
+from dash_core.studies.paper_benchmark import run_benchmark  # noqa: E402
 
 
 def _cell(row, col: str, fmt: str) -> str:

@@ -82,19 +82,3 @@ def _is_tuple_type(tp: Any) -> bool:
     if origin in (typing.Union, types.UnionType):
         return any(typing.get_origin(a) is tuple for a in typing.get_args(tp))
     return False
-
-
-def save_config(cfg: Any, path) -> None:
-    """Write ``cfg`` as indented JSON."""
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(config_to_dict(cfg), fh, indent=2)
-
-
-def load_config(cls: type[C], path) -> C:
-    """Read a JSON config written by :func:`save_config`."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DashInputError(f"Could not read the config file: {exc}", source=str(path)) from None
-    return config_from_dict(cls, data)

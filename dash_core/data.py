@@ -164,6 +164,9 @@ class Dataset:
         Optional gold-standard edge table for scoring.
     test_expression
         Optional held-out test trajectories (noisy, as observed).
+    validation_expression
+        Optional separate validation series (same genes), e.g. a second replicate; when given, every
+        trajectory of ``expression`` is used for training and this one chooses the checkpoint.
     test_expression_clean
         Optional noise-free version of ``test_expression`` (simulations), for
         the "true" MSE of methods D.3.
@@ -178,6 +181,7 @@ class Dataset:
     test_expression: ExpressionData | None = None
     test_expression_clean: ExpressionData | None = None
     name: str = "dataset"
+    validation_expression: ExpressionData | None = None
     metadata: dict = field(default_factory=dict)
 
     @property

@@ -20,19 +20,26 @@ import torch
 
 from dash_core import metrics as M
 from dash_core.config import config_from_dict, config_to_dict
-from dash_core.data import Dataset, ExpressionData, Trajectory, make_pairs, split_trajectories
+from dash_core.data import Dataset, ExpressionData, make_pairs
+from dash_core.device import resolve_device
 from dash_core.integrate import integrate_pairs
 from dash_core.io.errors import DashInputError
 from dash_core.models import GRNModel, ModelConfig, build_model
 from dash_core.network import matrix_to_edges
 from dash_core.pruning import PriorKnowledge, PruningConfig, build_strategy
 from dash_core.pruning.base import STRATEGIES
-from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, resolve_device
+from dash_core.split import SplitConfig, resolve_batching, split_expression
+from dash_core.stacking import memory_probe, plan_stacks, stack_key
+from dash_core.timescale import TimeScale, scale_time
+from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, train_stack
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
 #: Keys of ``metrics.json`` (a metric whose input is missing is null).
-METRIC_KEYS = ["sparsity", "balanced_accuracy", "auroc", "auprc", "auprc_ratio", "early_precision_ratio",
-               "test_mse", "epochs", "best_epoch", "wall_seconds"]
+#: Every model metric that has a prior-alone counterpart (``prior_<key>``) is written beside it, and
+#: ``val_mse`` / ``test_mse`` beside their persistence ("no change") baselines.
+METRIC_KEYS = ["sparsity", "balanced_accuracy", "prior_balanced_accuracy", "auroc", "prior_auroc", "auprc",
+               "prior_auprc", "auprc_ratio", "early_precision_ratio", "val_mse", "val_mse_persistence", "test_mse",
+               "test_mse_persistence", "epochs", "best_epoch", "did_not_learn", "wall_seconds"]
 
 #: ``edges.csv`` keeps at most this many edges (the largest |E|); ``details["edges_in_table"]`` says how many
 #: it holds and ``n_edges`` how many non-zero entries E has. Only dense genome-scale networks reach it.
@@ -55,6 +62,11 @@ class RunConfig:
         Strategy options (:class:`dash_core.pruning.PruningConfig`).
     seed
         The one seed of the run: split, initialisation, probes, order, pruning.
+    split
+        How validation data are chosen without a separate validation series (:class:`dash_core.split.SplitConfig`).
+    time_scale
+        The time unit the ODE sees (:mod:`dash_core.timescale`): ``auto`` (default: pseudotime-like series are
+        read by their order, others as given), ``none``, ``minmax``, ``gap`` or ``index``.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -62,6 +74,8 @@ class RunConfig:
     strategy: str = "none"
     pruning: PruningConfig = field(default_factory=PruningConfig)
     seed: int = 0
+    split: SplitConfig = field(default_factory=SplitConfig)
+    time_scale: TimeScale = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
@@ -112,17 +126,15 @@ class RunResult:
     stop_reason: str = ""
 
 
-def _pairs_as_trajectories(expr: ExpressionData) -> ExpressionData:
-    p = make_pairs(expr.trajectories)
-    trs = [Trajectory(f"pair{i}", np.array([0.0, p.dt[i]]), np.stack([p.x0[i], p.x1[i]])) for i in range(len(p))]
-    return ExpressionData(list(expr.genes), trs)
+def split_dataset(expr: ExpressionData, cfg: TrainConfig, seed: int, split: SplitConfig | None = None, *,
+                  validation: ExpressionData | None = None) -> tuple[ExpressionData, ExpressionData | None]:
+    """Training / validation trajectories by the rules of :mod:`dash_core.split` (seeded).
 
-
-def split_dataset(expr: ExpressionData, cfg: TrainConfig, seed: int) -> tuple[ExpressionData, ExpressionData | None]:
-    """Training / validation split (methods A.4): trajectories, or pairs in ``"pairs"`` mode; seeded."""
-    data = _pairs_as_trajectories(expr) if cfg.batching == "pairs" else expr
-    tr, va = split_trajectories(data.n_trajectories, cfg.val_fraction, seed)
-    return data.subset(tr), (data.subset(va) if len(va) else None)
+    ``cfg.val_fraction`` is the share of whole trajectories (or, with ``split.rule == "pairs"``, of pairs)
+    held out; ``validation`` is a separate validation series, used whole.
+    """
+    s = split_expression(expr, val_fraction=cfg.val_fraction, seed=seed, config=split, validation=validation)
+    return s.train, s.validation
 
 
 @torch.no_grad()
@@ -144,7 +156,7 @@ def one_step_mse(model: GRNModel, expr: ExpressionData, cfg: TrainConfig, *, tar
 
 def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCallback | None = None,
                    should_stop: Callable[[], bool] | None = None) -> RunResult:
-    """Train, prune and score one model.
+    """Train, prune and score one model (a stack of one, see :func:`run_stack`).
 
     Parameters
     ----------
@@ -162,53 +174,171 @@ def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCal
     RunResult
         Metrics of the best-validation checkpoint (methods D).
     """
-    threads = cpu_threads_for(config.train, 4 * dataset.n_genes * config.model.hidden)
+    result = run_stack(dataset, [config], progress=progress, should_stop=should_stop)[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def run_stack(dataset: Dataset, configs: list[RunConfig], *,
+              progress: ProgressCallback | list[ProgressCallback | None] | None = None,
+              should_stop: Callable[[], bool] | list[Callable[[], bool] | None] | None = None
+              ) -> list[RunResult | BaseException]:
+    """Train, prune and score K runs on one dataset as one stacked model (methods as in :func:`run_experiment`).
+
+    The runs share the architecture, data, device and a fixed-step solver (:func:`dash_core.stacking.stack_key`)
+    and may differ in seed (split, initialisation, probes, order), strategy, strategy options (λ), learning rate,
+    epochs and early stopping. Every run gets what it would get alone (its own masks, optimiser, schedule,
+    checkpoint and history), computed with batched kernels.
+
+    Parameters
+    ----------
+    dataset
+        The shared dataset.
+    configs
+        One :class:`RunConfig` per run (all with the same :func:`~dash_core.stacking.stack_key`).
+    progress
+        One callback for all runs or one per run.
+    should_stop
+        Cancellation poll: one for all runs or one per run (a cancelled run keeps its best checkpoint so far
+        and leaves the stack; the others go on).
+
+    Returns
+    -------
+    list
+        Per run its :class:`RunResult`, or the exception that ended it (the other runs go on).
+    """
+    if not configs:
+        return []
+    keys = {stack_key(c) for c in configs}
+    if len(keys) > 1:
+        raise ValueError("these runs cannot share a stack (different architecture, data handling, device or an "
+                         "adaptive solver); group them with dash_core.stacking.plan_stacks")
+    first = configs[0]
+    threads = cpu_threads_for(first.train, 4 * dataset.n_genes * first.model.hidden)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _run_experiment(dataset, config, progress=progress, should_stop=should_stop)
+        return _run_stack(dataset, configs, progress=progress, should_stop=should_stop)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCallback | None,
-                    should_stop: Callable[[], bool] | None) -> RunResult:
-    t0 = time.perf_counter()
-    entry = STRATEGIES.get(config.strategy)
-    prior = dataset.prior_matrix()
-    if entry.extra.get("uses_prior") and not np.any(prior):
-        raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
-                             "or none of its genes are in the expression data.")
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed % (2**32))
-    lam = config.effective_lambda_data()
-    train_cfg = replace(config.train, lambda_data=lam)
-    train_data, val_data = split_dataset(dataset.expression, train_cfg, config.seed)
+def run_experiments(dataset: Dataset, configs: list[RunConfig], *, stack_size: int | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> list[RunResult | BaseException]:
+    """Many runs on one dataset, trained in as few stacks as possible (one after the other), in input order.
 
-    model = build_model(dataset.n_genes, config.model, seed=config.seed)
-    strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(prior, dataset.ppi_matrix()), config.seed)
-    strategy.prepare_model(model)
-    trainer = Trainer(model, train_data, val_data, train_cfg, prior=prior if lam < 1 else None, seed=config.seed,
-                      hooks=strategy, progress=progress, should_stop=should_stop)
-    strategy.setup(trainer)
-    stop_reason = strategy.fit(trainer)
+    ``stack_size`` caps K (None = chosen from the available memory, :func:`dash_core.stacking.auto_stack_size`).
+    """
+    out: list[RunResult | BaseException | None] = [None] * len(configs)
+    for group in plan_stacks(dataset, configs, stack_size=stack_size):
+        for i, res in zip(group, run_stack(dataset, [configs[i] for i in group], should_stop=should_stop)):
+            out[i] = res
+    return out
+
+
+def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_stop) -> list[RunResult | BaseException]:
+    t0 = time.perf_counter()
+    prior = dataset.prior_matrix()
+    ppi = dataset.ppi_matrix()
+    for config in configs:
+        if STRATEGIES.get(config.strategy).extra.get("uses_prior") and not np.any(prior):
+            raise DashInputError(f"Strategy {config.strategy!r} uses prior knowledge, but the prior network is empty "
+                                 "or none of its genes are in the expression data.")
+    # members of a stack share the time unit (stack_key), so the data are rescaled once
+    dataset, time_scale, time_note = scale_time(dataset, configs[0].time_scale)
+    callbacks = progress if isinstance(progress, list) else [progress] * len(configs)
+    stops = should_stop if isinstance(should_stop, list) else [should_stop] * len(configs)
+    probe = memory_probe(resolve_device(configs[0].train.device))
+    shared: dict = {}
+    members = []
+    for config, callback, stop in zip(configs, callbacks, stops):
+        lam = config.effective_lambda_data()
+        train_cfg = replace(config.train, lambda_data=lam,
+                            batching=resolve_batching(dataset.expression, config.train.batching))
+        split = split_expression(dataset.expression, val_fraction=train_cfg.val_fraction, seed=config.seed,
+                                 config=config.split, validation=dataset.validation_expression)
+        model = build_model(dataset.n_genes, config.model, seed=config.seed)
+        strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(prior, ppi), config.seed)
+        strategy.prepare_model(model)
+        trainer = Trainer(model, split.train, split.validation, train_cfg, prior=prior if lam < 1 else None,
+                          seed=config.seed, hooks=strategy, progress=callback, should_stop=stop, shared=shared)
+        strategy.setup(trainer)
+        members.append((config, train_cfg, split, strategy, trainer))
+    outcomes = train_stack([m[4] for m in members], [lambda s=m[3], t=m[4]: s.fit(t) for m in members])
+    peak_mb = probe.peak_mb()
+    train_wall = time.perf_counter() - t0
+    results: list[RunResult | BaseException] = []
+    for (config, train_cfg, split, _, trainer), (stop_reason, error) in zip(members, outcomes):
+        if error is not None:
+            results.append(error)
+            continue
+        results.append(_finish_run(dataset, config, train_cfg, split, trainer, stop_reason, (time_scale, time_note),
+                                   train_seconds=train_wall / len(configs), stack_size=len(configs),
+                                   stack_train_seconds=train_wall, peak_mb=peak_mb))
+    return results
+
+
+def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, split, trainer: Trainer,
+                stop_reason: str, timing: tuple[str, str], *, train_seconds: float, stack_size: int, stack_train_seconds: float,
+                peak_mb: float) -> RunResult:
+    """Score one trained member of a stack; its wall time is its share of the stack's training plus its scoring."""
+    t1 = time.perf_counter()
+    time_scale, time_note = timing
     trainer.load_best()
     model = trainer.model
     model.eval()
-    result = score_model(model, dataset, train_cfg, val_mse=trainer.best_val)
-    wall = time.perf_counter() - t0
-    result["metrics"].update(epochs=int(trainer.epoch), best_epoch=int(trainer.best_epoch), wall_seconds=round(wall, 3))
+    val_data, train_data = split.validation, split.train
+    # Without held-out data the trainer monitors the training fit; val_mse and its baseline are then on those pairs.
+    result = score_model(model, dataset, train_cfg, val_mse=trainer.best_val,
+                         validation=val_data if val_data is not None else train_data)
+    wall = train_seconds + (time.perf_counter() - t1)
+    verdict = M.training_verdict(best_epoch=int(trainer.best_epoch), val_mse=result["metrics"]["val_mse"],
+                                 val_mse_persistence=result["metrics"]["val_mse_persistence"],
+                                 test_mse=result["metrics"]["test_mse"],
+                                 test_mse_persistence=result["metrics"]["test_mse_persistence"],
+                                 validation_rule=split.rule)
+    result["metrics"].update(epochs=int(trainer.epoch), best_epoch=int(trainer.best_epoch), wall_seconds=round(wall, 3),
+                             did_not_learn=verdict["did_not_learn"])
+    result["details"].update(validation_rule=split.rule, validation_split=split.description, time_scale=time_scale,
+                             time_note=time_note, batching=train_cfg.batching,
+                             train_mse_at_best=_history_value(trainer.history, trainer.best_epoch, "train_mse"),
+                             verdict_reasons=verdict["reasons"], verdict_advice=verdict["advice"],
+                             val_ratio_persistence=verdict["val_ratio_persistence"],
+                             test_ratio_persistence=verdict["test_ratio_persistence"])
     edges = matrix_to_edges(result["effect"], dataset.genes, max_edges=EDGE_TABLE_LIMIT)
-    result["details"].update(stop_reason=stop_reason, lambda_data=lam, edges_in_table=int(len(edges)),
+    result["details"].update(stop_reason=stop_reason, lambda_data=train_cfg.lambda_data,
+                             edges_in_table=int(len(edges)),
                              min_sparsity_reached=bool(trainer.min_sparsity_reached),
-                             seconds_per_epoch=(wall / trainer.epoch if trainer.epoch else None))
+                             seconds_per_epoch=(wall / trainer.epoch if trainer.epoch else None),
+                             stack_size=stack_size, stack_train_seconds=round(stack_train_seconds, 3),
+                             stack_peak_memory_mb=peak_mb)
     return RunResult(result["metrics"], result["details"], result["effect"],
                      edges, pd.DataFrame(trainer.history), model,
                      replace(config, train=train_cfg), list(dataset.genes), stop_reason)
 
 
-def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse: float | None = None) -> dict[str, Any]:
-    """Metrics of a trained model (methods D): sparsity, network recovery and test MSE."""
+def _history_value(history: list[dict[str, Any]], epoch: int, key: str) -> float | None:
+    return next((float(r[key]) for r in history if r.get("epoch") == epoch), None)
+
+
+def pairs_persistence_mse(expr: ExpressionData | None) -> float | None:
+    """The "no change" baseline (:func:`dash_core.metrics.persistence_mse`) on all consecutive pairs of ``expr``."""
+    if expr is None or not any(len(t.times) >= 2 for t in expr.trajectories):
+        return None
+    p = make_pairs(expr.trajectories)
+    return M.persistence_mse(p.x0, p.x1)
+
+
+def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse: float | None = None,
+                validation: ExpressionData | None = None) -> dict[str, Any]:
+    """Metrics of a trained model (methods D): sparsity, network recovery, test MSE, and their baselines.
+
+    Beside every network metric the prior alone (``|P|`` as the score, row = regulator, column = target)
+    is scored the same way (``prior_*``); beside the validation / test MSE the persistence baseline.
+    With a gold standard that covers only some regulators (ChIP-seq of a few TFs), the D.2 variant
+    restricted to those regulators is in ``details`` (``*_gs_regulators``, for the model and the prior).
+    """
     with torch.no_grad():
         model.eval()
         effect = model.effect_matrix().detach().cpu().double().numpy()
@@ -223,14 +353,33 @@ def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse:
     metrics = {k: None for k in METRIC_KEYS}
     metrics.update(sparsity=M.sparsity(blocks), balanced_accuracy=net.get("balanced_accuracy"),
                    auroc=net.get("auroc"), auprc=net.get("auprc"), auprc_ratio=net.get("auprc_ratio"),
-                   early_precision_ratio=net.get("early_precision_ratio"), test_mse=test_mse)
+                   early_precision_ratio=net.get("early_precision_ratio"), test_mse=test_mse, val_mse=val_mse,
+                   val_mse_persistence=pairs_persistence_mse(validation) if val_mse is not None else None,
+                   test_mse_persistence=pairs_persistence_mse(dataset.test_expression))
     details = {k: v for k, v in net.items() if k not in metrics}
     prior = dataset.prior_matrix()
     if truth is not None and np.any(prior):
+        prior_score = np.abs(prior)
+        prior_net = M.score_network(prior_score, truth)
+        metrics.update(prior_balanced_accuracy=prior_net["balanced_accuracy"], prior_auroc=prior_net["auroc"],
+                       prior_auprc=prior_net["auprc"])
+        details.update(prior_auprc_ratio=prior_net["auprc_ratio"],
+                       prior_early_precision_ratio=prior_net["early_precision_ratio"])
         # D.5 ``tf_only``: candidate rows restricted to the prior's regulators.
         regulators = np.any(prior != 0, axis=1)
         tf_only = M.ranking_metrics(effect, truth, regulators=regulators, epr=False)
         details.update(auroc_tf_only=tf_only["auroc"], auprc_tf_only=tf_only["auprc"])
+    if truth is not None:
+        # D.2 for real data: rows restricted to the regulators the gold standard covers.
+        gs = M.gold_standard_regulators(truth)
+        details["gs_regulators"] = int(gs.sum())
+        if 0 < gs.sum() < len(gs):
+            for who, score in (("", effect), ("prior_", np.abs(prior) if np.any(prior) else None)):
+                if score is None:
+                    continue
+                r = M.score_network(score, truth, regulators=gs)
+                details.update({f"{who}balanced_accuracy_gs_regulators": r["balanced_accuracy"],
+                                f"{who}auroc_gs_regulators": r["auroc"], f"{who}auprc_gs_regulators": r["auprc"]})
     details.update(val_mse=val_mse, test_mse_true=test_true)
     return {"metrics": metrics, "details": details, "effect": effect}
 

@@ -170,6 +170,69 @@ def missed_edges(edges: pd.DataFrame, truth_edges: pd.DataFrame) -> pd.DataFrame
     return fn
 
 
+_STATUS_WORDS = {"TP": "true positive", "FP": "false positive", "FN": "missed (false negative)"}
+
+
+def edge_status_table(edges: pd.DataFrame, truth_edges: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The learned edges as a readable table, with their gold-standard status when a gold standard is given.
+
+    Parameters
+    ----------
+    edges
+        Learned ``source, target, weight`` table (source = regulator).
+    truth_edges
+        Optional gold standard (same columns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``regulator, target, effect, strength rank`` (1 = largest ``|effect|``)
+        and, with a gold standard, ``status`` (``true positive``, ``false positive``,
+        ``missed (false negative)``); missed edges come last, with effect 0 and no rank.
+    """
+    _check_edges(edges)
+    ranked = top_edges(edges, len(edges))
+    out = pd.DataFrame({"regulator": ranked["source"].astype(str), "target": ranked["target"].astype(str),
+                        "effect": ranked["weight"].to_numpy(dtype=np.float64) if "weight" in ranked else 1.0,
+                        "strength rank": pd.array(np.arange(1, len(ranked) + 1), dtype="Int64")})
+    if truth_edges is None:
+        return out
+    out["status"] = classify_edges(ranked, truth_edges)["status"].map(_STATUS_WORDS).to_numpy()
+    fn = missed_edges(edges, truth_edges)
+    missed = pd.DataFrame({"regulator": fn["source"], "target": fn["target"], "effect": 0.0,
+                           "strength rank": pd.array([pd.NA] * len(fn), dtype="Int64"),
+                           "status": _STATUS_WORDS["FN"]})
+    return pd.concat([out, missed], ignore_index=True)
+
+
+def top_regulators(edges: pd.DataFrame, truth_edges: pd.DataFrame | None = None, k: int = 15) -> pd.DataFrame:
+    """The ``k`` regulators with the largest summed ``|effect|`` over their learned targets.
+
+    Returns columns ``regulator, targets, activating, repressing, total |effect|`` and, with a
+    gold standard, ``true targets found`` and ``true targets`` (source = regulator).
+    """
+    _check_edges(edges)
+    cols = ["regulator", "targets", "activating", "repressing", "total |effect|"]
+    if len(edges) == 0:
+        return pd.DataFrame(columns=cols)
+    w = edges["weight"].to_numpy(dtype=np.float64)
+    df = pd.DataFrame({"regulator": edges["source"].astype(str).to_numpy(), "abs": np.abs(w),
+                       "act": w > 0, "rep": w < 0})
+    g = df.groupby("regulator", sort=False).agg(targets=("abs", "size"), activating=("act", "sum"),
+                                                repressing=("rep", "sum"), total=("abs", "sum"))
+    g = g.sort_values("total", ascending=False, kind="stable").head(int(k)).reset_index()
+    g = g.rename(columns={"total": "total |effect|"})
+    g["total |effect|"] = g["total |effect|"].round(4)
+    if truth_edges is not None:
+        truth = _truth_table(truth_edges)
+        status = classify_edges(edges, truth_edges)
+        tp = status[status["status"] == "TP"].groupby(status["source"].astype(str)).size()
+        n_true = truth.groupby("source").size()
+        g["true targets found"] = g["regulator"].map(tp).fillna(0).astype(int)
+        g["true targets"] = g["regulator"].map(n_true).fillna(0).astype(int)
+    return g
+
+
 # --------------------------------------------------------------------------- GraphML export
 
 

@@ -1,11 +1,17 @@
 """The training loop (methods A.3-A.4, B.6): one-step-ahead fitting of a GRN model.
 
 :class:`Trainer` owns the model, optimiser, plateau scheduler, early stopping
-and best-validation checkpoint. Pruning strategies (``dash_core.pruning``) drive
+and best-validation checkpoint of one model; the stack engine (:class:`TrainingStack`,
+:func:`train_stack`) runs the epochs of K >= 1 trainers together, with batched matrix
+products over a :class:`~dash_core.models.stack.ModelStack` (a lone trainer is a stack
+of one: one code path). Pruning strategies (``dash_core.pruning``) drive
 it through a small API: :meth:`Trainer.train_loop`, :meth:`Trainer.reset_learning_rates`,
 :meth:`Trainer.new_optimizer`, :meth:`Trainer.reset_best_tracking`,
 :meth:`Trainer.load_best` and the hooks ``on_epoch_start`` / ``penalty`` /
 ``after_step`` of the strategy.
+
+Why this module is long (about 1,000 lines): the single-run API and the stacked engine are one
+code path (a lone trainer is a stack of one); splitting them would split that path.
 """
 
 from __future__ import annotations
@@ -13,19 +19,22 @@ from __future__ import annotations
 import copy
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
+from torch.optim.adam import adam as adam_fn
 
 from dash_core.data import ExpressionData, make_pairs
-from dash_core.integrate import SolverConfig, integrate_pairs
+from dash_core.device import resolve_device
+from dash_core.integrate import SolverConfig, integrate, integrate_pairs, is_fixed_step, model_rate, n_fixed_steps
 from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
-from dash_core.models.base import GRNModel
+from dash_core.models.base import GRNModel, stack_tensors
 
 Tensor = torch.Tensor
 
@@ -58,7 +67,9 @@ class TrainConfig:
         chosen at random with the run's seed (trajectory mode), or of pairs (pairs mode).
     batching
         ``"trajectory"``: one optimiser step per training trajectory with all its
-        pairs (SIM, hema); ``"pairs"``: random mini-batches of ``batch_size`` pairs.
+        pairs (SIM, hema); ``"pairs"``: random mini-batches of ``batch_size`` pairs;
+        ``"auto"`` (default): pairs for a single time course, else trajectory (resolved by
+        :func:`dash_core.split.resolve_batching` before training).
     lambda_data
         Weight of the data term; ``1 - lambda_data`` weights the prior soft loss
         (A.3). None = the strategy's default (0.99 for unpruned PHOENIX and PINN+MP,
@@ -84,6 +95,9 @@ class TrainConfig:
         with fewer than ``THREADED_MODEL_SIZE`` weights (their matrix products are
         too small to gain from threads, and a second busy thread on a shared
         machine slows them down many-fold), otherwise all cores.
+    cuda_graph
+        On CUDA, replay the training step from a captured CUDA graph (one launch instead of
+        hundreds of tiny kernels; same arithmetic). Ignored on the CPU.
     """
 
     lr: float = 1e-3
@@ -92,7 +106,7 @@ class TrainConfig:
     patience: int = 40
     checkpoint_min_sparsity: float = 0.0
     val_fraction: float = 10 / 150
-    batching: Literal["trajectory", "pairs"] = "trajectory"
+    batching: Literal["auto", "trajectory", "pairs"] = "auto"
     batch_size: int = 16
     lambda_data: float | None = None
     prior_probes: int = 10_000
@@ -107,6 +121,7 @@ class TrainConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float64"] = "float32"
     threads: int | None = None
+    cuda_graph: bool = True
 
     def validate(self) -> None:
         """Raise :class:`DashInputError` for settings that cannot work."""
@@ -136,17 +151,6 @@ def cpu_threads_for(config: TrainConfig, n_weights: int) -> int:
     if config.threads is not None:
         return max(1, int(config.threads))
     return 1 if n_weights < THREADED_MODEL_SIZE else max(1, os.cpu_count() or 1)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; a clear error if CUDA is asked for but missing."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DashInputError("device 'cuda' was requested but no CUDA GPU is available; use --device auto or cpu.")
-    if device not in ("cpu", "cuda"):
-        raise DashInputError(f"Unknown device {device!r}; choose auto, cpu or cuda.")
-    return torch.device(device)
 
 
 @dataclass
@@ -211,10 +215,18 @@ class _Batch:
     x0: Tensor
     x1: Tensor
     dt: Tensor
+    #: Largest gap of the batch, on the host (fixed-step solvers need it without a device synchronisation).
+    max_dt: float = 0.0
 
 
 class Trainer:
     """Fit a :class:`GRNModel` by one-step-ahead integration.
+
+    A ``Trainer`` holds everything that belongs to *one* model: its data split, optimiser, plateau
+    scheduler, early stopping, best checkpoint, history and random generator. The epochs themselves
+    are run by the stack engine (:func:`train_stack`, :class:`TrainingStack`), which trains K ≥ 1
+    trainers together with batched matrix products; a ``Trainer`` used on its own is a stack of one,
+    through the same code.
 
     Parameters
     ----------
@@ -235,6 +247,9 @@ class Trainer:
         Called with a :class:`ProgressEvent` after every epoch.
     should_stop
         Polled every epoch; returning True cancels training (``stop_reason = "cancelled"``).
+    shared
+        A dict shared by the trainers of one stack: trainers with the same seed and prior then share
+        one copy of the prior-loss probe states (10,000 x n each).
     """
 
     def __init__(
@@ -249,8 +264,13 @@ class Trainer:
         hooks: StrategyHooks | None = None,
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        shared: dict | None = None,
     ) -> None:
         config.validate()
+        if config.batching == "auto":  # normally resolved by run_experiment on the unsplit data
+            from dash_core.split import resolve_batching
+
+            config = replace(config, batching=resolve_batching(train_data, "auto"))
         self.config = config
         self.device = resolve_device(config.device)
         self.dtype = torch.float64 if config.dtype == "float64" else torch.float32
@@ -260,6 +280,8 @@ class Trainer:
         self.should_stop = should_stop
         self.seed = int(seed)
         self.generator = torch.Generator().manual_seed(self.seed + 1)
+        #: The model's largest rate as last read (sizes fixed-step solves, :func:`_refresh_rates`).
+        self.step_rate: float | None = None
         self.lambda_data = 1.0 if config.lambda_data is None else float(config.lambda_data)
 
         self._train_batches = self._make_batches(train_data, per_trajectory=config.batching == "trajectory")
@@ -267,16 +289,25 @@ class Trainer:
         self._val = self._cat(self._make_batches(val_data, per_trajectory=False)) if val_data is not None else None
         if self._val is None or self._val.x0.shape[0] == 0:
             self._val = self._train_pairs  # no held-out data: monitor the training fit
+        if config.batching == "pairs" and self._train_pairs is not None:
+            self._train_dt_host = self._train_pairs.dt.detach().cpu().numpy()
 
         self.prior: Tensor | None = None
         self.probes: Tensor | None = None
         self.probe_targets: Tensor | None = None
         if prior is not None and np.any(prior):
             p = np.abs(prior) if config.prior_abs else prior
-            self.prior = torch.as_tensor(p, dtype=self.dtype, device=self.device)
-            g = torch.Generator().manual_seed(self.seed + 2)
-            self.probes = (torch.rand(config.prior_probes, model.n_genes, generator=g) - 0.5).to(self.device, self.dtype)
-            self.probe_targets = _probe_drive(self.probes, p, self.dtype)
+            key = (id(prior), self.seed, bool(config.prior_abs), int(config.prior_probes), model.n_genes,
+                   str(self.device), str(self.dtype))
+            cached = shared.get(key) if shared is not None else None
+            if cached is None:
+                g = torch.Generator().manual_seed(self.seed + 2)
+                probes = (torch.rand(config.prior_probes, model.n_genes, generator=g) - 0.5).to(self.device, self.dtype)
+                cached = (torch.as_tensor(p, dtype=self.dtype, device=self.device), probes,
+                          _probe_drive(probes, p, self.dtype))
+                if shared is not None:
+                    shared[key] = cached
+            self.prior, self.probes, self.probe_targets = cached
 
         self.epoch = 0  # epochs completed (global across phases)
         self.history: list[dict[str, Any]] = []
@@ -288,6 +319,8 @@ class Trainer:
         self.stop_reason = ""
         self.phase = "train"
         self._t_start = time.perf_counter()
+        #: Set while the trainer is a member of a :class:`TrainingStack` (its loops then run in the stack).
+        self._stack: TrainingStack | None = None
 
     # -- data -----------------------------------------------------------------
     def _make_batches(self, data: ExpressionData | None, per_trajectory: bool) -> list[_Batch]:
@@ -297,33 +330,36 @@ class Trainer:
         if not usable:
             return []
         pairs = make_pairs(usable)
+        np_dtype = np.float64 if self.dtype == torch.float64 else np.float32
 
         def tens(a):
             return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
+        def batch(sel) -> _Batch:
+            dt = pairs.dt[sel]
+            return _Batch(tens(pairs.x0[sel]), tens(pairs.x1[sel]), tens(dt), float(np.max(dt.astype(np_dtype))))
+
         if not per_trajectory:
-            return [_Batch(tens(pairs.x0), tens(pairs.x1), tens(pairs.dt))]
-        out = []
-        for i in np.unique(pairs.trajectory):
-            sel = pairs.trajectory == i
-            out.append(_Batch(tens(pairs.x0[sel]), tens(pairs.x1[sel]), tens(pairs.dt[sel])))
-        return out
+            return [batch(slice(None))]
+        return [batch(pairs.trajectory == i) for i in np.unique(pairs.trajectory)]
 
     @staticmethod
     def _cat(batches: list[_Batch]) -> _Batch | None:
         if not batches:
             return None
         return _Batch(torch.cat([b.x0 for b in batches]), torch.cat([b.x1 for b in batches]),
-                      torch.cat([b.dt for b in batches]))
+                      torch.cat([b.dt for b in batches]), max(b.max_dt for b in batches))
 
     def _epoch_batches(self) -> list[_Batch]:
         if self.config.batching == "trajectory":
             order = torch.randperm(len(self._train_batches), generator=self.generator).tolist()
             return [self._train_batches[i] for i in order]
         tp = self._train_pairs
-        perm = torch.randperm(tp.x0.shape[0], generator=self.generator).to(self.device)
+        perm = torch.randperm(tp.x0.shape[0], generator=self.generator)
+        dev = perm.to(self.device)
         bs = self.config.batch_size
-        return [_Batch(tp.x0[idx], tp.x1[idx], tp.dt[idx]) for idx in perm.split(bs)]
+        return [_Batch(tp.x0[idx], tp.x1[idx], tp.dt[idx], float(self._train_dt_host[host].max()))
+                for idx, host in zip(dev.split(bs), perm.split(bs))]
 
     # -- optimisation -----------------------------------------------------------
     def _group_lrs(self, reference_bug: bool = False) -> dict[str, float]:
@@ -370,60 +406,34 @@ class Trainer:
         """Rebuild the optimiser after a strategy added parameters (e.g. gates), keeping nothing."""
         self.reset_optimizer()
 
-    # -- losses -----------------------------------------------------------------
+    # -- losses (a stack of one; the stack engine computes the same for K models at once) ---------------------
     def predict(self, x0: Tensor, dt: Tensor) -> Tensor:
-        return integrate_pairs(self.model, x0, dt, self.config.solver)
+        """``(B, n)`` one-step-ahead predictions of the model."""
+        b = _Batch(x0, x0, dt, float(dt.max()))
+        _refresh_rates([self])
+        return _predict([self], [b])[0]
 
     def prior_loss(self) -> Tensor:
         """Mean squared mismatch between ``u(probe)`` and the prior's linear drive ``probe @ P`` (A.3)."""
         assert self.probes is not None and self.probe_targets is not None
-        k = self.config.prior_probe_batch
-        if k is None or k >= self.probes.shape[0]:
-            xs, ts = self.probes, self.probe_targets
-        else:
-            idx = torch.randint(0, self.probes.shape[0], (k,), generator=self.generator).to(self.device)
-            xs, ts = self.probes[idx], self.probe_targets[idx]
-        return torch.mean((self.model.drive(xs) - ts) ** 2)
+        return _prior_losses([self])[0]
 
     def loss(self, batch: _Batch) -> tuple[Tensor, float]:
-        pred = self.predict(batch.x0, batch.dt)
-        data = torch.mean((pred - batch.x1) ** 2)
-        total = data * self.lambda_data if self.lambda_data < 1.0 else data
-        if self.prior is not None and self.lambda_data < 1.0:
-            total = total + (1.0 - self.lambda_data) * self.prior_loss()
-        pen = self.hooks.penalty(self)
-        if pen is not None:
-            total = total + pen
-        return total, float(data.detach())
+        """Training loss of one batch (data term, prior term, strategy penalty) and its data MSE."""
+        total, data = _stack_loss([self], [batch])
+        return total, float(data[0])
 
     @torch.no_grad()
     def evaluate_mse(self, x0: Tensor, x1: Tensor, dt: Tensor) -> float:
-        was = self.model.training
-        self.model.eval()
-        pred = self.predict(x0, dt)
-        self.model.train(was)
-        return float(torch.mean((pred - x1) ** 2))
+        """MSE of the one-step-ahead predictions from ``x0`` against ``x1`` (eval mode)."""
+        return _evaluate([self], [_Batch(x0, x1, dt, float(dt.max()))])[0]
 
     def validate(self) -> float:
-        v = self._val
-        return self.evaluate_mse(v.x0, v.x1, v.dt)
+        return _evaluate([self], [self._val])[0]
 
     def train_epoch(self) -> float:
-        self.model.train()
-        losses, weights = [], []
-        # Masks change only between epochs (pruning events), so check once whether any entry is masked.
-        masked = any(bool((p.layer.mask == 0).any()) for p in self.model.prunable_layers())
-        for batch in self._epoch_batches():
-            self.optimizer.zero_grad(set_to_none=True)
-            loss, data_mse = self.loss(batch)
-            loss.backward()
-            self.optimizer.step()
-            if masked:
-                self.model.apply_masks_()
-            self.hooks.after_step(self)
-            losses.append(data_mse)
-            weights.append(batch.x0.shape[0])
-        return float(np.average(losses, weights=weights)) if losses else float("nan")
+        """One epoch over the training batches (a stack of one)."""
+        return _train_epoch([self])[0]
 
     # -- checkpoints --------------------------------------------------------------
     def snapshot(self) -> dict[str, Tensor]:
@@ -456,42 +466,38 @@ class Trainer:
 
         Returns the stop reason: ``"early_stopping"``, ``"max_epochs"`` or ``"cancelled"``.
         Every strict improvement of the validation MSE saves the best state (epoch 1 always).
+        Inside a :class:`TrainingStack` the loop's epochs run together with the other members'.
         """
-        max_epochs = self.config.max_epochs if max_epochs is None else int(max_epochs)
-        patience = self.config.patience if patience is None else int(patience)
+        loop = _Loop(self, self.config.max_epochs if max_epochs is None else int(max_epochs),
+                     self.config.patience if patience is None else int(patience), phase, call_hooks)
         self.phase = phase
-        while self.epoch < max_epochs:
-            if self.should_stop is not None and self.should_stop():
-                self.stop_reason = "cancelled"
-                return self.stop_reason
-            e = self.epoch + 1
-            t0 = time.perf_counter()
-            if call_hooks:
-                self.hooks.on_epoch_start(self, e)
-            train_loss = self.train_epoch()
-            val = self.validate()
-            if not math.isfinite(val):
-                raise FloatingPointError(
-                    f"validation MSE became {val} at epoch {e}; lower the learning rate or check the data scaling")
-            self.scheduler.step(val)
-            self.epoch = e
-            sparsity = self.current_sparsity()
-            if not self.min_sparsity_reached and sparsity >= self.config.checkpoint_min_sparsity:
-                # First eligible epoch: forget the denser checkpoints (see TrainConfig.checkpoint_min_sparsity).
-                self.min_sparsity_reached = True
-                self.best_val, self.bad_epochs = math.inf, 0
-            if val < self.best_val:
-                self.best_val, self.best_epoch, self.bad_epochs = val, e, 0
-                self.best_state = self.snapshot()
-            else:
-                self.bad_epochs += 1
-            dt = time.perf_counter() - t0
-            self._record(train_loss, val, dt, max_epochs, sparsity)
-            if patience and self.bad_epochs >= patience and self.min_sparsity_reached:
-                self.stop_reason = "early_stopping"
-                return self.stop_reason
-        self.stop_reason = "max_epochs"
-        return self.stop_reason
+        if self._stack is not None:
+            return self._stack._submit(loop)
+        while not loop.reason:
+            _run_epoch([loop])
+        return loop.result()
+
+    def _finish_epoch(self, loop: _Loop, train_loss: float, val: float, epoch_seconds: float) -> None:
+        """Per-model bookkeeping after an epoch: scheduler, best checkpoint, history, early stopping."""
+        e = self.epoch + 1
+        if not math.isfinite(val):
+            raise FloatingPointError(
+                f"validation MSE became {val} at epoch {e}; lower the learning rate or check the data scaling")
+        self.scheduler.step(val)
+        self.epoch = e
+        sparsity = self.current_sparsity()
+        if not self.min_sparsity_reached and sparsity >= self.config.checkpoint_min_sparsity:
+            # First eligible epoch: forget the denser checkpoints (see TrainConfig.checkpoint_min_sparsity).
+            self.min_sparsity_reached = True
+            self.best_val, self.bad_epochs = math.inf, 0
+        if val < self.best_val:
+            self.best_val, self.best_epoch, self.bad_epochs = val, e, 0
+            self.best_state = self.snapshot()
+        else:
+            self.bad_epochs += 1
+        self._record(train_loss, val, epoch_seconds, loop.max_epochs, sparsity)
+        if loop.patience and self.bad_epochs >= loop.patience and self.min_sparsity_reached:
+            loop.reason = "early_stopping"
 
     def _record(self, train_loss: float, val: float, epoch_seconds: float, max_epochs: int, sp: float) -> None:
         elapsed = time.perf_counter() - self._t_start
@@ -506,3 +512,514 @@ class Trainer:
             eta = mean_epoch * max(0, max_epochs - self.epoch)
             self.progress(ProgressEvent(self.epoch, max_epochs, train_loss, val, self.best_val, self.best_epoch, sp,
                                         lr, epoch_seconds, elapsed, eta, self.phase))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The stack engine: one epoch / step / validation for K >= 1 trainers at once. Every model's arithmetic is the
+# arithmetic of its own run (its batches, probes, penalty, optimiser); only the kernels are shared.
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class _Loop:
+    """One ``train_loop`` call of one trainer, while it runs."""
+
+    trainer: Trainer
+    max_epochs: int
+    patience: int
+    phase: str
+    call_hooks: bool
+    reason: str = ""
+    error: BaseException | None = None
+
+    def result(self) -> str:
+        if self.error is not None:
+            raise self.error
+        self.trainer.stop_reason = self.reason
+        return self.reason
+
+
+def _stack_of(trainers: list[Trainer]):
+    from dash_core.models.stack import ModelStack
+
+    return ModelStack([t.model for t in trainers])
+
+
+def _pack(trainers: list[Trainer], batches: list[_Batch]) -> tuple[Tensor, Tensor, Tensor, list[int] | None]:
+    """Stack the K batches to ``(K, B, n)`` (zero-padded to the longest; then also their row counts)."""
+    rows = [b.x0.shape[0] for b in batches]
+    if len(set(rows)) == 1:
+        return (stack_tensors([b.x0 for b in batches]), stack_tensors([b.x1 for b in batches]),
+                stack_tensors([b.dt for b in batches]), None)
+    k, n, r = len(batches), batches[0].x0.shape[1], max(rows)
+    x0 = batches[0].x0.new_zeros(k, r, n)
+    x1 = batches[0].x0.new_zeros(k, r, n)
+    dt = batches[0].dt.new_zeros(k, r)
+    for i, b in enumerate(batches):
+        x0[i, : rows[i]], x1[i, : rows[i]], dt[i, : rows[i]] = b.x0, b.x1, b.dt
+    return x0, x1, dt, rows
+
+
+def _refresh_rates(trainers: list[Trainer]) -> None:
+    """Read each model's largest rate (one device synchronisation per model; fixed-step solvers size their steps
+    by it, :func:`dash_core.integrate.n_fixed_steps`). Called once per training epoch and per evaluation."""
+    for t in trainers:
+        t.step_rate = model_rate(t.model)
+
+
+def _step_counts(trainers: list[Trainer], batches: list[_Batch]) -> list[int]:
+    """Each member's fixed-step count for its batch: its own gaps and rate, as in its single run."""
+    solver = trainers[0].config.solver
+    return [n_fixed_steps(b.max_dt, solver, t.step_rate) for t, b in zip(trainers, batches)]
+
+
+def _predict(trainers: list[Trainer], batches: list[_Batch], packed=None) -> Tensor:
+    """``(K, B, n)`` predictions, batch k through model k.
+
+    Fixed-step solvers take ``ceil(max dt * steps per unit)`` steps per batch (steps per unit grow with the
+    model's largest rate, :func:`dash_core.integrate.steps_per_unit`); models whose batches need
+    different step counts are solved in separate groups so that each gets exactly its own run's steps.
+    """
+    x0, _, dt, _ = packed if packed is not None else _pack(trainers, batches)
+    solver = trainers[0].config.solver
+    if len(trainers) > 1 and not is_fixed_step(solver):
+        raise ValueError("adaptive solvers cannot integrate a stack of models (see dash_core.stacking.stack_key)")
+    counts = _step_counts(trainers, batches) if is_fixed_step(solver) else [None]
+    if len(set(counts)) == 1:
+        return integrate_pairs(_stack_of(trainers), x0, dt, solver, max_dt=max(b.max_dt for b in batches),
+                               n_steps=counts[0])
+    out = [None] * len(trainers)
+    for c in sorted(set(counts)):
+        idx = [i for i, ci in enumerate(counts) if ci == c]
+        sel = torch.as_tensor(idx, device=x0.device)
+        pred = integrate_pairs(_stack_of([trainers[i] for i in idx]), x0.index_select(0, sel), dt.index_select(0, sel),
+                               solver, max_dt=max(batches[i].max_dt for i in idx), n_steps=c)
+        for j, i in enumerate(idx):
+            out[i] = pred[j]
+    return torch.stack(out)
+
+
+def _row_mse(err: Tensor, rows: list[int] | None) -> Tensor:
+    """``(K,)`` mean of ``(K, B, n)`` squared errors over each model's own rows."""
+    if rows is None:
+        return err.mean(dim=(1, 2))
+    sums = torch.stack([err[i, :r].sum() for i, r in enumerate(rows)])
+    return sums / torch.as_tensor([r * err.shape[2] for r in rows], dtype=err.dtype, device=err.device)
+
+
+def _prior_losses(trainers: list[Trainer]) -> Tensor:
+    """``(K,)`` prior soft losses (A.3), each on probes drawn with its trainer's generator."""
+    xs, ts = [], []
+    for t in trainers:
+        k = t.config.prior_probe_batch
+        if k is None or k >= t.probes.shape[0]:
+            xs.append(t.probes)
+            ts.append(t.probe_targets)
+        else:
+            idx = torch.randint(0, t.probes.shape[0], (k,), generator=t.generator).to(t.device)
+            xs.append(t.probes[idx])
+            ts.append(t.probe_targets[idx])
+    drive = type(trainers[0].model).stacked_drive([t.model for t in trainers], stack_tensors(xs))
+    return torch.mean((drive - stack_tensors(ts)) ** 2, dim=(1, 2))
+
+
+def _stack_loss(trainers: list[Trainer], batches: list[_Batch]) -> tuple[Tensor, Tensor]:
+    """Sum over the K models of their training losses, and their ``(K,)`` data MSEs (detached).
+
+    The sum's gradient with respect to model k's parameters is model k's own loss gradient.
+    """
+    packed = _pack(trainers, batches)
+    pred = _predict(trainers, batches, packed)
+    data = _row_mse((pred - packed[1]) ** 2, packed[3])
+    lams = [t.lambda_data for t in trainers]
+    if all(lam >= 1.0 for lam in lams):
+        total = data.sum()
+    else:
+        total = (data * torch.as_tensor(lams, dtype=data.dtype, device=data.device)).sum()
+        with_prior = [t for t in trainers if t.prior is not None and t.lambda_data < 1.0]
+        if with_prior:
+            w = torch.as_tensor([1.0 - t.lambda_data for t in with_prior], dtype=data.dtype, device=data.device)
+            total = total + (w * _prior_losses(with_prior)).sum()
+    for t in trainers:
+        pen = t.hooks.penalty(t)
+        if pen is not None:
+            total = total + pen
+    return total, data.detach()
+
+
+def _adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
+    """One Adam update of every model: the parameter groups of all K optimisers that share settings and
+    learning rate go through one (fused) multi-tensor kernel; each tensor keeps its own moments and step."""
+    buckets: dict[tuple, list[list[Tensor]]] = {}
+    for opt in optimizers:
+        # another optimiser, or a torch whose Adam lacks the (private) _init_group: the optimiser's own step
+        if not isinstance(opt, torch.optim.Adam) or not hasattr(opt, "_init_group"):
+            opt.step()
+            continue
+        for group in opt.param_groups:
+            lists: list[list[Tensor]] = [[], [], [], [], [], []]
+            opt._init_group(group, *lists)
+            if not lists[0]:
+                continue
+            beta1, beta2 = group["betas"]
+            key = (float(group["lr"]), beta1, beta2, group["eps"], group["weight_decay"], group["amsgrad"],
+                   group["maximize"], group["foreach"], group["capturable"], group["fused"],
+                   group.get("decoupled_weight_decay", False))
+            bucket = buckets.setdefault(key, [[], [], [], [], [], []])
+            for acc, new in zip(bucket, lists):
+                acc.extend(new)
+    for key, lists in buckets.items():
+        lr, beta1, beta2, eps, wd, amsgrad, maximize, foreach, capturable, fused, decoupled = key
+        adam_fn(*lists, foreach=foreach, capturable=capturable, differentiable=False, fused=fused,
+                grad_scale=None, found_inf=None, has_complex=False, decoupled_weight_decay=decoupled,
+                amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=lr, weight_decay=wd, eps=eps, maximize=maximize)
+
+
+def _train_epoch(trainers: list[Trainer]) -> list[float]:
+    """One training epoch of K models; returns each model's mean data MSE over its batches."""
+    _refresh_rates(trainers)
+    for t in trainers:
+        t.model.train()
+    # Masks change only between epochs (pruning events), so check once whether any entry is masked.
+    masked = [any(bool((p.layer.mask == 0).any()) for p in t.model.prunable_layers()) for t in trainers]
+    plans = [t._epoch_batches() for t in trainers]
+    steps = max(len(p) for p in plans)
+    records: list[tuple[list[int], Tensor, list[int]]] = []
+    runner = _step_runner(trainers)
+    for j in range(steps):
+        idx = [i for i, p in enumerate(plans) if j < len(p)]
+        sub = [trainers[i] for i in idx]
+        batches = [plans[i][j] for i in idx]
+        for t in sub:
+            t.optimizer.zero_grad(set_to_none=True)
+        data = runner(sub, batches)
+        _adam_step([t.optimizer for t in sub])
+        for i, t in zip(idx, sub):
+            if masked[i]:
+                t.model.apply_masks_()
+            t.hooks.after_step(t)
+        records.append((idx, data, [b.x0.shape[0] for b in batches]))
+    if not records:
+        return [float("nan")] * len(trainers)
+    values = torch.cat([r[1] for r in records]).tolist()  # one synchronisation per epoch
+    sums, weights = [0.0] * len(trainers), [0.0] * len(trainers)
+    pos = 0
+    for idx, _, rows in records:
+        for i, r in zip(idx, rows):
+            sums[i] += values[pos] * r
+            weights[i] += r
+            pos += 1
+    return [s / w if w else float("nan") for s, w in zip(sums, weights)]
+
+
+def _eager_step(trainers: list[Trainer], batches: list[_Batch]) -> Tensor:
+    total, data = _stack_loss(trainers, batches)
+    total.backward()
+    return data
+
+
+#: Run the static-buffer step of :class:`CudaGraphStep` eagerly on the CPU too (tests: same code path as CUDA).
+STATIC_STEP_ON_CPU = False
+
+
+def _step_runner(trainers: list[Trainer]):
+    """The forward-backward pass of a training step: eager, or replayed from a CUDA graph (see :class:`CudaGraphStep`)."""
+    t0 = trainers[0]
+    on_cuda = t0.device.type == "cuda"
+    if t0.config.cuda_graph and (on_cuda or STATIC_STEP_ON_CPU) and CudaGraphStep.supported(trainers):
+        cache = t0.__dict__.setdefault("_graphs", {})
+        return lambda sub, batches: CudaGraphStep.run(cache, sub, batches, capture=on_cuda)
+    return _eager_step
+
+
+@torch.no_grad()
+def _evaluate(trainers: list[Trainer], batches: list[_Batch]) -> list[float]:
+    """Each model's MSE on its own batch, in eval mode (deterministic gates)."""
+    modes = [t.model.training for t in trainers]
+    _refresh_rates(trainers)
+    for t in trainers:
+        t.model.eval()
+    try:
+        packed = _pack(trainers, batches)
+        pred = _predict(trainers, batches, packed)
+        return _row_mse((pred - packed[1]) ** 2, packed[3]).tolist()
+    finally:
+        for t, was in zip(trainers, modes):
+            t.model.train(was)
+
+
+def _run_epoch(loops: list[_Loop]) -> None:
+    """One epoch of every unfinished loop, trained together; sets ``reason`` (and ``error``) of loops that end."""
+    running = []
+    for lp in loops:
+        t = lp.trainer
+        if lp.reason:
+            continue
+        if t.epoch >= lp.max_epochs:
+            lp.reason = "max_epochs"
+        elif t.should_stop is not None and t.should_stop():
+            lp.reason = "cancelled"
+        else:
+            running.append(lp)
+    if not running:
+        return
+    t0 = time.perf_counter()
+    ok = []
+    for lp in running:
+        try:
+            if lp.call_hooks:
+                lp.trainer.hooks.on_epoch_start(lp.trainer, lp.trainer.epoch + 1)
+            ok.append(lp)
+        except Exception as exc:  # noqa: BLE001 - one model's failure ends that model's run only
+            lp.reason, lp.error = "error", exc
+    if not ok:
+        return
+    trainers = [lp.trainer for lp in ok]
+    try:
+        train_losses = _train_epoch(trainers)
+        vals = _evaluate(trainers, [t._val for t in trainers])
+    except Exception as exc:  # noqa: BLE001 - shared step failed: every model of the stack reports it
+        for lp in ok:
+            lp.reason, lp.error = "error", exc
+        return
+    seconds = time.perf_counter() - t0
+    for lp, tl, val in zip(ok, train_losses, vals):
+        try:
+            lp.trainer._finish_epoch(lp, tl, val, seconds)
+        except Exception as exc:  # noqa: BLE001
+            lp.reason, lp.error = "error", exc
+
+
+class TrainingStack:
+    """Train K ≥ 1 models together: every member runs its own strategy (``fit``), and whenever members
+    are in a training loop their epochs run as one stacked epoch.
+
+    Each member's ``fit`` (e.g. :meth:`dash_core.pruning.Strategy.fit`) runs in its own thread, but only one
+    thread runs at a time: a member's ``train_loop`` hands control to the stack, which trains all waiting
+    members one epoch at a time and hands control back to a member when its loop ends (early stopping,
+    ``max_epochs``, cancellation). Multi-phase strategies (PINN+MP, SynFlow, SparseFlow) therefore stack too;
+    a member that stopped leaves the stacked computation (it costs nothing more).
+
+    Parameters
+    ----------
+    trainers
+        The members (same device, dtype, model class and shape, fixed-step solver; see
+        :func:`dash_core.stacking.stack_key`).
+    """
+
+    def __init__(self, trainers: list[Trainer]) -> None:
+        if not trainers:
+            raise ValueError("a training stack needs at least one trainer")
+        self.trainers = list(trainers)
+        self._cv = threading.Condition()
+        self._state: dict[int, str] = {}
+        self._loops: dict[int, _Loop] = {}
+        self._resume: dict[int, threading.Event] = {}
+
+    def _submit(self, loop: _Loop) -> str:
+        """Called in a member's thread by ``train_loop``: wait until the stack has finished this loop."""
+        key = id(loop.trainer)
+        with self._cv:
+            self._loops[key] = loop
+            self._state[key] = "waiting"
+            self._cv.notify_all()
+        self._resume[key].wait()
+        self._resume[key].clear()
+        return loop.result()
+
+    def _wait_idle(self, key: int) -> None:
+        with self._cv:
+            self._cv.wait_for(lambda: self._state[key] != "running")
+
+    def run(self, fits: list[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:
+        """Run ``fits[k]`` (the training of member k) for every member; returns ``(result, error)`` per member.
+
+        A member whose fit raises gets its exception back; the others go on.
+        """
+        if len(fits) != len(self.trainers):
+            raise ValueError("one fit per trainer is needed")
+        results: dict[int, tuple[Any, BaseException | None]] = {}
+        keys = [id(t) for t in self.trainers]
+
+        def body(key: int, fit: Callable[[], Any]) -> None:
+            try:
+                results[key] = (fit(), None)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                results[key] = (None, exc)
+            finally:
+                with self._cv:
+                    self._state[key] = "done"
+                    self._cv.notify_all()
+
+        threads = []
+        for t, key, fit in zip(self.trainers, keys, fits):
+            t._stack = self
+            self._resume[key] = threading.Event()
+            self._state[key] = "running"
+            th = threading.Thread(target=body, args=(key, fit), daemon=True, name=f"stack-member-{len(threads)}")
+            threads.append(th)
+            th.start()
+            self._wait_idle(key)
+        try:
+            while True:
+                waiting = [k for k in keys if self._state[k] == "waiting"]
+                if not waiting:
+                    break
+                _run_epoch([self._loops[k] for k in waiting])
+                for k in waiting:
+                    if self._loops[k].reason:
+                        self._state[k] = "running"
+                        self._resume[k].set()
+                        self._wait_idle(k)
+        finally:
+            for t in self.trainers:
+                t._stack = None
+        for th in threads:
+            th.join()
+        return [results[k] for k in keys]
+
+
+def train_stack(trainers: list[Trainer], fits: list[Callable[[], Any]] | None = None
+                ) -> list[tuple[Any, BaseException | None]]:
+    """Train K trainers together; ``fits[k]`` defaults to ``trainers[k].train_loop``. See :class:`TrainingStack`."""
+    fits = fits or [t.train_loop for t in trainers]
+    if len(trainers) == 1:  # no thread needed for a stack of one
+        try:
+            return [(fits[0](), None)]
+        except Exception as exc:  # noqa: BLE001
+            return [(None, exc)]
+    return TrainingStack(trainers).run(fits)
+
+
+class CudaGraphStep:
+    """The forward-backward pass of a stacked training step captured in a CUDA graph (CUDA only).
+
+    On a GPU the step of a small model is hundreds of tiny kernel launches; replaying a captured graph
+    costs one launch. A graph is captured per set of members and batch shape: the step's inputs (batches,
+    probe indices) are copied into static tensors, the graph is replayed, and the gradients it leaves in
+    the parameters' ``.grad`` go to the (eager) Adam update. Masks, weights and optimiser state are updated
+    in place, so the graph stays valid across pruning events. Not used for strategies with a penalty or gates
+    (their terms may synchronise or sample inside the step), for padded batches, nor for stacks whose batches
+    need different solver step counts: those run eagerly, with the same arithmetic.
+    """
+
+    #: Graphs kept per trainer (one per member set and batch shape).
+    MAX_GRAPHS = 8
+
+    @staticmethod
+    def supported(trainers: list[Trainer]) -> bool:
+        from dash_core.pruning.base import Strategy
+
+        for t in trainers:
+            hooks = type(t.hooks)
+            if hooks is not _NoHooks and getattr(hooks, "penalty", None) is not Strategy.penalty:
+                return False
+            if any(getattr(p.layer, "gate", None) is not None for p in t.model.prunable_layers()):
+                return False
+        return is_fixed_step(trainers[0].config.solver)
+
+    @staticmethod
+    def run(cache: dict, trainers: list[Trainer], batches: list[_Batch], *, capture: bool = True) -> Tensor:
+        rows = {b.x0.shape[0] for b in batches}
+        counts = set(_step_counts(trainers, batches))
+        if len(rows) != 1 or len(counts) != 1:
+            return _eager_step(trainers, batches)
+        if cache.get("failed"):
+            return _eager_step(trainers, batches)
+        key = (tuple(id(t) for t in trainers), next(iter(rows)), next(iter(counts)))
+        entry = cache.get(key)
+        if entry is None:
+            if len(cache) >= CudaGraphStep.MAX_GRAPHS:
+                cache.clear()
+            try:
+                entry = cache[key] = _CapturedStep(trainers, batches, capture=capture)
+            except RuntimeError:  # capture not possible here (driver, memory): the same step, eagerly
+                cache["failed"] = True
+                for t in trainers:
+                    t.optimizer.zero_grad(set_to_none=True)
+                return _eager_step(trainers, batches)
+        return entry.replay(batches)
+
+
+class _CapturedStep:
+    """Static inputs and the captured graph of one stacked step (see :class:`CudaGraphStep`).
+
+    With ``capture=False`` the same static-buffer step runs eagerly (no graph): the CPU tests use it to check
+    that the CUDA path's arithmetic, random draws and gradient hand-over equal the ordinary step's.
+    """
+
+    def __init__(self, trainers: list[Trainer], batches: list[_Batch], *, capture: bool = True) -> None:
+        self.trainers = trainers
+        self.max_dt = max(b.max_dt for b in batches)
+        self.n_steps = _step_counts(trainers, batches)[0]  # one count per captured graph (part of its key)
+        self.x0 = stack_tensors([b.x0 for b in batches]).clone()
+        self.x1 = stack_tensors([b.x1 for b in batches]).clone()
+        self.dt = stack_tensors([b.dt for b in batches]).clone()
+        dev, dtype = self.x0.device, self.x0.dtype
+        self.lams = torch.as_tensor([t.lambda_data for t in trainers], dtype=dtype, device=dev)
+        self.prior_members = [t for t in trainers if t.prior is not None and t.lambda_data < 1.0]
+        self.prior_weights = torch.as_tensor([1.0 - t.lambda_data for t in self.prior_members], dtype=dtype,
+                                             device=dev)
+        # Static probe indices: redrawn from each member's generator before every replay (as its own run draws).
+        self.probe_idx = [self._static_indices(t) for t in self.prior_members]
+        self.taus = torch.tensor([0.0, 1.0], dtype=dtype)  # host tensor: fixed-step solvers only read its values
+        self.graph = None
+        self.grads: list[tuple[Tensor, Tensor]] = []
+        if capture:
+            self._capture()
+
+    def _capture(self) -> None:
+        trainers = self.trainers
+        # Warm up on a side stream (cuBLAS handles, autograd buffers) before capturing, as PyTorch requires.
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(2):
+                self._zero_grads()
+                self._forward_backward()
+        torch.cuda.current_stream().wait_stream(stream)
+        self._zero_grads()
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.data = self._forward_backward()
+        # The captured backward wrote the gradients into tensors of the graph's memory pool; every replay
+        # rewrites them, and they are handed to the parameters' ``.grad`` after each replay.
+        self.grads = [(p, p.grad) for t in trainers for p in t.model.parameters() if p.grad is not None]
+
+    def _zero_grads(self) -> None:
+        for t in self.trainers:
+            t.optimizer.zero_grad(set_to_none=True)
+
+    @staticmethod
+    def _static_indices(t: Trainer) -> Tensor:
+        k, n = t.config.prior_probe_batch, t.probes.shape[0]
+        if k is None or k >= n:
+            return torch.arange(n, device=t.device)
+        return torch.zeros(k, dtype=torch.long, device=t.device)
+
+    def _forward_backward(self) -> Tensor:
+        pred = integrate(_stack_of(self.trainers), self.x0, self.dt, self.taus, self.trainers[0].config.solver,
+                         max_dt=self.max_dt, n_steps=self.n_steps)[-1]
+        data = (pred - self.x1).pow(2).mean(dim=(1, 2))
+        total = (data * self.lams).sum()
+        if self.prior_members:
+            sub = self.prior_members
+            xs = stack_tensors([t.probes[i] for t, i in zip(sub, self.probe_idx)])
+            ts = stack_tensors([t.probe_targets[i] for t, i in zip(sub, self.probe_idx)])
+            drive = type(sub[0].model).stacked_drive([t.model for t in sub], xs)
+            total = total + (self.prior_weights * torch.mean((drive - ts) ** 2, dim=(1, 2))).sum()
+        total.backward()
+        return data.detach()
+
+    def replay(self, batches: list[_Batch]) -> Tensor:
+        self.x0.copy_(stack_tensors([b.x0 for b in batches]))
+        self.x1.copy_(stack_tensors([b.x1 for b in batches]))
+        self.dt.copy_(stack_tensors([b.dt for b in batches]))
+        for t, static in zip(self.prior_members, self.probe_idx):
+            k, n = t.config.prior_probe_batch, t.probes.shape[0]
+            if k is not None and k < n:
+                static.copy_(torch.randint(0, n, (k,), generator=t.generator), non_blocking=True)
+        if self.graph is None:
+            return self._forward_backward()
+        self.graph.replay()
+        for p, g in self.grads:
+            p.grad = g
+        return self.data.clone()

@@ -36,7 +36,7 @@ for rid, lab in labels.items():
         labels[rid] = f"{lab} ({rid[-6:]})"
 points["label"] = points["run_id"].map(labels)
 
-keys = [k for k in ("sparsity", "balanced_accuracy", "balanced_accuracy_offdiag", "auroc", "auprc",
+keys = [k for k in ("sparsity", "balanced_accuracy", "balanced_accuracy_offdiag", "auroc", "prior_auroc", "auprc",
                     "early_precision_ratio", "sign_agreement", "n_edges", "test_mse", "val_mse", "epochs",
                     "best_epoch", "wall_seconds") if k in points.columns and points[k].notna().any()]
 table = pd.DataFrame({labels[row.run_id]: [_ui.format_metric(k, getattr(row, k, None)) for k in keys]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 
@@ -25,7 +24,7 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[-80:] or "file"
 
 
-def _handle_upload(files: dict, fmt: str) -> None:
+def _handle_upload(files: dict, fmt: str, h5ad=None) -> None:
     from dash_core.io import load_dataset, read_expression
 
     if files.get("expression") is None:
@@ -44,11 +43,12 @@ def _handle_upload(files: dict, fmt: str) -> None:
         expression = paths["expression"]
         report = ValidationReport()
         if fmt != "auto":
-            expression, rep = read_expression(paths["expression"], genes=paths.get("genes"), fmt=fmt)
+            expression, rep = read_expression(paths["expression"], genes=paths.get("genes"), fmt=fmt, h5ad=h5ad)
             report.extend(rep)
-        name = re.sub(r"\.(csv|tsv|txt|gz)$", "", files["expression"].name, flags=re.I) or "dataset"
+        name = re.sub(r"\.(csv|tsv|txt|gz|h5ad)$", "", files["expression"].name, flags=re.I) or "dataset"
         dataset, rep = load_dataset(expression, paths.get("prior"), genes=paths.get("genes"), ppi=paths.get("ppi"),
-                                    truth=paths.get("truth"), test_expression=paths.get("test_expression"), name=name)
+                                    truth=paths.get("truth"), test_expression=paths.get("test_expression"),
+                                    validation_expression=paths.get("validation_expression"), h5ad=h5ad, name=name)
         report.extend(rep)
         gmt = paths.get("gene_sets")
         if gmt is not None:
@@ -79,14 +79,27 @@ with tab_upload:
         c1, c2 = st.columns(2)
         with c1:
             f_expr = st.file_uploader(
-                "Expression time series", type=["csv", "tsv", "txt", "gz"], key="up_expression",
+                "Expression time series", type=["csv", "tsv", "txt", "gz", "h5ad"], key="up_expression",
                 help="Tidy table with columns trajectory, time, then one column per gene (CSV or TSV); or the "
-                     "PHOENIX format (genes as rows, one block per trajectory, time row last) with a gene-name file.")
+                     "PHOENIX format (genes as rows, one block per trajectory, time row last) with a gene-name file; "
+                     "or single cells as AnnData (.h5ad), binned along a time column (options below).")
             f_genes = st.file_uploader(
                 "Gene names (PHOENIX format only)", type=["csv", "tsv", "txt"], key="up_genes",
                 help="One gene name per line, in the row order of a PHOENIX expression file or an unlabelled matrix.")
-            fmt = st.radio("Expression format", ["auto", "tidy", "phoenix"], horizontal=True, key="up_fmt",
+            fmt = st.radio("Expression format", ["auto", "tidy", "phoenix", "h5ad"], horizontal=True, key="up_fmt",
                            help="'auto' recognises the format from the file; choose one if the detection is wrong.")
+            with st.expander("AnnData (.h5ad) options"):
+                h_time = st.text_input("Time column (obs)", key="up_h5ad_time",
+                                       help="obs column with each cell's time, e.g. dpt_pseudotime.")
+                h_traj = st.text_input("Trajectory column (obs, optional)", key="up_h5ad_traj",
+                                       help="obs column splitting cells into lineages / donors; empty = one trajectory.")
+                h_bins = st.number_input("Time points per trajectory", 2, 1000, 20, key="up_h5ad_bins",
+                                         help="Cells are ordered by time and averaged in this many bins of equal size.")
+                h_layer = st.text_input("Layer (optional)", key="up_h5ad_layer", help="Read this layer instead of X.")
+            f_val = st.file_uploader(
+                "Validation series (optional)", type=["csv", "tsv", "txt", "gz", "h5ad"], key="up_val",
+                help="A separate series of the same genes (e.g. a second replicate). It chooses the reported "
+                     "checkpoint; without it, blocks of time (few trajectories) or whole trajectories are held out.")
             f_test = st.file_uploader(
                 "Test trajectories (optional)", type=["csv", "tsv", "txt", "gz"], key="up_test",
                 help="Held-out trajectories of the same genes, used only for the test MSE.")
@@ -109,11 +122,25 @@ with tab_upload:
                                           help="Check the files and, if they can be used, make them the active "
                                                "dataset.")
     if submitted:
+        from dash_core.io import H5adOptions
+
+        h5ad = H5adOptions(time_key=h_time.strip() or None, trajectory_key=h_traj.strip() or None,
+                           bins=int(h_bins), layer=h_layer.strip() or None)
         _handle_upload({"expression": f_expr, "genes": f_genes, "prior": f_prior, "ppi": f_ppi, "truth": f_truth,
-                        "test_expression": f_test, "gene_sets": f_gmt}, fmt)
+                        "test_expression": f_test, "validation_expression": f_val, "gene_sets": f_gmt}, fmt, h5ad)
+    st.caption("No files at hand? Load the real yeast cell-cycle set (500 genes, 24 time points, a validation "
+               "series and a motif prior; Pramila et al. 2006 via PHOENIX, MIT).")
+    if st.button("Load yeast cell-cycle data", icon=":material/biotech:", key="data_load_yeast",
+                 help="The bundled files of assets/yeast_demo, as published; the Train page proposes the yeast "
+                      "preset."):
+        try:
+            _ui.load_yeast_demo()
+            st.success("Loaded the yeast cell-cycle data.", icon=":material/check_circle:")
+        except DashInputError as exc:
+            st.error(f"The yeast data could not be loaded: {exc}", icon=":material/error:")
 
 with tab_sim:
-    st.markdown("Simulate a SIM350-style network with known truth (methods E): inputs, internal regulators and "
+    st.markdown("Simulate a SIM350-style network with a known true network: inputs, internal regulators and "
                 "targets with Hill-type dynamics, noisy observations and a prior with some edges moved.")
     with st.form("sim_form"):
         c1, c2, c3 = st.columns(3)
@@ -184,16 +211,9 @@ if dataset is not None:
         if st.button("Scale to [0, 1]", key="minmax", icon=":material/straighten:",
                      help="Min-max scale all expression values (test set with the same range) and make the scaled "
                           "data the active dataset."):
-            from dash_core.data import ExpressionData, Trajectory
-            from dash_core.io import minmax_scale
+            from dash_core.io import minmax_scale_dataset
 
-            expr, (a, b) = minmax_scale(dataset.expression)
-            scaled = dataclasses.replace(dataset, expression=expr)
-            for key in ("test_expression", "test_expression_clean"):
-                e = getattr(dataset, key)
-                if e is not None:
-                    setattr(scaled, key, ExpressionData(e.genes, [Trajectory(t.name, t.times, (t.values - a) / (b - a))
-                                                                  for t in e.trajectories]))
+            scaled, (a, b) = minmax_scale_dataset(dataset)
             _ui.activate_dataset(scaled, source=(man.get("source") or "upload") + ", min-max scaled",
                                  gene_sets_file=(_ui.active_dataset_dir() / "gene_sets.gmt")
                                  if "gene_sets" in man.get("files", {}) else None,

@@ -30,6 +30,15 @@ with left:
             st.session_state["home_demo_loaded"] = True
         except DashInputError as exc:
             st.error(f"The demo could not be loaded: {exc}")
+    st.caption("Or real data: the yeast cell cycle (500 genes, 24 time points and a second series for validation, "
+               "a motif prior; Pramila et al. 2006, from the PHOENIX paper), loaded with the paper's yeast settings.")
+    if st.button("Load yeast cell-cycle data", icon=":material/biotech:", key="load_yeast_demo",
+                 help="Load the bundled real yeast set (assets/yeast_demo, files as published) with the 'yeast' "
+                      "preset proposed on the Train page."):
+        try:
+            _ui.load_yeast_demo()
+        except DashInputError as exc:
+            st.error(f"The yeast data could not be loaded: {exc}")
     man = _ui.active_manifest()
     if man is not None:
         st.success(f"Active dataset: **{man.get('name')}** — {man.get('n_genes')} genes, "

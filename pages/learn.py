@@ -84,10 +84,25 @@ store = _ui.get_store()
 own = st.session_state.get("learn_runs", [])
 c1, c2 = st.columns([1, 2], gap="large")
 with c1:
-    epochs = st.number_input("Epochs for the two quick runs", 5, 200, 30, key="learn_epochs",
+    epochs = st.number_input("Epochs for the two quick runs", 1, 200, 30, key="learn_epochs",
                              help="More epochs give better models but take longer (about a second per epoch here).")
+    from dash_core.pruning import PruningConfig
+
+    sched = PruningConfig()
+    events = 0 if epochs < sched.first_epoch else 1 + (int(epochs) - sched.first_epoch) // sched.interval
+    kept = (1 - sched.first_amount) * (1 - sched.amount) ** max(0, events - 1)
+    too_short = events == 0
+    if too_short:
+        st.error(f"With {int(epochs)} epochs DASH never prunes: its first pruning event is at epoch "
+                 f"{sched.first_epoch}. Choose at least {sched.first_epoch + 2 * sched.interval} epochs for this "
+                 "lesson.", icon=":material/block:")
+    elif events < 3:
+        st.warning(f"With {int(epochs)} epochs DASH prunes only {events} time{'s' if events > 1 else ''} (at most "
+                   f"{1 - kept:.0%} of the weights removed), so the two networks will differ less than in the paper. "
+                   f"{sched.first_epoch + 2 * sched.interval} or more epochs show the lesson better.",
+                   icon=":material/warning:")
     if st.button("Train unpruned PHOENIX and DASH on the demo", type="primary", key="learn_go",
-                 icon=":material/play_arrow:",
+                 icon=":material/play_arrow:", disabled=too_short,
                  help="Loads the demo if needed and starts two background runs with the same settings except the "
                       "strategy."):
         from dash_core.experiment import RunConfig

@@ -1,4 +1,4 @@
-"""Pathways: gene influence scores of trained models and gene-set tests (methods A.6, G).
+"""Pathways: gene influence scores of trained models and gene-set tests (methods notes A.6, G).
 
 Thin UI: the analysis is :mod:`dash_core.pathways` (run as the background job
 ``pathways``), the figures are :mod:`dash_core.plots.pathways`. Run-store access
@@ -16,6 +16,7 @@ import streamlit as st
 
 from dash_core.io.errors import DashInputError
 from dash_core.io.gmt import gene_set_coverage, read_gmt
+from dash_core.labels import plain_columns
 from dash_core.plots.pathways import (
     gene_influence_figure,
     gsea_figure,
@@ -92,7 +93,7 @@ def _download(df: pd.DataFrame | None, name: str, key: str, what: str) -> None:
 
 # ----------------------------------------------------------------------------- page
 st.title("Pathways")
-st.caption("Which gene sets does a trained model rely on? **Influence scores** (methods A.6): start the learned ODE "
+st.caption("Which gene sets does a trained model rely on? **Influence scores**: start the learned ODE "
            "from random states, perturb one gene's start value and measure how much all other genes move. "
            "**Influence sum** (the DASH paper's test, G.1) ranks a gene set by the summed influence of its genes "
            "against random sets (permutations); it favours sets of strong regulators. **Module coherence** asks "
@@ -168,7 +169,7 @@ with tab_new:
                 "Start distribution", ["centered", "unit"], key="pw_start",
                 format_func={"centered": "U(−½, ½) (reference)", "unit": "U(0, 1) (data range)"}.get,
                 help="Where the random starts are drawn. The reference uses U(−½, ½), which lies outside the [0, 1] "
-                     "range of the training data; U(0, 1) stays inside it (methods A.6, uncertain point).")
+                     "range of the training data; U(0, 1) stays inside it.")
             seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="pw_seed",
                                    help="Seed of the random starts and of the permutations (results are reproducible).")
             c1, c2, c3 = st.columns(3)
@@ -248,7 +249,7 @@ with tab_res:
         tables = {k: v for k, v in tables.items() if v is not None}
         st.plotly_chart(pathway_comparison_figure(tables, top=int(top), value=value), key="pw_chart",
                         config=PLOT_CFG)
-        what = ("summed influence of its genes (methods G.1)" if table_name == "pathways" else
+        what = ("summed influence of its genes" if table_name == "pathways" else
                 "share of its genes' influence that stays inside the set")
         st.caption(f"Bars: z-score of each gene set's {what} against random gene sets of the same size; red with * = "
                    "significant after Bonferroni correction of the normal-approximation p-value (the headline "
@@ -263,7 +264,7 @@ with tab_res:
             t = tables.get(e["label"])
             with st.expander(f"Table: {e['label']}", expanded=len(entries) == 1):
                 if t is not None:
-                    st.dataframe(t, hide_index=True, key=f"pw_table_{i}")
+                    st.dataframe(plain_columns(t), hide_index=True, key=f"pw_table_{i}")
                     _download(t, f"{table_name}_{e['run_id']}.csv", f"pw_dl_{i}", f"the {test} table")
                 infl = _read_table(folder, "influence")
                 _download(infl, f"influence_{e['run_id']}.csv", f"pw_dl_infl_{i}", "the influence scores")
@@ -305,5 +306,5 @@ with tab_res:
             for name, df in gsea_tables.items():
                 if df is not None and len(df):
                     st.markdown(f"**{name.replace('_', ' ')}**")
-                    st.dataframe(df, hide_index=True, key=f"pw_gsea_{name}")
+                    st.dataframe(plain_columns(df), hide_index=True, key=f"pw_gsea_{name}")
                     _download(df, f"{name}_{e['run_id']}.csv", f"pw_dl_{name}", f"the {name} table")

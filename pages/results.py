@@ -18,6 +18,7 @@ from dash_core.plots import (
     network_html,
     training_curves_figure,
 )
+from dash_core.pruning.display import strategy_label
 from pages import _ui
 
 st.title("Results")
@@ -38,6 +39,10 @@ elif st.session_state.get("res_run") not in choices:
 run_id = st.selectbox("Run", ids, format_func=choices.get, key="res_run",
                       help="Finished training runs, newest first (sweep points included).")
 rec = store.get(run_id)
+if store.owns(rec):
+    _ui.manage_run(rec)
+else:
+    st.info("You are viewing a run shared with you (read-only).", icon=":material/share:")
 folder = rec.path
 metrics = _ui.read_json(folder / "metrics.json")
 detail = _ui.read_json(folder / "metrics_detail.json")
@@ -48,7 +53,7 @@ if edges is None:
     edges = pd.DataFrame(columns=["source", "target", "weight"])
 
 pr = cfg.get("pruning", {})
-st.caption(f"Strategy **{cfg.get('strategy', '?')}** · model {cfg.get('model', {}).get('model', '?')} "
+st.caption(f"Strategy **{strategy_label(cfg.get('strategy', '?'))}** · dataset **{_ui.run_dataset_name(rec) or '?'}** · model {cfg.get('model', {}).get('model', '?')} "
            f"(h = {cfg.get('model', {}).get('hidden', '?')}) · λ = ({pr.get('lambda_ppi', '?')}, "
            f"{pr.get('lambda_motif', '?')}) · seed {cfg.get('seed', '?')} · {metrics.get('epochs', '?')} epochs "
            f"(best {metrics.get('best_epoch', '?')}), stopped: {detail.get('stop_reason', '?')}"
@@ -62,8 +67,43 @@ if detail.get("edges_in_table") is not None and detail.get("n_edges") and detail
             f"{int(detail['edges_in_table']):,} strongest. The model file keeps the whole network.",
             icon=":material/info:")
 all_metrics = {**detail, **metrics}
-_ui.metric_cards(all_metrics, ["sparsity", "balanced_accuracy", "auroc", "auprc", "early_precision_ratio",
-                               "n_edges", "test_mse", "val_mse"])
+if metrics.get("did_not_learn"):
+    st.error("**This model did not learn to predict the data.** " + "; ".join(detail.get("verdict_reasons") or [])
+             + ". " + (detail.get("verdict_advice") or ""), icon=":material/report:")
+_ui.metric_cards(all_metrics, ["sparsity", "balanced_accuracy", "auroc", "prior_auroc", "auprc",
+                               "early_precision_ratio", "n_edges", "test_mse", "val_mse"])
+
+
+def _baseline_rows(m: dict) -> list[dict]:
+    """Each model number beside its baseline: "no change" for MSEs, the prior alone for network scores."""
+    rows = []
+
+    def add(what, model, base, base_name, lower_better):
+        if model is None or base is None:
+            return
+        better = model < base if lower_better else model > base
+        rows.append({"measure": what, "model": f"{model:.4g}", "baseline": f"{base:.4g}", "baseline is": base_name,
+                     "model better?": "yes" if better else "no"})
+
+    add("validation MSE", m.get("val_mse"), m.get("val_mse_persistence"), '"no change"', True)
+    add("test MSE", m.get("test_mse"), m.get("test_mse_persistence"), '"no change"', True)
+    for key, name in (("auroc", "AUROC"), ("auprc", "AUPRC"), ("balanced_accuracy", "balanced accuracy")):
+        add(name, m.get(key), m.get(f"prior_{key}"), "the prior alone", False)
+        add(f"{name}, {m.get('gs_regulators')} gold-standard regulators only", m.get(f"{key}_gs_regulators"),
+            m.get(f"prior_{key}_gs_regulators"), "the prior alone", False)
+    return rows
+
+
+_rows = _baseline_rows(all_metrics)
+if _rows:
+    with st.expander("Model vs baselines", expanded=bool(metrics.get("did_not_learn"))):
+        st.caption("A model has learned dynamics only if it predicts the next observation better than \"no change\" "
+                   "(persistence), and it has learned network structure beyond the prior only if it ranks edges "
+                   "better than the prior alone. Gold-standard-regulator rows restrict scoring to the regulators the "
+                   "gold standard covers (e.g. the TFs of a ChIP-seq study).")
+        st.dataframe(pd.DataFrame(_rows), hide_index=True)
+        if detail.get("validation_split"):
+            st.caption(f"Validation: {detail['validation_split']}. Time: {detail.get('time_note', 'as given')}.")
 
 ds_dir = _ui.run_dataset_dir(rec)
 dataset = None
@@ -81,8 +121,13 @@ E = edges_to_matrix(edges, genes) if genes else np.zeros((0, 0))
 truth = edges_to_matrix(dataset.truth, genes) if dataset is not None and dataset.truth is not None else None
 prior = edges_to_matrix(dataset.prior, genes) if dataset is not None and dataset.prior is not None else None
 
-tab_heat, tab_traj, tab_net, tab_train, tab_dl = st.tabs(
-    ["Network heatmaps", "Fitted trajectories", "Network view", "Training curves", "Downloads"])
+tab_heat, tab_edges, tab_traj, tab_net, tab_train, tab_dl = st.tabs(
+    ["Network heatmaps", "Edge table", "Fitted trajectories", "Network view", "Training curves", "Downloads"])
+
+with tab_edges:
+    from pages._edges import edge_table_panel
+
+    edge_table_panel(edges, dataset.truth if dataset is not None else None, key="res_edges")
 
 with tab_heat:
     reference = truth if truth is not None else prior
@@ -93,12 +138,15 @@ with tab_heat:
     if prior is not None:
         mats["Prior"] = prior
     mats["Inferred effect matrix E"] = E
-    st.caption("Rows = regulators, columns = targets, all panels in the same gene order (regulators first, by "
-               "number of targets). Drag to zoom (all panels follow), double-click to reset. Colours are scaled per "
-               "panel: blue activation, red repression; hover shows the raw value.")
+    st.caption("Rows = regulators (genes that regulate something in any panel), columns = targets, in the same "
+               "order in every panel (regulators first, by number of targets). Blue = activation, red = repression; "
+               "the colour follows the square root of the effect's share of the panel's strongest, so weak edges "
+               "stay visible. Hover for the raw value; drag to zoom (all panels follow), double-click to reset.")
     if genes:
-        st.plotly_chart(network_heatmaps_figure(mats, genes, order), key="res_heatmaps",
-                        config={"displaylogo": False})
+        n_rows = int(np.logical_or.reduce([np.any(np.asarray(m) != 0, axis=1) for m in mats.values()]).sum())
+        st.plotly_chart(network_heatmaps_figure(mats, genes, order, regulators_only=True, gamma=0.5,
+                                                height=int(min(520, max(260, 150 + 14 * n_rows)))),
+                        key="res_heatmaps", config={"displaylogo": False})
         rows = []
         for name, ref in (("ground truth", truth), ("prior", prior)):
             if ref is not None:
@@ -128,10 +176,15 @@ with tab_traj:
         import torch
 
         from dash_core.integrate import integrate
+        from dash_core.timescale import scale_time
 
-        sets = {"training data": dataset.expression}
-        if dataset.test_expression is not None:
-            sets = {"test set": dataset.test_expression, **sets}
+        # the time unit the model was trained in (pseudotime read by its order, ...)
+        timed = scale_time(dataset, cfg.get("time_scale", "none"))[0]
+        sets = {"training data": timed.expression}
+        if timed.validation_expression is not None:
+            sets["validation series"] = timed.validation_expression
+        if timed.test_expression is not None:
+            sets = {"test set": timed.test_expression, **sets}
         c1, c2, c3 = st.columns([1, 1, 2])
         which = c1.selectbox("Trajectories from", list(sets), key="res_traj_set",
                              help="Held-out test trajectories show how well the model generalises.")

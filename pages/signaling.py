@@ -1,4 +1,4 @@
-"""Signaling: LEMBAS-style recurrent signaling models and the self-pruning study (methods H, I).
+"""Signaling: LEMBAS-style recurrent signaling models and the self-pruning study (methods notes H, I).
 
 Thin UI: reading and validation are :mod:`dash_core.signaling.data`, training and the study run
 as the background jobs ``signaling_train``, ``signaling_cv`` and ``selfprune`` (:mod:`dash_core.signaling.jobs`),
@@ -19,6 +19,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from dash_core.io.errors import DashInputError
+from dash_core.labels import plain_columns
 from dash_core.plots import network_html
 from dash_core.runs.store import CANCELLED, COMPLETED
 from dash_core.signaling import plots as sigplots
@@ -40,7 +41,8 @@ two halves; *share spurious below median* is the % of injected (spurious) edges 
 *share PKN below median* the same for the prior-knowledge edges. With no preference both are about 50 %.
 Spurious ≫ 50 % (and PKN < 50 %) means training shrank the spurious edges: the model *self-prunes*.
 The *signed* variant compares W itself with the median of W (the reference code's form; strongly negative
-weights then count as "small"). *ckpt mean* averages the share over all checkpoints during training.
+weights then count as "small"). *Averaged over training* means the share is averaged over all checkpoints
+saved during training.
 
 **R2 — share below the 5th percentile.** % of each edge set with |W| below the 5th percentile of |W| over
 all edges; the null is 5 %. A large spurious share means many spurious edges are nearly zero.
@@ -266,9 +268,9 @@ def _live_values(run_id: str, *, training: bool) -> None:
 
 # ----------------------------------------------------------------------------- page
 st.title("Signaling")
-st.caption("Biology-informed recurrent signaling networks (LEMBAS, methods H): ligands drive a prior-knowledge "
+st.caption("Biology-informed recurrent signaling networks (LEMBAS): ligands drive a prior-knowledge "
            "network (PKN) of signed edges to a steady state whose transcription-factor (TF) nodes are fitted to "
-           "measured TF activities. The **self-pruning study** (methods I) injects spurious edges into the PKN and "
+           "measured TF activities. The **self-pruning study** injects spurious edges into the PKN and "
            "asks whether training with an L2 penalty shrinks them away.")
 tab_data, tab_train, tab_cv, tab_study = st.tabs(["Data", "Train", "Cross-validation", "Self-pruning study"])
 
@@ -555,7 +557,7 @@ with tab_study:
     else:
         st.subheader("Run a self-pruning study")
         st.caption("For every L2 level and seed: inject random spurious edges (unknown sign) into the PKN, train with "
-                   "the self-pruning settings (methods I.2) and compare the learned |W| of spurious and PKN edges.")
+                   "the self-pruning settings and compare the learned |W| of spurious and PKN edges.")
         c = st.columns(3)
         n_spurious = c[0].number_input("Spurious edges", 0, 100_000, 100, step=10, key="sig_sp_spurious",
                                        help="Random node pairs that are not PKN edges, added to every model "
@@ -716,7 +718,7 @@ with tab_study:
                     _download(etab, "Edge table (CSV)", f"{srec.run_id}_l2_{l2_sel:g}_seed_{int(seed_sel)}_edges.csv",
                               "sig_sp_dl_edges", "this model's edges (source, target, weight, sign, spurious)")
             with r_table:
-                st.dataframe(table, hide_index=True, key="sig_sp_table")
+                st.dataframe(plain_columns(table), hide_index=True, key="sig_sp_table")
                 c = st.columns(3)
                 with c[0]:
                     _download(table, "Per-model readouts (CSV)", f"{srec.run_id}_selfprune.csv", "sig_sp_dl_table",

@@ -30,4 +30,6 @@ def home(tmp_path, monkeypatch):
     """A fresh DASH Studio home folder (run store, datasets) for app tests."""
     h = tmp_path / "home"
     monkeypatch.setenv("DASH_STUDIO_HOME", str(h))
+    # one pinned workspace: runs the tests create directly in the store are the app's runs
+    monkeypatch.setenv("DASH_STUDIO_WORKSPACE", "ws-tests-0001")
     return h

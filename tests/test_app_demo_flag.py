@@ -17,7 +17,7 @@ def test_demo_flag_loads_demo(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert any("demo" in m.value for m in at.markdown)
-    assert list(tmp_path.glob("sessions/*/datasets/*/dataset.json"))
+    assert list(tmp_path.glob("workspaces/*/datasets/*/dataset.json"))
 
 
 def test_without_flag_no_dataset(tmp_path, monkeypatch):
@@ -26,4 +26,4 @@ def test_without_flag_no_dataset(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
     assert not at.exception
-    assert not list(tmp_path.glob("sessions/*/datasets/*/dataset.json"))
+    assert not list(tmp_path.glob("workspaces/*/datasets/*/dataset.json"))

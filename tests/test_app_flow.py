@@ -83,6 +83,17 @@ def test_demo_train_results_flow(app, home):
     downloads = {d.label for d in app.get("download_button")}
     assert downloads == {"Edges (CSV)", "Network (GraphML)", "Metrics (JSON)", "Config (JSON)", "Checkpoint (.pt)"}
     assert any("Reconstruction error" in m.value for m in app.markdown)
+    # the edge table: every learned edge with its gold-standard status, then the missed ones; searchable
+    table = next(d.value for d in app.dataframe if "status" in d.value.columns)
+    assert set(table["status"]) <= {"true positive", "false positive"} and len(table) > 0
+    assert any("regulator" in d.value.columns and "true targets found" in d.value.columns for d in app.dataframe)
+    reg = table["regulator"].iloc[0]
+    app.text_input(key="res_edges_q").set_value(reg)
+    app.switch_page("pages/results.py").run()  # (AppTest reruns the page it last switched to itself)
+    assert not errors(app) and app.title[0].value == "Results", (errors(app), [t.value for t in app.title])
+    shown = next(d.value for d in app.dataframe if "status" in d.value.columns)
+    assert len(shown) and all(reg.lower() in (r + " " + t).lower() for r, t in zip(shown["regulator"],
+                                                                                 shown["target"]))
 
 
 def test_bad_upload_keeps_previous_dataset(app):

@@ -29,7 +29,7 @@ def test_first_run_shows_home_and_sidebar(app):
     side = [m.value for m in app.sidebar.markdown]
     assert "### Active dataset" in side and "### Jobs" in side
     assert any("None loaded" in c.value for c in app.sidebar.caption)
-    assert len(app.query_params["session"]) == 32  # the session id travels in the URL
+    assert len(app.query_params["ws"]) >= 32  # the workspace's secret link travels in the URL
 
 
 @pytest.mark.parametrize("page", PAGES[1:])
@@ -73,13 +73,19 @@ def test_train_page_lists_registries_and_gpu_status(app):
     app.button(key="load_demo").click().run()
     app.switch_page("pages/train.py").run()
     assert [o.lower() for o in app.selectbox(key="tr_model").options] == MODELS.names()
-    assert app.selectbox(key="tr_strategy").options == STRATEGIES.names()
+    from dash_core.pruning.display import strategy_label
+
+    assert app.selectbox(key="tr_strategy").options == [strategy_label(n) for n in STRATEGIES.names()]  # plain names
     assert app.selectbox(key="tr_strategy").value == "dash"
+    assert not app.slider(key="tr_lppi").disabled
     entry = STRATEGIES.get("dash")
     assert any(entry.citation in m.value for m in app.markdown)
     assert any("GPU found" in c.value or "No GPU found" in c.value for c in app.caption)
     app.selectbox(key="tr_strategy").set_value("imp").run()
     assert any(STRATEGIES.get("imp").description in m.value for m in app.markdown)
+    assert app.slider(key="tr_lppi").disabled and app.slider(key="tr_lmotif").disabled  # IMP ignores λ
+    keys = {w.key for w in app.get("number_input") + app.get("selectbox") + app.get("checkbox") if w.key}
+    assert "adv_rewind" in keys and "adv_kappa_l0" not in keys and "adv_sparseflow_q" not in keys  # only IMP's
     assert not errors(app)
 
 
@@ -107,8 +113,13 @@ def test_sidebar_shows_dataset_and_jobs(tmp_path, monkeypatch):
     assert not errors(at)
     assert any("**demo** (demo)" in m.value for m in at.sidebar.markdown)
     assert any("48 genes" in c.value for c in at.sidebar.caption)
-    bars = at.sidebar.get("progress")
-    assert bars and "my run" in bars[0].proto.text and "40%" in bars[0].proto.text
+    job = [b for b in at.sidebar.button if "my run" in b.label]
+    assert job and "40%" in job[0].label and at.sidebar.get("progress")
+    job[0].click().run()  # a sidebar job opens its live panel (job_dock is drawn by app.py on every page)
+    from dash_core.runs.store import RunStore
+
+    opened = at.session_state["dash_open_job"]
+    assert RunStore().get(opened).label == "my run" and opened in str(at.query_params["job"])
 
 
 def test_demo_assets_match_the_simulator():

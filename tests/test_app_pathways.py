@@ -19,7 +19,7 @@ PAGE = "pages/pathways.py"
 def trained(tmp_path_factory, tiny_sim):
     """A finished 2-epoch training run folder and a GMT of the tiny simulation's gene sets."""
     from dash_core.experiment import RunConfig, run_experiment, save_run
-    from dash_core.simulate import write_gmt
+    from dash_core.io.gmt import write_gmt
     from dash_core.train import TrainConfig
 
     base = tmp_path_factory.mktemp("app_pw")

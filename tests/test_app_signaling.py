@@ -140,8 +140,9 @@ def test_study_results_render(home, finished_study):
     ks = next(f for f in frames_ if "KS D (vs all PKN)" in f.columns)
     assert list(ks["λ_L2"]) == ["1e-06", "0.0001"]
     assert ((ks["KS D (vs all PKN)"] >= 0) & (ks["KS D (vs all PKN)"] <= 1)).all()
-    table = next(f for f in frames_ if "share_spurious_below_median" in f.columns)
-    assert len(table) == 2 and set(table["n_spurious"]) == {12}
+    table = next(f for f in frames_ if "injected edges below the median |W|" in f.columns)  # plain column names
+    assert len(table) == 2 and set(table["injected edges"]) == {12}
+    assert not any("_" in c for c in table.columns if c not in ("run_dir",))
     frames = [f for f in at.get("iframe")] if at.get("iframe") else []
     html = frames[0].proto.srcdoc if frames else ""
     assert "spurious (injected) edge" in html and "PKN edge" in html

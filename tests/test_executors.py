@@ -23,9 +23,7 @@ from dash_core.runs.executors import (
     ExecutorConfig,
     Job,
     JobResult,
-    add_executor_arguments,
     describe_executors,
-    executor_config_from_args,
     run_jobs,
 )
 
@@ -218,6 +216,10 @@ def test_bad_inputs_raise_dash_input_error():
 
 def test_cli_arguments_round_trip_and_validation():
     parser = argparse.ArgumentParser()
+    # imported here, not at module top: spawned pool workers import this module to find the job
+    # functions, and the CLI pulls in torch (seconds per worker on a loaded machine)
+    from dash_core.cli.args import add_executor_arguments, executor_config_from_args
+
     add_executor_arguments(parser)
     assert executor_config_from_args(parser.parse_args([])) == ExecutorConfig()
     config = executor_config_from_args(parser.parse_args(["--workers", "3"]))

@@ -101,3 +101,26 @@ def test_solver_registry_and_profiles():
     assert set(SOLVERS.names()) == {"rk4", "euler", "dopri5"}
     assert SolverConfig.profile("faithful").rtol == 1e-7
     assert SolverConfig.profile("fast").atol == 1e-7
+
+
+@pytest.mark.parametrize("rate_scale", [1.0, 3.0, 10.0])
+def test_shipped_default_keeps_its_error_bounded_as_gene_rates_grow(rate_scale):
+    """The default (rk4, 1 step per unit, rate * h <= 2) against faithful dopri5 with the gene rates scaled.
+
+    One fixed step per unit of time (no rate rule) had errors 1.6e-3, 2.2 and 4e9 here.
+    """
+    from dash_core.integrate import steps_per_unit
+
+    m = build_model(60, ModelConfig(hidden=16), seed=2).double()
+    with torch.no_grad():
+        m.g.mul_(rate_scale)
+    x0 = torch.rand(8, 60, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    dt = torch.tensor([2.0, 1.0, 4.0, 2.0, 2.0, 1.0, 4.0, 2.0], dtype=torch.float64)
+    with torch.no_grad():
+        ref = integrate_pairs(m, x0, dt, SolverConfig.profile("faithful"))
+        err = float((integrate_pairs(m, x0, dt, SolverConfig()) - ref).abs().max())
+        unbounded = float((integrate_pairs(m, x0, dt, SolverConfig(max_step_rate=None)) - ref).abs().max())
+    assert err < 2e-3
+    assert steps_per_unit(SolverConfig(), m.max_rate()) == pytest.approx(max(1.0, m.max_rate() / 2.0))
+    if rate_scale > 1:
+        assert unbounded > 100 * err  # the rule is what keeps it bounded

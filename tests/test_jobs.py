@@ -7,7 +7,6 @@ process imports it too (``DASH_STUDIO_JOB_MODULES=tests.test_jobs``).
 from __future__ import annotations
 
 import os
-import sys
 import time
 import types
 from pathlib import Path
@@ -161,13 +160,9 @@ def test_sweep_kind_with_fake_run_sweep(store, tiny_sim, tmp_path, monkeypatch):
 
     calls = []
 
-    class DatasetSpec:  # the real one is a frozen dataclass of file paths
-        def __init__(self, **paths):
-            self.paths = paths
-
     def run_sweep(spec, base, ppi_grid, motif_grid, *, strategy, seeds, out_dir, executor, on_point, should_stop):
         calls.append((strategy, list(ppi_grid), list(motif_grid), list(seeds), executor.workers,
-                      sorted(spec.paths)))
+                      sorted(k for k, v in spec.to_dict().items() if v)))
         rows = []
         for lp in ppi_grid:
             for lm in motif_grid:
@@ -183,11 +178,7 @@ def test_sweep_kind_with_fake_run_sweep(store, tiny_sim, tmp_path, monkeypatch):
                     assert should_stop() is False
         return pd.DataFrame(rows)
 
-    monkeypatch.setitem(sys.modules, "dash_core.studies", types.SimpleNamespace(DatasetSpec=DatasetSpec,
-                                                                                run_sweep=run_sweep))
-    import dash_core
-
-    monkeypatch.setattr(dash_core, "studies", sys.modules["dash_core.studies"], raising=False)
+    monkeypatch.setattr(jobs, "run_sweep", run_sweep)
     folder = save_dataset_dir(tiny_sim.dataset, tmp_path / "ds")
     params = {"config": RunConfig().to_dict(), "dataset_dir": str(folder), "strategy": "dash",
               "lambda_ppi_grid": [0.0, 0.5], "lambda_motif_grid": [0.05, 1.0], "seeds": [0],

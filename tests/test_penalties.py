@@ -19,6 +19,7 @@ from dash_core.integrate import SolverConfig, integrate_pairs
 from dash_core.io.errors import DashInputError
 from dash_core.models import ModelConfig, build_model
 from dash_core.pruning import STRATEGIES, PriorKnowledge, PruningConfig, build_strategy
+from dash_core.pruning.base import BASELINE_SOLVER
 from dash_core.pruning.gates import (
     HardConcreteGate,
     attach_gates,
@@ -28,7 +29,6 @@ from dash_core.pruning.gates import (
     prob_nonzero,
 )
 from dash_core.pruning.penalties import (
-    BASELINE_SOLVER,
     expected_l0,
     gate_path_count,
     path_l1,
@@ -320,7 +320,9 @@ def test_registry_entries():
         assert entry.extra["uses_prior"] is False
         assert entry.citation and entry.description
         assert entry.obj.default_lambda_data == 1.0
-        assert entry.obj.recommended_solver == SolverConfig(method="dopri5", rtol=1e-3, atol=1e-3)
+        settings = entry.extra["settings"]
+        assert settings.solver == SolverConfig(method="dopri5", rtol=1e-3, atol=1e-3)
+        assert settings.multiplier_grad == "relu"
 
 
 # -- end to end ---------------------------------------------------------------------------------

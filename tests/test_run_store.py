@@ -134,14 +134,16 @@ def test_stale_heartbeat_and_never_started(tmp_path):
         proc.wait()
 
 
-def test_session_dirs_are_isolated_and_validated(store):
-    s1, s2 = store.new_session_id(), store.new_session_id()
-    assert s1 != s2 and store.valid_session_id(s1)
-    d1, d2 = store.session_dir(s1), store.session_dir(s2)
-    assert d1 != d2 and d1.is_dir() and d1.parent == store.sessions_dir
-    for bad in ("../etc", "abc", "", "ZZ" * 16):
+def test_workspace_dirs_are_isolated_and_validated(store):
+    from dash_core.runs.workspaces import issue_workspace
+
+    (w1, t1), (w2, t2) = issue_workspace(store), issue_workspace(store)
+    assert w1 != w2 and t1 != t2 and store.valid_workspace_id(w1)
+    d1, d2 = store.workspace_dir(w1), store.workspace_dir(w2)
+    assert d1 != d2 and d1.is_dir() and d1.parent == store.workspaces_dir
+    for bad in ("../etc", "abc", "", "a/b" * 8):
         with pytest.raises(DashInputError):
-            store.session_dir(bad)
+            store.workspace_dir(bad)
 
 
 def test_delete_run_removes_children_and_folder(store):

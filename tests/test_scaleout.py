@@ -22,7 +22,8 @@ from dash_core.integrate import SolverConfig
 from dash_core.pruning import PruningConfig
 from dash_core.runs.executors import ExecutorConfig, run_jobs
 from dash_core.simulate import SimulationConfig, simulate, write_simulation
-from dash_core.studies import DatasetSpec, run_sweep, sweep_jobs
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.sweeps import run_sweep, sweep_jobs
 from dash_core.train import TrainConfig
 
 ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'ray[default]'")

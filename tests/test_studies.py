@@ -1,4 +1,4 @@
-"""Tests of dash_core.studies: lambda sweeps, point selection and the benchmark.
+"""Tests of dash_core.studies (datasets, inputs, table, sweeps, selection, paper_benchmark): lambda sweeps, point selection and the benchmark.
 
 Runs use a tiny simulated network (16 genes, 6 trajectories), 2 epochs and the
 always-registered strategy ``none`` (plus ``dash`` when it is registered), so
@@ -21,23 +21,20 @@ from dash_core.io.errors import DashInputError
 from dash_core.pruning import STRATEGIES
 from dash_core.runs.executors import ExecutorConfig
 from dash_core.simulate import SimulationConfig, simulate, write_simulation
-from dash_core.studies import (
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.inputs import parse_grid, parse_seeds
+from dash_core.studies.paper_benchmark import (
     PAPER_SIM350,
     Condition,
-    DatasetSpec,
     benchmark_conditions,
-    parse_grid,
-    parse_seeds,
-    pivot_sweep,
-    point_key,
     prepare_benchmark_data,
     run_benchmark,
-    run_sweep,
-    select_point,
     summarize_benchmark,
     summary_markdown,
-    sweep_jobs,
 )
+from dash_core.studies.selection import select_point
+from dash_core.studies.sweeps import pivot_sweep, run_sweep, sweep_jobs
+from dash_core.studies.table import point_key
 from dash_core.train import TrainConfig
 
 TINY_TRAIN = TrainConfig(max_epochs=2, patience=0, device="cpu", prior_probes=64, prior_probe_batch=32,
@@ -114,8 +111,10 @@ def test_sweep_rows_interrupt_and_resume(spec, tmp_path):
     def on_point(row, progress):
         seen.append((row["key"], progress.done, progress.total))
 
+    # one run per job, so that the interruption falls between runs (a stacked job finishes its whole stack)
     df = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy=strategy, out_dir=tmp_path,
-                   on_point=on_point, should_stop=lambda: len(seen) >= stop_after["n"])
+                   on_point=on_point, should_stop=lambda: len(seen) >= stop_after["n"],
+                   executor=ExecutorConfig(stack_size=1))
     stored = pd.read_csv(tmp_path / "sweep.csv")
     assert len(stored) == 2 and set(stored["status"]) == {"ok"}
     assert (df["status"] == "cancelled").sum() == 2
@@ -321,3 +320,62 @@ def test_cli_sweep_and_benchmark(sim_dir, tmp_path, capsys):
     assert (tmp_path / "bm" / "data" / "noise5" / "seed0" / "expression.csv").exists()
     rc = main(["benchmark", "--strategies", "nonexistent", "--out", str(tmp_path / "bm2")])
     assert rc == 2 and "unknown strategy" in capsys.readouterr().err
+
+
+def test_sweep_trains_stacks_with_the_rows_of_single_runs(spec, tmp_path):
+    """A 2 x 2 sweep x 2 seeds in stacked jobs (2 workers' worth) gives the rows of one-run-per-job jobs."""
+    from dash_core.studies.table import stack_jobs
+
+    jobs = sweep_jobs(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy="dash", seeds=(0, 1), out_dir=tmp_path / "a")
+    planned, members = stack_jobs(jobs, ExecutorConfig(workers=2))
+    assert sorted(len(m) for m in members.values()) == [4, 4] and len(planned) == 2
+    assert stack_jobs(jobs, ExecutorConfig(stack_size=1))[0] == jobs
+    assert [len(m) for m in stack_jobs(jobs, ExecutorConfig(stack_size=3))[1].values()] == [3, 3, 2]
+    stacked = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy="dash", seeds=(0, 1), out_dir=tmp_path / "a",
+                        executor=ExecutorConfig(stack_size=8))
+    single = run_sweep(spec, TINY, [0.0, 0.5], [0.05, 1.0], strategy="dash", seeds=(0, 1), out_dir=tmp_path / "b",
+                       executor=ExecutorConfig(stack_size=1))
+    assert list(stacked["key"]) == list(single["key"]) and set(stacked["status"]) == {"ok"}
+    assert set(stacked["stack_size"]) == {8} and set(single["stack_size"]) == {1}
+    for col in ("sparsity", "balanced_accuracy", "val_mse", "epochs", "best_epoch"):
+        np.testing.assert_allclose(stacked[col].astype(float), single[col].astype(float), rtol=1e-3, atol=1e-6,
+                                   err_msg=col)
+    assert (tmp_path / "a" / "runs" / point_key("dash", 0.5, 1.0, 1) / "model.pt").exists()
+
+
+# ------------------------------------------------------------------ per-strategy settings (methods C)
+def test_benchmark_runs_each_strategy_with_its_spec_settings_unless_overridden(spec, tmp_path):
+    from dash_core.pruning.base import BASELINE_SOLVER
+    from dash_core.studies.paper_benchmark import strategy_config
+
+    base = dataclasses.replace(TINY, model=dataclasses.replace(TINY.model, multiplier_grad="straight_through"))
+    l0 = strategy_config(base, "l0")
+    assert l0.strategy == "l0" and l0.train.solver == BASELINE_SOLVER and l0.model.multiplier_grad == "relu"
+    none = strategy_config(base, "none")
+    assert none.model.multiplier_grad == "relu" and none.train.solver == base.train.solver
+    dash = strategy_config(base, "dash")
+    assert dash.train.solver == base.train.solver and dash.model.multiplier_grad == "straight_through"
+    kept = strategy_config(base, "pathreg", keep=("solver",))
+    assert kept.train.solver == base.train.solver and kept.model.multiplier_grad == "relu"
+    with pytest.raises(DashInputError, match="unknown strategy setting"):
+        strategy_config(base, "l0", keep=("lr",))
+
+    tables = run_benchmark(None, [0], tmp_path, ["cnode", "imp"], data=spec, base_config=base, keep=("solver",))
+    rows = tables.results.set_index("strategy")
+    assert rows.loc["cnode", "multiplier_grad"] == "relu" and rows.loc["imp", "multiplier_grad"] == "straight_through"
+    assert set(rows["solver"]) == {"euler"}  # --solver given: kept for every strategy
+    saved = json.loads((tmp_path / "runs" / "data_cnode_seed0" / "config.json").read_text())
+    assert saved["model"]["multiplier_grad"] == "relu"
+    assert "Per-strategy run settings" in tables.markdown and "methods C.2" in tables.markdown
+
+
+def test_cli_sweep_seed_means_seeds(sim_dir, tmp_path, capsys):
+    from dash_core.cli import main
+
+    args = ["sweep", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
+            "--lambda-ppi-grid", "0.5", "--lambda-motif-grid", "0.05", "--min-sparsity", "0", "--max-epochs", "1",
+            "--patience", "0", "--device", "cpu", "--solver", "euler"]
+    assert main([*args, "--seed", "3", "--out", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert list(pd.read_csv(tmp_path / "a" / "sweep.csv")["seed"]) == [3]
+    assert main([*args, "--seed", "3", "--seeds", "1", "--out", str(tmp_path / "b")]) == 2
+    assert "disagree" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Adaptive lambda search (dash_core.tune): sampling, input checks and one ASHA search on a local Ray.
+"""Adaptive lambda search (dash_core.studies.asha): sampling, input checks and one ASHA search on a local Ray.
 
 The ASHA search runs 4 trials x 3 epochs of DASH (pruned at every epoch, so the
 lambdas act from epoch 1 on) on a 16-gene simulated network, one trial at a
@@ -16,15 +16,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dash_core.cli.args import add_executor_arguments
+from dash_core.cli.studies import register_search_arguments, run_search_from_args
 from dash_core.experiment import METRIC_KEYS, RunConfig
 from dash_core.integrate import SolverConfig
 from dash_core.io.errors import DashInputError
 from dash_core.pruning import PruningConfig
-from dash_core.runs.executors import ExecutorConfig, add_executor_arguments
+from dash_core.runs.executors import ExecutorConfig
 from dash_core.simulate import SimulationConfig, simulate, write_simulation
-from dash_core.studies import DatasetSpec, run_sweep
+from dash_core.studies.asha import run_asha_search, sample_lambdas
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.sweeps import run_sweep
 from dash_core.train import TrainConfig
-from dash_core.tune import register_search_arguments, run_asha_search, run_search_from_args, sample_lambdas
 
 TINY = RunConfig(
     train=TrainConfig(max_epochs=3, patience=0, device="cpu", prior_probes=64, prior_probe_batch=32,
@@ -106,6 +109,33 @@ def test_search_arguments_and_their_errors(spec, tmp_path):
     seeds = _parser().parse_args(["--out", str(tmp_path), "--search", "asha", "--seeds", "0,1"])
     with pytest.raises(DashInputError, match="single seed"):
         run_search_from_args(seeds, spec, TINY)
+
+
+def test_halving_search_on_one_stack_selects_among_survivors(spec, tmp_path, capsys):
+    """``--search halving``: the ASHA table and rungs, trained as one stacked model (no Ray, reproducible)."""
+    out = tmp_path / "halving"
+    args = _parser().parse_args(["--out", str(out), "--search", "halving", "--trials", "6", "--grace-period", "1",
+                                 "--reduction-factor", "3", "--min-sparsity", "0"])
+    assert run_search_from_args(args, spec, TINY) == 0
+    printed = capsys.readouterr()
+    df = pd.read_csv(out / "sweep.csv")
+    assert list(zip(df["lambda_ppi"], df["lambda_motif"], strict=True)) == sample_lambdas(6, seed=0)
+    # rung at epoch 1 keeps 2 of 6, the next rung (epoch 3 = max_epochs) is the end
+    assert (df["status"] == "stopped").sum() == 4 and (df["status"] == "ok").sum() == 2
+    assert (df.loc[df["status"] == "stopped", "epochs_spent"] == 1).all()
+    assert (df.loc[df["status"] == "ok", "epochs_spent"] == 3).all()
+    for key in df.loc[df["status"] == "stopped", "key"]:
+        assert not (out / "runs" / key).exists()
+    ok = df[df["status"] == "ok"]
+    assert "stopped by successive halving" in printed.err and "Selected lambda_ppi" in printed.out
+    summary = json.loads((out / "selection.json").read_text())
+    assert summary["epochs_spent"] == 4 * 1 + 2 * 3
+    # a survivor trains exactly like the grid point with the same lambdas and seed (a stack of one)
+    best = ok.sort_values("val_mse").iloc[0]
+    grid = run_sweep(spec, TINY, (float(best["lambda_ppi"]),), (float(best["lambda_motif"]),), strategy="dash",
+                     out_dir=tmp_path / "grid", executor=ExecutorConfig())
+    for col in ("val_mse", "sparsity", "balanced_accuracy"):
+        assert float(grid[col].iloc[0]) == pytest.approx(float(best[col]), rel=1e-3), col
 
 
 # ------------------------------------------------------------------ on Ray

@@ -9,6 +9,7 @@ validation findings.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ import pandas as pd
 
 from dash_core.data import Dataset, ExpressionData, Trajectory
 from dash_core.io.errors import DashInputError, ValidationReport
-from dash_core.io.expression import _quoted, _resolve_genes, _source_name, read_expression
+from dash_core.io.expression import minmax_scale, read_expression
+from dash_core.io.gene_names import _resolve_genes
 from dash_core.io.networks import kind_label, read_network
+from dash_core.io.text import _quoted, _source_name
 from dash_core.network import edges_to_matrix
 
 
@@ -145,26 +148,27 @@ def orientation_preview(edges: pd.DataFrame, genes: Sequence[str], k: int = 8) -
     return pd.DataFrame(block, index=pd.Index(genes[:k], name="regulator"), columns=pd.Index(genes[:k], name="target"))
 
 
-def _align_test(test: ExpressionData, genes: list[str], name: str, report: ValidationReport) -> ExpressionData:
+def _align_test(test: ExpressionData, genes: list[str], name: str, report: ValidationReport,
+                label: str = "test") -> ExpressionData:
     if test.genes == genes:
         return test
     pos = {g: i for i, g in enumerate(test.genes)}
     missing = [g for g in genes if g not in pos]
     if missing:
         raise DashInputError(
-            f"The test expression lacks {len(missing)} gene(s) of the training data: {_quoted(missing)}. The test "
-            "set must measure the same genes as the training set.",
+            f"The {label} expression lacks {len(missing)} gene(s) of the training data: {_quoted(missing)}. The "
+            f"{label} set must measure the same genes as the training set.",
             source=name,
         )
     extra = [g for g in test.genes if g not in set(genes)]
     if extra:
         report.warning(
-            f"{len(extra)} gene(s) of the test expression are not in the training data and were dropped: "
+            f"{len(extra)} gene(s) of the {label} expression are not in the training data and were dropped: "
             f"{_quoted(extra)}.",
             source=name,
         )
     else:
-        report.info("The genes of the test expression were reordered to match the training data.", source=name)
+        report.info(f"The genes of the {label} expression were reordered to match the training data.", source=name)
     idx = [pos[g] for g in genes]
     return ExpressionData(list(genes), [Trajectory(t.name, t.times, t.values[:, idx]) for t in test.trajectories])
 
@@ -178,6 +182,8 @@ def load_dataset(
     truth: Any = None,
     test_expression: Any = None,
     name: str | None = None,
+    validation_expression: Any = None,
+    h5ad: Any = None,
 ) -> tuple[Dataset, ValidationReport]:
     """Read, validate and align everything a run needs.
 
@@ -197,6 +203,13 @@ def load_dataset(
     test_expression
         Optional held-out test trajectories; must contain every training gene
         (reordered to the training order, extra genes dropped).
+    validation_expression
+        Optional separate validation series (e.g. a second replicate), aligned
+        like the test set; it then chooses the reported checkpoint.
+    h5ad
+        :class:`~dash_core.io.h5ad.H5adOptions` for ``.h5ad`` expression files
+        (time / trajectory columns, bins, layer); the same options apply to
+        ``.h5ad`` test and validation files.
     name
         Dataset label; default: the expression file's name without suffix.
 
@@ -217,7 +230,7 @@ def load_dataset(
     if genes is not None:
         gene_list, _ = _resolve_genes(genes)
     expr_name = _source_name(expression, "expression")
-    expr, rep = read_expression(expression, genes=gene_list)
+    expr, rep = read_expression(expression, genes=gene_list, h5ad=h5ad)
     report.extend(rep)
     metadata: dict = {"sources": {"expression": expr_name}, "coverage": {}}
     nets: dict[str, pd.DataFrame | None] = {}
@@ -242,13 +255,17 @@ def load_dataset(
         nets[kind] = edges
         metadata["sources"][kind] = src_name
         metadata["coverage"][kind] = cov
-    test = None
-    if test_expression is not None:
-        test_name = _source_name(test_expression, "test expression")
-        test, rep = read_expression(test_expression, genes=gene_list)
+    held_out: dict[str, ExpressionData | None] = {}
+    for key, src, label in (("test_expression", test_expression, "test"),
+                            ("validation_expression", validation_expression, "validation")):
+        held_out[key] = None
+        if src is None:
+            continue
+        src_name = _source_name(src, f"{label} expression")
+        data, rep = read_expression(src, genes=gene_list, h5ad=h5ad)
         report.extend(rep)
-        test = _align_test(test, expr.genes, test_name, report)
-        metadata["sources"]["test_expression"] = test_name
+        held_out[key] = _align_test(data, expr.genes, src_name, report, label)
+        metadata["sources"][key] = src_name
     metadata["value_range"] = expr.value_range()
     if name is None:
         name = Path(expr_name).stem if expr_name != "expression" else "dataset"
@@ -257,11 +274,39 @@ def load_dataset(
         prior=nets["prior"],
         ppi=nets["ppi"],
         truth=nets["truth"],
-        test_expression=test,
+        test_expression=held_out["test_expression"],
+        validation_expression=held_out["validation_expression"],
         name=name,
         metadata=metadata,
     )
     return dataset, report
 
 
-__all__ = ["align_network", "load_dataset", "orientation_preview", "prior_coverage"]
+def minmax_scale_dataset(dataset: Dataset) -> tuple[Dataset, tuple[float, float]]:
+    """Min-max scale a dataset's expression to [0, 1] with the training range.
+
+    The training (+ validation) expression defines ``(min, max)``; the test
+    sets (noisy and clean) and a separate validation series are scaled with the same range, so a test MSE stays
+    comparable with the training loss (their values may fall slightly outside
+    [0, 1]). Networks are unchanged.
+
+    Returns
+    -------
+    (Dataset, (float, float))
+        A scaled copy (the input is not modified) and the ``(min, max)`` used.
+
+    Raises
+    ------
+    DashInputError
+        If all training values are equal (nothing to scale).
+    """
+    expr, value_range = minmax_scale(dataset.expression)
+    scaled = dataclasses.replace(dataset, expression=expr)
+    for key in ("test_expression", "test_expression_clean", "validation_expression"):
+        test = getattr(dataset, key)
+        if test is not None:
+            setattr(scaled, key, minmax_scale(test, value_range=value_range)[0])
+    return scaled, value_range
+
+
+__all__ = ["align_network", "load_dataset", "minmax_scale_dataset", "orientation_preview", "prior_coverage"]

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from dash_core.io.errors import DashInputError, ValidationReport
-from dash_core.io.expression import (
+from dash_core.io.gene_names import _resolve_genes, default_gene_names
+from dash_core.io.text import (
     MAX_LISTED,
     _float_cells,
     _is_number,
@@ -34,11 +35,9 @@ from dash_core.io.expression import (
     _preview,
     _quoted,
     _read_table,
-    _resolve_genes,
     _strip_trailing,
     _Table,
     _table_from_frame,
-    default_gene_names,
 )
 from dash_core.network import EDGE_COLUMNS
 

@@ -131,6 +131,13 @@ class GRNModel(nn.Module, ABC):
         """
         ...
 
+    def max_rate(self) -> float | None:
+        """Largest rate of the field (an estimate of the Jacobian's spectral radius), or None if unknown.
+
+        Fixed-step solvers take more steps when it grows (:func:`dash_core.integrate.steps_per_unit`).
+        """
+        return None
+
     def forward(self, x: Tensor) -> Tensor:
         """``f(x)`` for a ``(B, n)`` state."""
         return self.vector_field()(x)
@@ -168,3 +175,28 @@ class GRNModel(nn.Module, ABC):
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Named optimiser groups; the group ``"g"`` gets the larger learning rate (methods A.4)."""
         return {"all": list(self.parameters())}
+
+    # -- stacks of models (dash_core.models.stack) -------------------------------------------
+    @classmethod
+    def stacked_vector_field(cls, models: list[GRNModel]) -> Callable[[Tensor], Tensor]:
+        """``f`` of K models of this class at once: ``(K, B, n)`` states, ``scale`` ``(K, B, 1)``.
+
+        Batch k goes through model k. This generic version evaluates the models one after the other;
+        subclasses override it with batched matrix products (one kernel for the whole stack).
+        """
+        fields = [m.vector_field() for m in models]
+
+        def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
+            return torch.stack([fk(x[k], None if scale is None else scale[k]) for k, fk in enumerate(fields)])
+
+        return f
+
+    @classmethod
+    def stacked_drive(cls, models: list[GRNModel], x: Tensor) -> Tensor:
+        """:meth:`drive` of K models at once on ``(K, B, n)`` states (batch k through model k)."""
+        return torch.stack([m.drive(x[k]) for k, m in enumerate(models)])
+
+
+def stack_tensors(tensors: list[Tensor]) -> Tensor:
+    """``torch.stack`` along a new leading dimension; a view (no copy) for a single tensor."""
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)

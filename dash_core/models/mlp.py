@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor
+from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor, stack_tensors
 from dash_core.models.phoenix import ModelConfig
 
 
@@ -51,6 +51,24 @@ class MLPODE(GRNModel):
     def drive(self, x: Tensor) -> Tensor:
         """For the MLP the drive compared with the prior is ``f`` itself."""
         return self.vector_field()(x)
+
+    @classmethod
+    def stacked_vector_field(cls, models: list[MLPODE]) -> Callable[[Tensor], Tensor]:
+        """``f`` of K MLPs on ``(K, B, n)`` states with batched products."""
+        w1t = stack_tensors([m.layer1.effective_weight() for m in models]).transpose(1, 2)
+        w2t = stack_tensors([m.layer2.effective_weight() for m in models]).transpose(1, 2)
+        b1 = stack_tensors([m.layer1.bias for m in models]).unsqueeze(1)
+        b2 = stack_tensors([m.layer2.bias for m in models]).unsqueeze(1)
+
+        def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
+            out = torch.baddbmm(b2, nn.functional.elu(torch.baddbmm(b1, x, w1t)), w2t)
+            return out if scale is None else scale * out
+
+        return f
+
+    @classmethod
+    def stacked_drive(cls, models: list[MLPODE], x: Tensor) -> Tensor:
+        return cls.stacked_vector_field(models)(x)
 
     def prunable_layers(self) -> list[PrunableLayer]:
         return [

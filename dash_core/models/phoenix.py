@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor
+from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor, stack_tensors
 
 
 def squash(x: Tensor) -> Tensor:
@@ -139,7 +139,7 @@ class PhoenixODE(GRNModel):
                 lin.bias.uniform_(-bound, bound, generator=generator)
             for lin in (self.sums_out, self.prods_out):
                 if cfg.output_init == "orthogonal":
-                    _orthogonal_(lin.weight, generator)
+                    nn.init.orthogonal_(lin.weight, gain=1.0, generator=generator)  # seeded, semi-orthogonal
                 else:
                     sparse_init_(lin.weight, cfg.sparse_fraction, cfg.sparse_std, generator)
             self.g.uniform_(0.0, 1.0, generator=generator)
@@ -176,10 +176,55 @@ class PhoenixODE(GRNModel):
         p = torch.exp(torch.addmm(self.prods_in.bias, torch.log1p(sx), wp.t()))
         return torch.cat([s, p], dim=1) @ c.t()
 
+    # -- stacks of models: the same maths with batched matrix products ---------------
+    @staticmethod
+    def _stacked_weights(models: list[PhoenixODE]):
+        """``(K, n, h)`` W_s^T, W_p^T, ``(K, 2h, n)`` C^T and ``(K, 1, h)`` biases of K models."""
+        parts = [m._weights() for m in models]
+        wst = stack_tensors([p[0] for p in parts]).transpose(1, 2)
+        wpt = stack_tensors([p[1] for p in parts]).transpose(1, 2)
+        ct = stack_tensors([p[2] for p in parts]).transpose(1, 2)
+        bs = stack_tensors([m.sums_in.bias for m in models]).unsqueeze(1)
+        bp = stack_tensors([m.prods_in.bias for m in models]).unsqueeze(1)
+        return wst, wpt, ct, bs, bp
+
+    @classmethod
+    def stacked_vector_field(cls, models: list[PhoenixODE]) -> Callable[[Tensor], Tensor]:
+        """``f`` of K PHOENIX models on ``(K, B, n)`` states with batched products (see :meth:`vector_field`)."""
+        wst, wpt, ct, bs, bp = cls._stacked_weights(models)
+        gr = stack_tensors([gene_rate(m.g, m.config.multiplier_grad) for m in models]).unsqueeze(1)  # (K, 1, n)
+        # A solver passes the same ``scale`` to every evaluation of a solve: form ``scale * ReLU(g)`` once.
+        last: list = [None, gr]
+
+        def f(x: Tensor, scale: Tensor | None = None) -> Tensor:
+            if scale is not last[0]:
+                last[0], last[1] = scale, (gr if scale is None else scale * gr)
+            sx = squash(x)
+            s = torch.baddbmm(bs, sx, wst)
+            p = torch.exp(torch.baddbmm(bp, torch.log1p(sx), wpt))
+            r = torch.baddbmm(x, torch.cat([s, p], dim=2), ct, beta=-1.0)  # u - x
+            return last[1] * r
+
+        return f
+
+    @classmethod
+    def stacked_drive(cls, models: list[PhoenixODE], x: Tensor) -> Tensor:
+        """``u(x)`` of K PHOENIX models on ``(K, B, n)`` states."""
+        wst, wpt, ct, bs, bp = cls._stacked_weights(models)
+        sx = squash(x)
+        s = torch.baddbmm(bs, sx, wst)
+        p = torch.exp(torch.baddbmm(bp, torch.log1p(sx), wpt))
+        return torch.bmm(torch.cat([s, p], dim=2), ct)
+
     # -- structure --------------------------------------------------------
     def gene_multipliers(self) -> Tensor:
         """``ReLU(g)``, shape ``(n,)``."""
         return torch.relu(self.g)
+
+    def max_rate(self) -> float:
+        """``max ReLU(g)``: the decay rate of the fastest gene, the stiffness of ``f`` (A.3)."""
+        with torch.no_grad():
+            return float(self.gene_multipliers().max()) if self.n_genes else 0.0
 
     def prunable_layers(self) -> list[PrunableLayer]:
         rs = self.gene_multipliers
@@ -221,14 +266,3 @@ class PhoenixODE(GRNModel):
         if extra:  # e.g. gate parameters attached by a strategy
             groups["extra"] = extra
         return groups
-
-
-def _orthogonal_(weight: Tensor, generator: torch.Generator | None) -> None:
-    """Semi-orthogonal initialisation with gain 1 using a seeded QR decomposition."""
-    rows, cols = weight.shape
-    a = torch.randn(max(rows, cols), min(rows, cols), generator=generator, dtype=torch.float64)
-    q, r = torch.linalg.qr(a)
-    q = q * torch.sign(torch.diagonal(r))[None, :]
-    if rows < cols:
-        q = q.t()
-    weight.copy_(q[:rows, :cols].to(weight.dtype))

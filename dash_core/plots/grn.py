@@ -215,14 +215,18 @@ def compare_curves_figure(histories: Mapping[str, pd.DataFrame], column: str = "
 
 
 # ----------------------------------------------------------------------------- heatmaps
-def _scaled(matrix: np.ndarray) -> np.ndarray:
+def _scaled(matrix: np.ndarray, gamma: float = 1.0) -> np.ndarray:
+    """``sign(m) * (|m| / max|m|) ** gamma``: gamma < 1 lifts weak edges so that they stay visible."""
     m = np.asarray(matrix, dtype=np.float64)
     top = float(np.max(np.abs(m))) if m.size else 0.0
-    return m / top if top > 0 else m
+    if top <= 0:
+        return m
+    return np.sign(m) * (np.abs(m) / top) ** gamma
 
 
 def network_heatmaps_figure(matrices: Mapping[str, np.ndarray], genes: Sequence[str], order: Sequence[int] | None = None,
-                            *, height: int = 480, max_labels: int = 60) -> go.Figure:
+                            *, height: int = 480, max_labels: int = 60, regulators_only: bool = False,
+                            gamma: float = 1.0) -> go.Figure:
     """Side-by-side heatmaps of regulator x target matrices in one gene order (the paper's Figure 3).
 
     Parameters
@@ -237,6 +241,13 @@ def network_heatmaps_figure(matrices: Mapping[str, np.ndarray], genes: Sequence[
         the same for rows and columns of every panel.
     max_labels
         Gene names are shown as tick labels up to this many genes.
+    regulators_only
+        Keep only the rows of genes that regulate something in at least one panel
+        (columns keep every gene): a network of a few regulators is not a thin
+        band in a square of empty rows.
+    gamma
+        Colour = ``sign * (|value| / max) ** gamma``; 0.5 makes edges 100x weaker
+        than the strongest still visible (one tenth of the colour), 1 is linear.
 
     Returns
     -------
@@ -248,22 +259,32 @@ def network_heatmaps_figure(matrices: Mapping[str, np.ndarray], genes: Sequence[
     genes = [str(g) for g in genes]
     order = list(range(len(genes))) if order is None else [int(i) for i in order]
     names = [genes[i] for i in order]
+    rows = order
+    if regulators_only:
+        active = np.zeros(len(genes), dtype=bool)
+        for mat in matrices.values():
+            active |= np.any(np.asarray(mat) != 0, axis=1)
+        rows = [i for i in order if active[i]] or order
+    row_names = [genes[i] for i in rows]
     titles = list(matrices)
     fig = make_subplots(rows=1, cols=max(1, len(titles)), shared_yaxes=True, subplot_titles=titles,
                         horizontal_spacing=0.02)
     for c, title in enumerate(titles, start=1):
-        m = np.asarray(matrices[title], dtype=np.float64)[np.ix_(order, order)]
+        m = np.asarray(matrices[title], dtype=np.float64)[np.ix_(rows, order)]
         fig.add_trace(go.Heatmap(
-            z=_scaled(m), x=names, y=names, customdata=m, zmin=-1, zmax=1, colorscale=SIGNED_SCALE,
-            showscale=c == len(titles), colorbar={"title": {"text": "scaled<br>effect"}, "len": 0.8},
+            z=_scaled(m, gamma), x=names, y=row_names, customdata=m, zmin=-1, zmax=1, colorscale=SIGNED_SCALE,
+            showscale=c == len(titles), colorbar={"title": {"text": "effect<br>(share of<br>strongest)"
+                                                             if gamma == 1 else "effect<br>(√ scale)"}, "len": 0.8},
             hovertemplate="regulator %{y} → target %{x}<br>value %{customdata:.4g}<extra>" + title + "</extra>",
             xgap=0, ygap=0), row=1, col=c)
         fig.update_xaxes(title_text="target", row=1, col=c)
     show = len(genes) <= max_labels
     fig.update_xaxes(matches="x", showticklabels=show, tickfont={"size": 8}, tickangle=-90, showgrid=False,
                      constrain="domain")
-    fig.update_yaxes(matches="y", autorange="reversed", showticklabels=False, showgrid=False, constrain="domain")
-    fig.update_yaxes(title_text="regulator", showticklabels=show, tickfont={"size": 8}, row=1, col=1)
+    fig.update_yaxes(matches="y", autorange="reversed", showticklabels=False, showgrid=False,
+                     constrain="domain" if not regulators_only else None)
+    fig.update_yaxes(title_text="regulator", showticklabels=len(rows) <= max_labels, tickfont={"size": 9},
+                     row=1, col=1)
     fig.update_layout(height=height, margin={"l": 70, "r": 20, "t": 40, "b": 80}, template="plotly_white")
     return fig
 

@@ -13,10 +13,10 @@ architecture with C.2's initialisation. All three:
   no 5x on ``g``). :meth:`setup` rebuilds the optimiser from the model's
   parameter groups and sets every group to ``TrainConfig.lr``; Adam is
   per-parameter, so equal-rate groups are the same optimiser as one group;
-* recommend dopri5 with rtol = atol = 1e-3 (C.2) through the class attribute
-  ``recommended_solver``. The strategy does **not** change
-  ``TrainConfig.solver``: a user's solver choice is respected, and callers that
-  want the spec's solver set ``TrainConfig(solver=Strategy.recommended_solver)``.
+* are registered with C.2's run settings (:data:`~dash_core.pruning.base.DENSE_BASELINE_SETTINGS`:
+  dopri5 with rtol = atol = 1e-3 and the reference's plain ReLU gradient on g). The
+  strategy does **not** change the run's config: the paper benchmark applies the
+  settings (explicit options override them), a single run keeps the solver it is given.
 
 Penalty helpers (pure functions of a model, usable on their own)
 -----------------------------------------------------------------
@@ -33,17 +33,13 @@ import copy
 
 import torch
 
-from dash_core.integrate import SolverConfig
 from dash_core.io.errors import DashInputError
 from dash_core.models.base import GRNModel, MaskedLinear
-from dash_core.pruning.base import PriorKnowledge, Strategy, register_strategy
+from dash_core.pruning.base import DENSE_BASELINE_SETTINGS, PriorKnowledge, Strategy, register_strategy
 from dash_core.pruning.config import PruningConfig
 from dash_core.pruning.gates import attach_gates, gated_init_, gated_layers, resample_gates_
 
 Tensor = torch.Tensor
-
-#: Solver of the regularisation baselines (C.2): dopri5, rtol = atol = 1e-3, no adjoint.
-BASELINE_SOLVER = SolverConfig(method="dopri5", rtol=1e-3, atol=1e-3, adjoint=False)
 
 
 # -- penalty terms -------------------------------------------------------------------
@@ -146,11 +142,9 @@ def use_single_learning_rate(trainer) -> None:
 
 
 class _RegularisationBaseline(Strategy):
-    """Common parts: C.2 initialisation, equal learning rates, recommended solver."""
+    """Common parts: C.2 initialisation, equal learning rates."""
 
     default_lambda_data = 1.0
-    #: Spec solver of the baselines (C.2); not applied automatically (see the module docstring).
-    recommended_solver: SolverConfig = BASELINE_SOLVER
 
     def __init__(self, config: PruningConfig, knowledge: PriorKnowledge, seed: int = 0) -> None:
         super().__init__(config, knowledge, seed)
@@ -187,9 +181,10 @@ class _GatedBaseline(_RegularisationBaseline):
 @register_strategy(
     "l0",
     "L0 baseline: hard-concrete gates on the inputs of every layer (beta = 1/50) and the expected-L0 penalty "
-    "kappa_L0 x expected number of non-zero weights; no prior. Recommended solver dopri5 rtol = atol = 1e-3.",
+    "kappa_L0 x expected number of non-zero weights; no prior. Benchmark settings (C.2): dopri5 rtol = atol = 1e-3, ReLU gradient on g.",
     "Louizos, Welling, Kingma, ICLR 2018",
     uses_prior=False,
+    settings=DENSE_BASELINE_SETTINGS,
 )
 class L0Strategy(_GatedBaseline):
     """L0 regularisation with hard-concrete gates (methods C.2, C.3).
@@ -227,6 +222,7 @@ class L0Strategy(_GatedBaseline):
     "no prior. Sparsity counts exact zeros; optional |w| threshold (cnode_threshold).",
     "Aliee, Theis, Kilbertus, 2021",
     uses_prior=False,
+    settings=DENSE_BASELINE_SETTINGS,
 )
 class CNODEStrategy(_RegularisationBaseline):
     """C-NODE: L1 penalty on input -> output path weights (methods C.4).
@@ -282,9 +278,10 @@ def threshold_weights_(model: GRNModel, threshold: float) -> int:
 @register_strategy(
     "pathreg",
     "PathReg baseline: hard-concrete gates (beta = 2/3) with a gate-level path penalty (lambda_PR = 1e-4) plus the "
-    "L1 path penalty on the weights (lambda_L1 = 1e-3); no prior. Recommended solver dopri5 rtol = atol = 1e-3.",
+    "L1 path penalty on the weights (lambda_L1 = 1e-3); no prior. Benchmark settings (C.2): dopri5 rtol = atol = 1e-3, ReLU gradient on g.",
     "Aliee, Richter, Solonin, Ibarra, Theis, Kilbertus, NeurIPS 2022",
     uses_prior=False,
+    settings=DENSE_BASELINE_SETTINGS,
 )
 class PathRegStrategy(_GatedBaseline):
     """PathReg: path regularisation on gates and weights (methods C.2, C.5).

@@ -17,9 +17,8 @@ from dash_core.runs.executors import (
     ExecutorConfig,
     Job,
     JobResult,
-    add_executor_arguments,
+    checked_executor_config,
     describe_executors,
-    executor_config_from_args,
     run_jobs,
 )
 
@@ -44,9 +43,8 @@ __all__ = [
     "ExecutorConfig",
     "Job",
     "JobResult",
-    "add_executor_arguments",
+    "checked_executor_config",
     "describe_executors",
-    "executor_config_from_args",
     "run_jobs",
     *_LAZY,
 ]

@@ -26,7 +26,6 @@ attempts it took.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import multiprocessing
 import os
@@ -49,9 +48,8 @@ __all__ = [
     "ExecutorConfig",
     "Job",
     "JobResult",
-    "add_executor_arguments",
     "describe_executors",
-    "executor_config_from_args",
+    "checked_executor_config",
     "run_jobs",
 ]
 
@@ -154,6 +152,10 @@ class ExecutorConfig:
         pool ``max(1, os.cpu_count() // workers)``; Ray
         ``max(1, int(cpus_per_job))``; in-process runs leave torch's setting
         alone unless this is given.
+    stack_size
+        Studies: training runs per job, trained together as one stacked model
+        (:mod:`dash_core.stacking`). None (default): automatic, as many as the memory
+        allows while every worker still gets a job; 1: one run per job.
     """
 
     kind: ExecutorKind = "local"
@@ -163,6 +165,7 @@ class ExecutorConfig:
     gpus_per_job: float = 0.0
     max_retries: int = 1
     threads_per_job: int | None = None
+    stack_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in EXECUTORS:
@@ -183,6 +186,9 @@ class ExecutorConfig:
             not isinstance(self.threads_per_job, int) or self.threads_per_job < 1
         ):
             raise DashInputError(f"threads_per_job must be a whole number >= 1, got {self.threads_per_job!r}.")
+        if self.stack_size is not None and (not isinstance(self.stack_size, int) or self.stack_size < 1):
+            raise DashInputError(f"stack_size must be a whole number >= 1 (or None for automatic), got "
+                                 f"{self.stack_size!r}.")
         if self.ray_address is not None and self.kind != "ray":
             raise DashInputError(
                 f"ray_address={self.ray_address!r} is only used with the 'ray' executor; "
@@ -228,11 +234,36 @@ def _execute(func: Callable[..., Any], kwargs: dict[str, Any], threads: int | No
     return True, value, None, time.perf_counter() - start
 
 
-def _init_worker(threads: int) -> None:
-    """Process-pool initializer: limit BLAS/OpenMP/torch threads of this worker."""
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+    """Process-pool initializer: limit BLAS/OpenMP/torch threads; die with the parent process.
+
+    A worker must never outlive the process that started it (a sweep job killed
+    with ``kill -9`` would otherwise leave its workers training, unreachable):
+    a watchdog thread checks every half second that the parent is still the
+    parent (``PR_SET_PDEATHSIG`` is not used: it fires when the *thread* that
+    started the worker ends, which need not be the main thread).
+    """
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(threads)
     _set_torch_threads(threads)
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+
+
+def die_with_parent(parent_pid: int, *, poll_seconds: float = 0.5) -> None:
+    """Make this process exit as soon as process ``parent_pid`` (its parent) is gone."""
+    import threading
+
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_seconds)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------
@@ -368,7 +399,7 @@ def _run_process_pool(
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=pool_size, mp_context=context, initializer=_init_worker, initargs=(threads,)
+            max_workers=pool_size, mp_context=context, initializer=_init_worker, initargs=(threads, os.getpid())
         )
 
     def handle_broken(lost: list[tuple[int, float]]) -> None:
@@ -657,55 +688,30 @@ def describe_executors() -> list[dict[str, Any]]:
     return out
 
 
-def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--executor``, ``--workers``, ``--ray-address`` and ``--gpus-per-job`` to ``parser``.
+def checked_executor_config(*, kind: str = "local", workers: int | None = None, ray_address: str | None = None,
+                            gpus_per_job: float | None = 0.0, stack_size: int | None = None) -> ExecutorConfig:
+    """Validate user-given executor settings and build the :class:`ExecutorConfig`.
 
-    Read them back with :func:`executor_config_from_args`.
-    """
-    group = parser.add_argument_group("execution", "How the independent training jobs are run.")
-    group.add_argument(
-        "--executor",
-        choices=EXECUTORS.names(),
-        default="local",
-        help="local: this machine's processes; ray: a local Ray or a Ray cluster (default: local).",
-    )
-    group.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="K",
-        help="local: number of worker processes (default 1: run in this process); "
-        "ray: maximum jobs in flight (default: cluster CPUs).",
-    )
-    group.add_argument(
-        "--ray-address",
-        default=None,
-        metavar="ADDRESS",
-        help="address of a running Ray cluster ('auto', 'ray://head:10001'); default: start a local Ray.",
-    )
-    group.add_argument(
-        "--gpus-per-job",
-        type=float,
-        default=0.0,
-        metavar="G",
-        help="ray: GPUs reserved per job, may be fractional such as 0.25 (default: 0).",
-    )
-
-
-def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
-    """Build and validate an :class:`ExecutorConfig` from :func:`add_executor_arguments`' options.
+    Parameters
+    ----------
+    kind
+        ``"local"`` or ``"ray"``.
+    workers
+        local: worker processes (None: 1, run in this process); ray: jobs in flight (None: 0 = cluster CPUs).
+    ray_address
+        A running Ray cluster (``--executor ray`` only).
+    gpus_per_job
+        GPUs reserved per Ray job (may be fractional).
+    stack_size
+        Runs per stacked training job (None: automatic; 1: one run per job).
 
     Raises
     ------
     DashInputError
-        ``--workers`` below 1, negative ``--gpus-per-job``, ``--ray-address``
-        without ``--executor ray``, or ``--executor ray`` without ray installed.
+        ``workers`` below 1, negative ``gpus_per_job``, ``ray_address`` without
+        ``kind="ray"``, or ``kind="ray"`` without ray installed (messages name the CLI options).
     """
-    kind = getattr(args, "executor", "local") or "local"
-    workers = getattr(args, "workers", None)
-    ray_address = getattr(args, "ray_address", None) or None
-    gpus = getattr(args, "gpus_per_job", 0.0)
-    gpus = 0.0 if gpus is None else gpus
+    gpus = 0.0 if gpus_per_job is None else gpus_per_job
     if kind not in EXECUTORS:
         raise DashInputError(f"Unknown executor {kind!r}. Choose one of: {', '.join(EXECUTORS.names())}.",
                              source="--executor")
@@ -713,6 +719,8 @@ def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
         raise DashInputError(f"--workers must be at least 1, got {workers}.", source="--workers")
     if gpus < 0:
         raise DashInputError(f"--gpus-per-job must be 0 or more, got {gpus}.", source="--gpus-per-job")
+    if stack_size is not None and stack_size < 1:
+        raise DashInputError(f"--stack-size must be at least 1, got {stack_size}.", source="--stack-size")
     if ray_address is not None and kind != "ray":
         raise DashInputError("--ray-address is only used with --executor ray; add --executor ray or drop it.",
                              source="--ray-address")
@@ -723,4 +731,5 @@ def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
         raise DashInputError("The ray package is not installed. " + _RAY_INSTALL_HINT, source="--executor")
     if workers is None:
         workers = 1 if kind == "local" else 0
-    return ExecutorConfig(kind=kind, workers=workers, ray_address=ray_address, gpus_per_job=gpus)
+    return ExecutorConfig(kind=kind, workers=workers, ray_address=ray_address, gpus_per_job=gpus,
+                          stack_size=stack_size)

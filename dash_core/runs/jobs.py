@@ -16,9 +16,13 @@ from a thread, calls the job function and records the outcome:
 * it raises anything else -> ``failed`` with ``Type: message`` (traceback in ``job.log``);
 * the process dies -> the store fails the run on its next read (PID / heartbeat check).
 
-Job kinds of other modules are loaded lazily by :func:`load_job_kinds`:
-``dash_core.pathways`` and ``dash_core.signaling.jobs`` when they exist, and the
-modules named in ``$DASH_STUDIO_JOB_MODULES`` (comma separated).
+Job kinds are registered explicitly, never as a side effect of importing a
+library module: :data:`BUILTIN_JOB_KINDS` declares the built-in kinds
+(``train``, ``sweep``, ``pathways``) and :func:`register_job_kinds` registers them;
+:func:`load_job_kinds` (called at start-up by the job process, by :func:`start_job`
+and by the app) registers them and imports the plugin modules of
+:data:`JOB_MODULES` and ``$DASH_STUDIO_JOB_MODULES`` (comma separated), which
+register their own kinds with :func:`register_job_kind`.
 """
 
 from __future__ import annotations
@@ -40,26 +44,33 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import torch
+
+from dash_core.experiment import METRIC_KEYS, RunConfig, run_experiment, save_run
+from dash_core.io import load_dataset
 from dash_core.io.errors import DashInputError
 from dash_core.registry import Registry
-from dash_core.runs.store import (
-    ACTIVE_STATUSES,
-    CANCELLED,
-    COMPLETED,
-    RunStore,
-    dataset_files,
-    load_dataset_dir,
-)
+from dash_core.runs.datasets import dataset_files, load_dataset_dir
+from dash_core.runs.executors import ExecutorConfig
+from dash_core.runs.records import ACTIVE_STATUSES, CANCELLED, COMPLETED
+from dash_core.runs.store import RunStore, kill_group
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.sweeps import run_sweep
 
 __all__ = [
+    "BUILTIN_JOB_KINDS",
     "HEARTBEAT_SECONDS",
     "JOB_KINDS",
     "JOB_MODULES",
     "JobFunction",
     "Reporter",
+    "active_duplicate",
     "cancel_job",
+    "job_fingerprint",
     "load_job_kinds",
     "register_job_kind",
+    "register_job_kinds",
     "run_job",
     "start_job",
     "sweep_job",
@@ -71,8 +82,18 @@ JobFunction = Callable[[dict, Path, "Reporter"], dict]
 #: Registry of job kinds: ``name -> fn(params, run_dir, reporter) -> summary dict``.
 JOB_KINDS: Registry[JobFunction] = Registry("job kind")
 
-#: Modules that register further job kinds when they exist (imported by :func:`load_job_kinds`).
-JOB_MODULES = ("dash_core.pathways", "dash_core.signaling.jobs")
+#: The built-in job kinds: name -> (``"module:function"``, one-line description). Registered by
+#: :func:`register_job_kinds`; the module is imported only then (pathways pulls in gseapy and plotting).
+BUILTIN_JOB_KINDS: dict[str, tuple[str, str]] = {
+    "train": ("dash_core.runs.jobs:train_job",
+              "Train and prune one model on a dataset (run_experiment + save_run), progress per epoch."),
+    "sweep": ("dash_core.runs.jobs:sweep_job",
+              "Grid of lambda_PPI x lambda_motif values (and baselines) via dash_core.studies.sweeps.run_sweep."),
+    "pathways": ("dash_core.pathways.analysis:run_pathways_job",
+                 "Pathway analysis: influence scores, permutation test and gseapy (methods A.6, G)"),
+}
+#: Plugin modules that register further job kinds when they exist (imported by :func:`load_job_kinds`).
+JOB_MODULES = ("dash_core.signaling.jobs",)
 #: Environment variable with extra comma-separated modules registering job kinds.
 JOB_MODULES_ENV = "DASH_STUDIO_JOB_MODULES"
 #: Seconds between heartbeats of a job process.
@@ -84,8 +105,30 @@ def register_job_kind(name: str, description: str) -> Callable[[JobFunction], Jo
     return JOB_KINDS.register(name, description)
 
 
+def register_job_kinds() -> dict[str, str]:
+    """Register the kinds of :data:`BUILTIN_JOB_KINDS` that are not registered yet (idempotent).
+
+    Returns
+    -------
+    dict
+        ``module -> error message`` for built-in kinds whose module failed to import.
+    """
+    errors: dict[str, str] = {}
+    for name, (target, description) in BUILTIN_JOB_KINDS.items():
+        if name in JOB_KINDS:
+            continue
+        module, attr = target.split(":")
+        try:
+            fn = getattr(importlib.import_module(module), attr)
+        except Exception as exc:  # noqa: BLE001 - one broken feature must not break the others
+            errors[module] = f"{type(exc).__name__}: {exc}"
+            continue
+        JOB_KINDS.register(name, description)(fn)
+    return errors
+
+
 def load_job_kinds() -> dict[str, str]:
-    """Import the modules that register job kinds (idempotent).
+    """Register the built-in job kinds and import the plugin modules that register theirs (idempotent).
 
     Returns
     -------
@@ -93,7 +136,7 @@ def load_job_kinds() -> dict[str, str]:
         ``module -> error message`` for modules that exist but failed to import
         (empty when all is well); such kinds are simply unavailable.
     """
-    return _import_modules((*JOB_MODULES, *_env_modules()))
+    return {**register_job_kinds(), **_import_modules((*JOB_MODULES, *_env_modules()))}
 
 
 def _env_modules() -> list[str]:
@@ -113,6 +156,8 @@ def _import_modules(modules) -> dict[str, str]:
 
 def _ensure_kind(kind: str) -> None:
     """Make ``kind`` available, importing plugin modules only when needed (they can be slow to import)."""
+    if kind not in JOB_KINDS:
+        register_job_kinds()
     if kind not in JOB_KINDS:
         _import_modules(_env_modules())
     if kind not in JOB_KINDS:
@@ -165,8 +210,25 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
+def job_fingerprint(kind: str, params: Mapping[str, Any], dataset_dir: str | os.PathLike | None = None) -> str:
+    """Digest of a job: its kind, its parameters and the name of its dataset folder (content-addressed in the app).
+
+    Two launches with equal fingerprints would compute the same thing.
+    """
+    import hashlib
+
+    blob = json.dumps({"kind": kind, "params": params, "dataset": Path(dataset_dir).name if dataset_dir else None},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+def active_duplicate(store: RunStore, fingerprint: str):
+    """The queued or running run (seen through ``store``) with this fingerprint, or None."""
+    return next((r for r in store.active_runs() if r.fingerprint == fingerprint), None)
+
+
 def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: str = "",
-              dataset_dir: str | os.PathLike | None = None) -> str:
+              dataset_dir: str | os.PathLike | None = None, allow_duplicate: bool = False) -> str:
     """Record a run and start its job in a separate, detached process.
 
     Parameters
@@ -183,6 +245,9 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
         Optional dataset folder (:func:`dash_core.runs.store.save_dataset_dir`).
         It is copied to ``<run_dir>/dataset`` so that the run stays reproducible,
         and ``params["dataset_dir"]`` is set to the copy.
+    allow_duplicate
+        Start even if the same job (same :func:`job_fingerprint`) is queued or
+        running in ``store``; by default that raises :class:`DashInputError`.
 
     Returns
     -------
@@ -192,7 +257,13 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
     """
     _ensure_kind(kind)
     params = dict(params)
-    rec = store.create_run(kind, {}, label=label)
+    fingerprint = job_fingerprint(kind, params, dataset_dir)
+    if not allow_duplicate:
+        same = active_duplicate(store, fingerprint)
+        if same is not None:
+            raise DashInputError(f"The same job is already {same.status} ({same.display_name}); wait for it or "
+                                 "cancel it before launching it again.")
+    rec = store.create_run(kind, {}, label=label, fingerprint=fingerprint)
     run_dir = rec.path
     if dataset_dir is not None:
         src = Path(dataset_dir)
@@ -219,7 +290,7 @@ def start_job(store: RunStore, kind: str, params: Mapping[str, Any], *, label: s
         raise DashInputError(f"Could not start the background job: {exc}") from None
     finally:
         log.close()
-    store.set_pid(rec.run_id, proc.pid)
+    store.set_pid(rec.run_id, proc.pid, pgid=proc.pid)  # start_new_session: the job leads its own process group
     return rec.run_id
 
 
@@ -229,7 +300,7 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
     Without ``force`` the job stops at its next :meth:`Reporter.should_stop`
     check (a training run keeps its best checkpoint so far) and ends as
     ``cancelled``. With ``force`` (or for a run whose process never started)
-    its process group is terminated at once and the run is marked cancelled.
+    its process group (the job and all its worker processes) is terminated at once and the run is marked cancelled.
 
     Returns
     -------
@@ -241,11 +312,7 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
         return False
     store.request_cancel(run_id)
     if force or rec.pid is None:
-        if rec.pid is not None:
-            try:
-                os.killpg(os.getpgid(rec.pid), signal.SIGTERM)
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
+        kill_group(rec.pgid or rec.pid, signal.SIGTERM)
         store.finish(run_id, rec.summary, status=CANCELLED, error="Stopped by the user.")
     return True
 
@@ -322,8 +389,6 @@ def main(argv: list[str] | None = None) -> int:
 # ----------------------------------------------------------------------------- built-in job kinds
 def _load_job_dataset(params: Mapping[str, Any], reporter: Reporter):
     """The dataset of a job: ``params["dataset_dir"]`` (dataset folder) or ``params["dataset"]`` (file paths)."""
-    from dash_core.io import load_dataset
-
     if params.get("dataset_dir"):
         dataset, report = load_dataset_dir(params["dataset_dir"])
     elif params.get("dataset"):
@@ -348,7 +413,6 @@ def _dataset_paths(params: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in dict(params.get("dataset") or {}).items() if v}
 
 
-@register_job_kind("train", "Train and prune one model on a dataset (run_experiment + save_run), progress per epoch.")
 def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """Job kind ``train``.
 
@@ -367,10 +431,6 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     dict
         ``metrics`` (``metrics.json``), ``details`` and ``stop_reason``.
     """
-    import torch
-
-    from dash_core.experiment import RunConfig, run_experiment, save_run
-
     if params.get("threads"):
         torch.set_num_threads(int(params["threads"]))
     config = RunConfig.from_dict(params.get("config") or {})
@@ -387,17 +447,30 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         text = f"epoch {ev.epoch}/{ev.max_epochs} ({ev.phase})" + (f": {note}" if note else "")
         reporter.progress(frac, text, **values)
 
+    t0 = time.perf_counter()
     result = run_experiment(dataset, config, progress=on_epoch, should_stop=reporter.should_stop)
+    train_seconds = time.perf_counter() - t0
     save_run(result, run_dir)
-    from dash_core.experiment import METRIC_KEYS
-
     metrics = {k: result.metrics.get(k) for k in METRIC_KEYS}
     details = {k: v for k, v in result.details.items() if isinstance(v, (int, float, str, bool)) or v is None}
     reporter.progress(1.0, f"done ({result.stop_reason})")
     return {"metrics": metrics, "details": details, "stop_reason": result.stop_reason,
             "strategy": config.strategy, "model": config.model.model,
             "lambda_ppi": config.pruning.lambda_ppi, "lambda_motif": config.pruning.lambda_motif,
-            "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name}
+            "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name,
+            "n_genes": int(dataset.n_genes), "n_trajectories": int(dataset.expression.n_trajectories),
+            "n_observations": int(dataset.expression.n_observations), "hidden": int(config.model.hidden),
+            "train_seconds": round(train_seconds, 3), "reference_epoch_seconds": _reference_cost(config, dataset)}
+
+
+def _reference_cost(config, dataset) -> float:
+    """:func:`dash_core.estimate.epoch_cost` of a run (kept in its summary to calibrate later estimates)."""
+    from dash_core.estimate import epoch_cost
+
+    lam = config.train.lambda_data
+    return epoch_cost(dataset.n_genes, dataset.expression.n_trajectories, dataset.expression.n_observations,
+                      hidden=int(config.model.hidden), strategy=config.strategy,
+                      prior_loss=lam is not None and lam < 1)
 
 
 #: Columns of a sweep result that may name a point's artifact folder.
@@ -432,9 +505,7 @@ def _scalars(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _executor_config(spec: Mapping[str, Any] | None):
-    from dash_core.runs.executors import ExecutorConfig
-
+def _executor_config(spec: Mapping[str, Any] | None) -> ExecutorConfig:
     spec = dict(spec or {})
     names = {f.name for f in dataclasses.fields(ExecutorConfig)}
     return ExecutorConfig(**{k: v for k, v in spec.items() if k in names})
@@ -464,7 +535,6 @@ def _register_points(store: RunStore, parent_id: str, frame, default_strategy: s
     return n
 
 
-@register_job_kind("sweep", "Grid of lambda_PPI x lambda_motif values (and baselines) via dash_core.studies.run_sweep.")
 def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """Job kind ``sweep``: a λ grid for one strategy plus optional baseline strategies.
 
@@ -486,11 +556,6 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         ``n_points``, ``n_failed`` and the best point by the first available of
         balanced accuracy, AUPRC and validation MSE.
     """
-    import pandas as pd
-
-    from dash_core import studies
-    from dash_core.experiment import RunConfig
-
     base = RunConfig.from_dict(params.get("config") or {})
     strategy = str(params.get("strategy") or base.strategy)
     grid_ppi = [float(v) for v in params.get("lambda_ppi_grid") or [base.pruning.lambda_ppi]]
@@ -499,9 +564,8 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     baselines = [str(b) for b in params.get("baselines") or [] if str(b) != strategy]
     executor = _executor_config(params.get("executor"))
     paths = _dataset_paths(params)
-    spec_cls = studies.DatasetSpec
-    names = {f.name for f in dataclasses.fields(spec_cls)} if dataclasses.is_dataclass(spec_cls) else set(paths)
-    spec = spec_cls(**{k: v for k, v in paths.items() if k in names})
+    names = {f.name for f in dataclasses.fields(DatasetSpec)}
+    spec = DatasetSpec(**{k: v for k, v in paths.items() if k in names})
 
     plan = [(strategy, grid_ppi, grid_motif)] + [(b, [base.pruning.lambda_ppi], [base.pruning.lambda_motif])
                                                  for b in baselines]
@@ -523,7 +587,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
                 values["eta_seconds"] = eta
             reporter.progress(done / total if total else None, f"{done}/{total} points", **values)
 
-        frame = studies.run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
+        frame = run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
                                   out_dir=run_dir / "points" / strat, executor=executor, on_point=on_point,
                                   should_stop=reporter.should_stop)
         frame = pd.DataFrame(frame).copy()

@@ -2,44 +2,69 @@
 
 Layout under the store's home (``$DASH_STUDIO_HOME``, default ``~/.dash_studio``)::
 
-    runs.sqlite                 run records, progress log, text log (WAL mode, safe across processes)
+    runs.sqlite                 run records, progress log, text log, workspaces (WAL mode, safe across processes)
     runs/<run_id>/              artifact folder of a run (metrics.json, edges.csv, model.pt, job.log, ...)
     runs/<run_id>/dataset/      the copy of the dataset the run was started on
-    sessions/<session_id>/      per-browser-session uploads and datasets of the app
+    workspaces/<workspace_id>/  uploads and datasets of one workspace (see :mod:`dash_core.runs.workspaces`)
 
 A run's ``status`` moves ``queued -> running -> completed | failed | cancelled``.
 The process that runs a job records its PID and refreshes a heartbeat; whenever
-a record is read, a ``queued``/``running`` run whose process is gone or whose
-heartbeat is stale is turned into ``failed`` with an explanatory error, so a
-crashed or killed job never shows as running forever.
+a record is read, a ``queued``/``running`` run whose process is gone is turned
+into ``failed`` with an explanatory error (and what is left of its process
+group is stopped), so a crashed or killed job never shows as running forever.
+A run that is merely silent (heartbeat older than ``stale_after``: a suspended
+laptop, a paused process) is failed as *stale*; if its process later reports
+again or finishes, the run becomes running / completed again.
 
-The module also defines the *dataset folder* (:func:`save_dataset_dir`,
-:func:`load_dataset_dir`): a dataset written as plain files (tidy expression CSV,
-``source,target,weight`` networks, GMT gene sets) with a ``dataset.json``
-manifest, which is how the app hands data to background jobs.
+Responsibilities are split: :mod:`~dash_core.runs.records` (statuses,
+:class:`RunRecord`), :mod:`~dash_core.runs.schema` (database, migrations,
+faults), :mod:`~dash_core.runs.workspaces` (owners, share links) and
+:mod:`~dash_core.runs.datasets` (dataset folders); this module re-exports their
+public names for convenience.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import re
 import secrets
 import shutil
+import signal
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from dash_core.io.errors import DashInputError, ValidationReport
+from dash_core.io.errors import DashInputError
+from dash_core.runs.datasets import (
+    DATASET_MANIFEST,
+    dataset_files,
+    folder_digest,
+    load_dataset_dir,
+    read_manifest,
+    save_dataset_dir,
+    validation_lines,
+)
+from dash_core.runs.records import (
+    ACTIVE_STATUSES,
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    FINAL_STATUSES,
+    QUEUED,
+    RUNNING,
+    RunRecord,
+    _dumps,
+    _process_start_time,
+    pid_alive,
+    process_state,
+)
+from dash_core.runs.schema import HOME_ENV, WORKSPACE_ENV, StoreError, connect, migrate
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -51,69 +76,31 @@ __all__ = [
     "RUNNING",
     "RunRecord",
     "RunStore",
+    "StoreError",
     "dataset_files",
     "default_home",
+    "pinned_workspace",
+    "folder_digest",
     "load_dataset_dir",
+    "pid_alive",
     "read_manifest",
     "save_dataset_dir",
+    "validation_lines",
 ]
 
-QUEUED = "queued"
-RUNNING = "running"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-#: Statuses of a run whose process should be alive.
-ACTIVE_STATUSES = (QUEUED, RUNNING)
-#: Environment variable naming the store's home folder.
-HOME_ENV = "DASH_STUDIO_HOME"
-#: Name of the manifest file of a dataset folder.
-DATASET_MANIFEST = "dataset.json"
-
-_SESSION_RE = re.compile(r"^[0-9a-f]{16,64}$")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
+_WORKSPACE_RE = re.compile(r"^[A-Za-z0-9_-]{8,80}$")
+#: Fields of :class:`RunRecord` (columns of ``runs`` that are not part of a record are dropped).
+_RECORD_FIELDS = set(RunRecord.__dataclass_fields__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    label TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    params TEXT NOT NULL DEFAULT '{}',
-    dataset_dir TEXT,
-    artifact_dir TEXT,
-    parent_id TEXT,
-    pid INTEGER,
-    pid_start TEXT,
-    heartbeat REAL,
-    fraction REAL,
-    message TEXT NOT NULL DEFAULT '',
-    summary TEXT,
-    error TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs (created);
-CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_id);
-CREATE TABLE IF NOT EXISTS progress (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    time REAL NOT NULL,
-    fraction REAL,
-    message TEXT NOT NULL DEFAULT '',
-    payload TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX IF NOT EXISTS progress_run ON progress (run_id, seq);
-CREATE TABLE IF NOT EXISTS logs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id TEXT NOT NULL,
-    time REAL NOT NULL,
-    text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS logs_run ON logs (run_id, seq);
-"""
+
+def pinned_workspace() -> str | None:
+    """The workspace named by ``$DASH_STUDIO_WORKSPACE`` (single-user installations), or None."""
+    value = os.environ.get(WORKSPACE_ENV, "").strip()
+    if value and not _WORKSPACE_RE.match(value):
+        raise DashInputError(f"{WORKSPACE_ENV}={value!r} is not a valid workspace id: use 8-80 letters, digits, "
+                             "'-' or '_'.")
+    return value or None
 
 
 def default_home() -> Path:
@@ -122,170 +109,26 @@ def default_home() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".dash_studio"
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    return str(o)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: numpy scalars unwrapped, non-finite floats -> None."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(_plain(value), default=_json_default)
-
-
-def _process_start_time(pid: int) -> str | None:
-    """Start time of ``pid`` (Linux ``/proc``; None elsewhere), to detect PID reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    try:
-        return stat.rsplit(")", 1)[1].split()[19]
-    except IndexError:
-        return None
-
-
-def pid_alive(pid: int | None, start: str | None = None) -> bool:
-    """Whether process ``pid`` exists, is not a zombie, and (if known) started at ``start``.
-
-    A zombie child of this process is reaped on the way.
-    """
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    fields_ = stat.rsplit(")", 1)[1].split()
-    if fields_ and fields_[0] in ("Z", "X"):
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except (ChildProcessError, OSError):
-            pass
-        return False
-    if start is not None and len(fields_) > 19 and fields_[19] != start:
-        return False
-    return True
-
-
-@dataclass
-class RunRecord:
-    """One run as stored.
-
-    Attributes
-    ----------
-    run_id, kind, label, status
-        Identity, job kind (see :data:`dash_core.runs.jobs.JOB_KINDS`), user label and status.
-    created, started, finished
-        Unix times (None until reached).
-    params
-        The job's parameters (JSON).
-    dataset_dir
-        Dataset folder the job reads (a copy inside the run folder), or None.
-    artifact_dir
-        The run's artifact folder.
-    parent_id
-        The run that created this one (e.g. the sweep of a sweep point), or None.
-    pid, heartbeat
-        Process running the job and its last sign of life (Unix time).
-    fraction, message
-        Latest progress (fraction in [0, 1] or None when unknown).
-    summary
-        What the job returned (metrics), once finished.
-    error
-        User-facing error of a failed run.
-    cancel_requested
-        Whether the user asked the job to stop.
-    """
-
-    run_id: str
-    kind: str
-    label: str
-    status: str
-    created: float
-    started: float | None = None
-    finished: float | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    dataset_dir: str | None = None
-    artifact_dir: str = ""
-    parent_id: str | None = None
-    pid: int | None = None
-    pid_start: str | None = None
-    heartbeat: float | None = None
-    fraction: float | None = None
-    message: str = ""
-    summary: dict[str, Any] | None = None
-    error: str | None = None
-    cancel_requested: bool = False
-
-    @property
-    def path(self) -> Path:
-        """The artifact folder as a :class:`~pathlib.Path`."""
-        return Path(self.artifact_dir)
-
-    @property
-    def active(self) -> bool:
-        """True while the run is queued or running."""
-        return self.status in ACTIVE_STATUSES
-
-    @property
-    def display_name(self) -> str:
-        """Label if set, else ``kind`` and the run id's time stamp."""
-        return self.label or f"{self.kind} {self.run_id}"
-
-    @property
-    def elapsed(self) -> float | None:
-        """Seconds from start to finish (or to now while active)."""
-        if self.started is None:
-            return None
-        end = self.finished if self.finished is not None else time.time()
-        return max(0.0, end - self.started)
-
-    @property
-    def metrics(self) -> dict[str, Any]:
-        """``summary["metrics"]`` when present, else the flat summary (possibly empty)."""
-        s = self.summary or {}
-        m = s.get("metrics")
-        return dict(m) if isinstance(m, Mapping) else {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
-
-
 class RunStore:
     """SQLite-backed store of runs, their progress and artifacts.
 
     Parameters
     ----------
     home
-        Folder holding ``runs.sqlite``, ``runs/`` and ``sessions/``; default
+        Folder holding ``runs.sqlite``, ``runs/`` and ``workspaces/``; default
         :func:`default_home`. Created if missing.
     stale_after
         Seconds without a heartbeat after which a running run is declared failed
         (a queued run whose process never reported is failed after the same time).
+    read_only
+        Open an existing store without writing anything (a read-only disk, a full
+        disk): runs can be listed and read; every write raises :class:`StoreError`.
+
+    Raises
+    ------
+    StoreError
+        The store cannot be opened (read-only disk, damaged database, full disk),
+        with a message saying what to do.
 
     Notes
     -----
@@ -294,20 +137,34 @@ class RunStore:
     second browser tab) can use the same database at once.
     """
 
-    def __init__(self, home: str | os.PathLike | None = None, *, stale_after: float = 60.0) -> None:
+    def __init__(self, home: str | os.PathLike | None = None, *, stale_after: float = 60.0,
+                 read_only: bool = False) -> None:
         self.home = Path(home).expanduser() if home is not None else default_home()
         self.stale_after = float(stale_after)
+        self.read_only = bool(read_only)
+        if self.read_only:
+            if not self.db_path.is_file():
+                raise StoreError(f"There is no run store at {self.home} to open read-only.", kind="other",
+                                 home=self.home)
+            with self._connect() as con:
+                con.execute("SELECT count(*) FROM runs").fetchone()
+            return
         try:
             self.home.mkdir(parents=True, exist_ok=True)
             self.runs_dir.mkdir(exist_ok=True)
-            self.sessions_dir.mkdir(exist_ok=True)
+            self.workspaces_dir.mkdir(exist_ok=True)
         except OSError as exc:
-            raise DashInputError(
+            if self.db_path.is_file():
+                raise StoreError(
+                    f"The run store at {self.home} cannot be written ({exc.strerror or exc}). Open it read-only to "
+                    f"browse its runs, or set {HOME_ENV} to a writable folder.", kind="read_only",
+                    home=self.home) from None
+            raise StoreError(
                 f"Cannot create the DASH Studio folder {self.home} ({exc.strerror or exc}). Set the environment "
-                f"variable {HOME_ENV} to a writable folder."
+                f"variable {HOME_ENV} to a writable folder.", kind="read_only", home=self.home,
             ) from None
         with self._connect() as con:
-            con.executescript(_SCHEMA)
+            migrate(con)
 
     # -- paths ---------------------------------------------------------------------
     @property
@@ -319,8 +176,8 @@ class RunStore:
         return self.home / "runs"
 
     @property
-    def sessions_dir(self) -> Path:
-        return self.home / "sessions"
+    def workspaces_dir(self) -> Path:
+        return self.home / "workspaces"
 
     def run_dir(self, run_id: str) -> Path:
         """The artifact folder of ``run_id`` (as recorded; ``runs/<run_id>`` by default)."""
@@ -330,34 +187,50 @@ class RunStore:
         return self.runs_dir / run_id
 
     @staticmethod
-    def new_session_id() -> str:
-        """A fresh random browser-session id (32 hex characters)."""
-        return secrets.token_hex(16)
+    def valid_workspace_id(workspace_id: str | None) -> bool:
+        return bool(workspace_id) and bool(_WORKSPACE_RE.match(str(workspace_id)))
 
-    @staticmethod
-    def valid_session_id(session_id: str | None) -> bool:
-        return bool(session_id) and bool(_SESSION_RE.match(str(session_id)))
+    def workspace_dir(self, workspace_id: str) -> Path:
+        """Folder for a workspace's uploads and datasets (created).
 
-    def session_dir(self, session_id: str) -> Path:
-        """Per-session folder for uploads and datasets (created); ``session_id`` must be hex."""
-        if not self.valid_session_id(session_id):
-            raise DashInputError(f"Invalid session id {session_id!r}.")
-        path = self.sessions_dir / session_id
-        path.mkdir(parents=True, exist_ok=True)
+        In a read-only store it lives in the system's temporary folder, so that
+        the demo and uploads still work for browsing.
+        """
+        if not self.valid_workspace_id(workspace_id):
+            raise DashInputError(f"Invalid workspace id {workspace_id!r}.")
+        if self.read_only:
+            import tempfile
+
+            path = Path(tempfile.gettempdir()) / "dash_studio_read_only" / workspace_id
+        else:
+            path = self.workspaces_dir / workspace_id
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the workspace folder {path} ({exc.strerror or exc}).",
+                             kind="full" if getattr(exc, "errno", None) == 28 else "read_only",
+                             home=self.home) from None
         return path
 
     # -- connection -------------------------------------------------------------------
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
-        try:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("PRAGMA busy_timeout=30000")
-            yield con
-        finally:
-            con.close()
+    def _connect(self):
+        return connect(self.db_path, read_only=self.read_only)
+
+    @staticmethod
+    def backup_damaged(home: str | os.PathLike) -> Path:
+        """Move a damaged ``runs.sqlite`` (and its WAL files) aside as ``runs.sqlite.damaged-<time>``.
+
+        The runs' artifact folders are left in place. Returns the backup path;
+        a new store can then be opened on ``home``.
+        """
+        home = Path(home)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = home / f"runs.sqlite.damaged-{stamp}"
+        for suffix in ("", "-wal", "-shm"):
+            src = home / f"runs.sqlite{suffix}"
+            if src.exists():
+                os.replace(src, home / f"{backup.name}{suffix}")
+        return backup
 
     # -- records ----------------------------------------------------------------------
     def create_run(
@@ -372,6 +245,8 @@ class RunStore:
         artifact_dir: str | os.PathLike | None = None,
         summary: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        workspace_id: str | None = None,
+        fingerprint: str | None = None,
     ) -> RunRecord:
         """Insert a new run and create its artifact folder.
 
@@ -395,8 +270,16 @@ class RunStore:
             Initial summary (for runs registered as completed).
         run_id
             Explicit id (letters, digits, ``_.-``); default: time stamp + kind + random suffix.
+        workspace_id
+            Owner of the run; default: the parent's workspace (a sweep's points belong to the sweep's owner),
+            else the pinned workspace (:func:`pinned_workspace`), else none.
+        fingerprint
+            Digest identifying the job (see :func:`dash_core.runs.jobs.job_fingerprint`).
         """
-        if status not in (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED):
+        if self.read_only:
+            raise StoreError(f"The run store at {self.home} is open read-only: new runs cannot be saved.",
+                             kind="read_only", home=self.home)
+        if status not in (*ACTIVE_STATUSES, *FINAL_STATUSES):
             raise ValueError(f"unknown status {status!r}")
         if run_id is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -404,25 +287,37 @@ class RunStore:
             run_id = f"{stamp}-{safe_kind}-{secrets.token_hex(3)}"
         if not _RUN_ID_RE.match(run_id):
             raise DashInputError(f"Invalid run id {run_id!r}: use letters, digits, '_', '.' and '-'.")
+        if workspace_id is None and parent_id is not None:
+            parent = self.find(parent_id, reconcile=False)
+            workspace_id = parent.workspace_id if parent is not None else None
+        if workspace_id is None:
+            workspace_id = pinned_workspace()
         folder = Path(artifact_dir) if artifact_dir is not None else self.runs_dir / run_id
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the run folder {folder} ({exc.strerror or exc}).",
+                             kind="full" if getattr(exc, "errno", None) == 28 else "read_only",
+                             home=self.home) from None
         now = time.time()
         finished = now if status in (COMPLETED, FAILED, CANCELLED) else None
         with self._connect() as con:
             con.execute(
                 "INSERT INTO runs (run_id, kind, label, status, created, started, finished, params, dataset_dir, "
-                "artifact_dir, parent_id, fraction, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "artifact_dir, parent_id, fraction, summary, workspace_id, fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, kind, label, status, now, finished, finished, _dumps(dict(params or {})),
                  str(dataset_dir) if dataset_dir is not None else None, str(folder), parent_id,
-                 1.0 if status == COMPLETED else None, _dumps(dict(summary)) if summary is not None else None),
+                 1.0 if status == COMPLETED else None, _dumps(dict(summary)) if summary is not None else None,
+                 workspace_id, fingerprint),
             )
         return self.get(run_id)
 
     def _row_to_record(self, row: sqlite3.Row) -> RunRecord:
-        d = dict(row)
+        d = {k: v for k, v in dict(row).items() if k in _RECORD_FIELDS}
         d["params"] = json.loads(d["params"] or "{}")
         d["summary"] = json.loads(d["summary"]) if d["summary"] else None
         d["cancel_requested"] = bool(d["cancel_requested"])
+        d["stale"] = bool(d.get("stale"))
         d["message"] = d["message"] or ""
         d["artifact_dir"] = d["artifact_dir"] or str(self.runs_dir / d["run_id"])
         return RunRecord(**d)
@@ -453,6 +348,7 @@ class RunStore:
         parent_id: str | None = None,
         top_level: bool = False,
         limit: int | None = None,
+        workspace_id: str | None = None,
     ) -> list[RunRecord]:
         """Runs, newest first, optionally filtered.
 
@@ -468,8 +364,13 @@ class RunStore:
             Only runs without a parent.
         limit
             At most this many records.
+        workspace_id
+            Only runs of this workspace.
         """
         where, args = [], []
+        if workspace_id is not None:
+            where.append("workspace_id = ?")
+            args.append(workspace_id)
         if kind is not None:
             where.append("kind = ?")
             args.append(kind)
@@ -494,21 +395,41 @@ class RunStore:
             out = [r for r in out if r.status in wanted]
         return out[:limit] if limit is not None else out
 
-    def active_runs(self) -> list[RunRecord]:
+    def active_runs(self, *, workspace_id: str | None = None) -> list[RunRecord]:
         """Queued and running runs (after failing stale ones), newest first."""
-        return self.list_runs(status=ACTIVE_STATUSES)
+        return self.list_runs(status=ACTIVE_STATUSES, workspace_id=workspace_id)
 
     # -- liveness -----------------------------------------------------------------------
     def _reconcile(self, rec: RunRecord) -> bool:
-        """Fail ``rec`` if its process is gone or silent; return True if it changed."""
+        """Fail ``rec`` if its process is gone or silent; return True if it changed.
+
+        A dead job's process group (its worker processes) is killed on the way. A
+        silent run is failed as *stale* (it may come back, see :meth:`heartbeat`); a
+        job whose process is stopped (``SIGSTOP``, Ctrl-Z) is left running: it is
+        paused, not lost.
+        """
+        if self.read_only:
+            return False
         now = time.time()
         reason = None
+        stale = 0
         if rec.pid is not None and not pid_alive(rec.pid, rec.pid_start):
             reason = (f"The job process (PID {rec.pid}) ended without reporting a result: it crashed or was "
                       "killed (for example out of memory, or the machine restarted).")
+            kill_group(rec.pgid)
         elif rec.status == RUNNING and rec.heartbeat is not None and now - rec.heartbeat > self.stale_after:
-            reason = (f"The job stopped sending heartbeats {now - rec.heartbeat:.0f} s ago; its process is hung or "
-                      "runs where this store cannot see it.")
+            if rec.pid is not None and process_state(rec.pid) in ("T", "t"):
+                if not rec.message.startswith("paused"):
+                    with self._connect() as con:
+                        con.execute("UPDATE runs SET message = ? WHERE run_id = ?",
+                                    ("paused: the job's process is stopped; it continues when resumed (SIGCONT)",
+                                     rec.run_id))
+                    return True
+                return False
+            reason = (f"The job stopped sending heartbeats {now - rec.heartbeat:.0f} s ago; its process is hung, "
+                      "paused (e.g. a suspended computer) or runs where this store cannot see it. If it reports "
+                      "again, the run continues and its results are kept.")
+            stale = 1
         elif rec.pid is None and now - rec.created > self.stale_after:
             reason = "The job never started (no process picked it up)."
         if reason is None:
@@ -518,8 +439,8 @@ class RunStore:
             reason += f"\nLast lines of job.log:\n{tail}"
         with self._connect() as con:
             cur = con.execute(
-                "UPDATE runs SET status = ?, error = ?, finished = ? WHERE run_id = ? AND status IN (?, ?)",
-                (FAILED, reason, now, rec.run_id, *ACTIVE_STATUSES),
+                "UPDATE runs SET status = ?, error = ?, finished = ?, stale = ? WHERE run_id = ? AND status IN (?, ?)",
+                (FAILED, reason, now, stale, rec.run_id, *ACTIVE_STATUSES),
             )
         return cur.rowcount > 0
 
@@ -533,11 +454,11 @@ class RunStore:
         return "\n".join(text.strip().splitlines()[-lines:])
 
     # -- state transitions ------------------------------------------------------------------
-    def set_pid(self, run_id: str, pid: int) -> None:
-        """Record the PID of the process started for ``run_id`` (still queued)."""
+    def set_pid(self, run_id: str, pid: int, *, pgid: int | None = None) -> None:
+        """Record the PID (and process group) of the process started for ``run_id`` (still queued)."""
         with self._connect() as con:
-            con.execute("UPDATE runs SET pid = ?, pid_start = ? WHERE run_id = ?",
-                        (int(pid), _process_start_time(int(pid)), run_id))
+            con.execute("UPDATE runs SET pid = ?, pid_start = ?, pgid = COALESCE(?, pgid) WHERE run_id = ?",
+                        (int(pid), _process_start_time(int(pid)), pgid, run_id))
 
     def mark_running(self, run_id: str, pid: int | None = None) -> bool:
         """Queued -> running, recording the PID and a first heartbeat; False if not queued any more."""
@@ -545,16 +466,23 @@ class RunStore:
         now = time.time()
         with self._connect() as con:
             cur = con.execute(
-                "UPDATE runs SET status = ?, started = ?, pid = ?, pid_start = ?, heartbeat = ? "
+                "UPDATE runs SET status = ?, started = ?, pid = ?, pid_start = ?, heartbeat = ?, pgid = ? "
                 "WHERE run_id = ? AND status = ?",
-                (RUNNING, now, pid, _process_start_time(pid), now, run_id, QUEUED),
+                (RUNNING, now, pid, _process_start_time(pid), now, _pgid(pid), run_id, QUEUED),
             )
         return cur.rowcount > 0
 
     def heartbeat(self, run_id: str) -> None:
-        """Refresh the heartbeat of a running run."""
+        """Refresh the heartbeat of a running run; a run failed as stale becomes running again."""
         with self._connect() as con:
-            con.execute("UPDATE runs SET heartbeat = ? WHERE run_id = ? AND status = ?", (time.time(), run_id, RUNNING))
+            self._beat(con, run_id, time.time())
+
+    @staticmethod
+    def _beat(con: sqlite3.Connection, run_id: str, now: float) -> None:
+        con.execute("UPDATE runs SET heartbeat = ?, message = CASE WHEN message LIKE 'paused:%' THEN '' ELSE message END "
+                    "WHERE run_id = ? AND status = ?", (now, run_id, RUNNING))
+        con.execute("UPDATE runs SET status = ?, heartbeat = ?, error = NULL, finished = NULL, stale = 0 "
+                    "WHERE run_id = ? AND status = ? AND stale = 1", (RUNNING, now, run_id, FAILED))
 
     def append_progress(self, run_id: str, fraction: float | None = None, message: str = "",
                         values: Mapping[str, Any] | None = None) -> None:
@@ -565,11 +493,11 @@ class RunStore:
         with self._connect() as con:
             con.execute("INSERT INTO progress (run_id, time, fraction, message, payload) VALUES (?,?,?,?,?)",
                         (run_id, now, fraction, message, _dumps(dict(values or {}))))
+            self._beat(con, run_id, now)
             if fraction is None:
-                con.execute("UPDATE runs SET message = ?, heartbeat = ? WHERE run_id = ?", (message, now, run_id))
+                con.execute("UPDATE runs SET message = ? WHERE run_id = ?", (message, run_id))
             else:
-                con.execute("UPDATE runs SET fraction = ?, message = ?, heartbeat = ? WHERE run_id = ?",
-                            (fraction, message, now, run_id))
+                con.execute("UPDATE runs SET fraction = ?, message = ? WHERE run_id = ?", (fraction, message, run_id))
 
     def progress(self, run_id: str, *, since: int = 0) -> pd.DataFrame:
         """The progress log of ``run_id``: one row per entry.
@@ -618,16 +546,19 @@ class RunStore:
 
     def finish(self, run_id: str, summary: Mapping[str, Any] | None, *, status: str = COMPLETED,
                error: str | None = None) -> bool:
-        """End an active run with ``status`` (completed, cancelled or failed); False if it had already ended."""
+        """End an active run with ``status`` (completed, cancelled or failed); False if it had already ended.
+
+        A run failed as stale (silent for a while) still takes its real outcome.
+        """
         if status not in (COMPLETED, CANCELLED, FAILED):
             raise ValueError(f"finish() needs a final status, got {status!r}")
         with self._connect() as con:
             cur = con.execute(
-                "UPDATE runs SET status = ?, summary = ?, error = ?, finished = ?, "
+                "UPDATE runs SET status = ?, summary = ?, error = ?, finished = ?, stale = 0, "
                 "fraction = CASE WHEN ? = 'completed' THEN 1.0 ELSE fraction END "
-                "WHERE run_id = ? AND status IN (?, ?)",
+                "WHERE run_id = ? AND (status IN (?, ?) OR (status = ? AND stale = 1))",
                 (status, _dumps(dict(summary)) if summary is not None else None, error, time.time(), status, run_id,
-                 *ACTIVE_STATUSES),
+                 *ACTIVE_STATUSES, FAILED),
             )
         return cur.rowcount > 0
 
@@ -661,158 +592,31 @@ class RunStore:
             con.execute("DELETE FROM progress WHERE run_id = ?", (run_id,))
             con.execute("DELETE FROM logs WHERE run_id = ?", (run_id,))
             con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            con.execute("DELETE FROM shares WHERE run_id = ?", (run_id,))
         folder = Path(rec.artifact_dir).resolve()
         if folder.is_dir() and self.home.resolve() in folder.parents:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-# ----------------------------------------------------------------------------- dataset folders
-_NETWORK_KEYS = ("prior", "ppi", "truth")
 
-
-def save_dataset_dir(dataset, folder: str | os.PathLike, *, gene_sets: Mapping[str, list[str]] | None = None,
-                     gene_sets_file: str | os.PathLike | None = None, source: str = "",
-                     description: str = "", report: ValidationReport | None = None) -> Path:
-    """Write ``dataset`` as a dataset folder readable by :func:`load_dataset_dir`.
-
-    Files: ``expression.csv``, ``test_expression.csv`` and ``test_expression_clean.csv``
-    (tidy ``trajectory, time, <genes...>``), ``prior.csv``, ``ppi.csv``, ``truth.csv``
-    (``source, target, weight``, source = regulator), ``gene_sets.gmt`` and the
-    manifest ``dataset.json`` (name, source, sizes, file names). The folder's
-    content depends only on the data (no time stamps), so equal data give equal
-    files (see :func:`folder_digest`).
-
-    Parameters
-    ----------
-    dataset
-        A :class:`dash_core.data.Dataset`.
-    folder
-        Target folder (created).
-    gene_sets
-        Optional gene sets ``name -> genes`` (e.g. the simulator's modules).
-    gene_sets_file
-        Optional GMT file copied as ``gene_sets.gmt`` (instead of ``gene_sets``).
-    source
-        Where the data came from (``"demo"``, ``"upload"``, ``"simulation"``).
-    description
-        One line for the user.
-    report
-        Validation findings of the original files (kept in the manifest as
-        ``validation``, since the written files are already aligned).
-
-    Returns
-    -------
-    pathlib.Path
-        The folder.
-    """
-    from dash_core.simulate import write_gmt
-
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
-    dataset.expression.to_tidy().to_csv(out / "expression.csv", index=False)
-    files["expression"] = "expression.csv"
-    for key in ("test_expression", "test_expression_clean"):
-        expr = getattr(dataset, key, None)
-        if expr is not None:
-            expr.to_tidy().to_csv(out / f"{key}.csv", index=False)
-            files[key] = f"{key}.csv"
-    for key in _NETWORK_KEYS:
-        table = getattr(dataset, key)
-        if table is not None:
-            table[["source", "target", "weight"]].to_csv(out / f"{key}.csv", index=False)
-            files[key] = f"{key}.csv"
-    if gene_sets_file is not None:
-        shutil.copyfile(gene_sets_file, out / "gene_sets.gmt")
-        files["gene_sets"] = "gene_sets.gmt"
-    elif gene_sets:
-        write_gmt(dict(gene_sets), out / "gene_sets.gmt")
-        files["gene_sets"] = "gene_sets.gmt"
-    lo, hi = dataset.expression.value_range()
-    manifest = {
-        "name": dataset.name,
-        "source": source,
-        "description": description,
-        "n_genes": dataset.expression.n_genes,
-        "n_trajectories": dataset.expression.n_trajectories,
-        "n_observations": dataset.expression.n_observations,
-        "value_range": [lo, hi],
-        "files": files,
-        "coverage": _plain(dataset.metadata.get("coverage", {})),
-        "original_sources": _plain(dataset.metadata.get("sources", {})),
-        "validation": validation_lines(report) if report is not None else [],
-    }
-    (out / DATASET_MANIFEST).write_text(json.dumps(_plain(manifest), indent=2, default=_json_default))
-    return out
-
-
-def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
-    """The ``dataset.json`` manifest of a dataset folder."""
-    path = Path(folder) / DATASET_MANIFEST
+def _pgid(pid: int) -> int | None:
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DashInputError(f"{folder} is not a dataset folder (no {DATASET_MANIFEST}).") from None
-    except json.JSONDecodeError as exc:
-        raise DashInputError(f"The dataset manifest is not valid JSON ({exc}).", source=str(path)) from None
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
-def dataset_files(folder: str | os.PathLike) -> dict[str, Path]:
-    """Paths of a dataset folder's files, keyed ``expression, test_expression, test_expression_clean, prior, ppi,
-    truth, gene_sets`` (only those present)."""
-    folder = Path(folder)
-    return {k: folder / v for k, v in read_manifest(folder).get("files", {}).items()}
+def kill_group(pgid: int | None, sig: int = signal.SIGKILL) -> bool:
+    """Send ``sig`` to process group ``pgid`` (a job and its workers); False if there was none.
 
-
-def load_dataset_dir(folder: str | os.PathLike):
-    """Read a dataset folder with :func:`dash_core.io.load_dataset`.
-
-    Returns
-    -------
-    (dash_core.data.Dataset, ValidationReport)
-        Networks are ``source, target, weight`` tables aligned to the expression genes.
+    Never signals this process's own group (a job run in-process, e.g. in tests).
     """
-    from dash_core.io import load_dataset
-
-    manifest = read_manifest(folder)
-    files = dataset_files(folder)
-    if "expression" not in files:
-        raise DashInputError(f"The dataset folder {folder} lists no expression file.")
-    dataset, report = load_dataset(
-        files["expression"],
-        files.get("prior"),
-        ppi=files.get("ppi"),
-        truth=files.get("truth"),
-        test_expression=files.get("test_expression"),
-        name=manifest.get("name") or None,
-    )
-    if "test_expression_clean" in files and dataset.test_expression is not None:
-        from dash_core.data import ExpressionData, Trajectory
-        from dash_core.io import read_expression
-
-        clean, _ = read_expression(files["test_expression_clean"])
-        pos = {g: i for i, g in enumerate(clean.genes)}
-        if all(g in pos for g in dataset.genes):
-            idx = [pos[g] for g in dataset.genes]
-            dataset.test_expression_clean = ExpressionData(
-                list(dataset.genes), [Trajectory(t.name, t.times, t.values[:, idx]) for t in clean.trajectories])
-    dataset.metadata["dataset_dir"] = str(Path(folder))
-    dataset.metadata["source"] = manifest.get("source", "")
-    return dataset, report
-
-
-def folder_digest(folder: str | os.PathLike) -> str:
-    """Short SHA-256 digest of the files in ``folder`` (names and contents), for content-addressed copies."""
-    h = hashlib.sha256()
-    for path in sorted(Path(folder).rglob("*")):
-        if path.is_file():
-            h.update(path.relative_to(folder).as_posix().encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def validation_lines(report: ValidationReport) -> list[tuple[str, str]]:
-    """``(level, text)`` pairs of a report, errors first, for display."""
-    order = {"error": 0, "warning": 1, "info": 2}
-    return [(i.level, (f"{i.source}: " if i.source else "") + i.message)
-            for i in sorted(report.issues, key=lambda i: order.get(i.level, 3))]
+    if not pgid or pgid <= 1:
+        return False
+    try:
+        if pgid == os.getpgrp():
+            return False
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError, OSError):
+        return False
+    return True

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dash_core.cli import positive_int
+from dash_core.cli.args import add_executor_arguments, executor_config_from_args, positive_int
 from dash_core.io.errors import DashInputError, ValidationReport
 
 
@@ -183,7 +183,6 @@ def _cmd_selfprune(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from dash_core.runs.executors import executor_config_from_args
     from dash_core.signaling import plots
     from dash_core.signaling.selfprune import SelfPruneConfig, load_model_tables, run_selfprune
 
@@ -381,8 +380,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (re-running resumes: finished models are kept)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
-    from dash_core.runs.executors import add_executor_arguments
-
     add_executor_arguments(p)
     p.set_defaults(func=_cmd_selfprune)
 

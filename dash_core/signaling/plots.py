@@ -8,6 +8,7 @@ are ``source, target`` (edge ``source -> target``).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dash_core.labels import plain
 from dash_core.signaling.selfprune import pooled_abs_weights
 
 SET_LABELS = {"spurious": "spurious (𝒮)", "pkn_known": "PKN, known sign", "pkn_unknown": "PKN, unknown sign", "pkn": "PKN (𝒫)"}
@@ -64,7 +66,7 @@ def readout_heatmap(
     fig.add_trace(
         go.Heatmap(
             z=z,
-            x=[c.replace("share_", "").replace("_", " ") for c in cols],
+            x=["<br>".join(textwrap.wrap(plain(c), 24)) for c in cols],
             y=[_l2_label(v) for v in mean.index],
             colorscale="RdBu_r",
             zmid=center,

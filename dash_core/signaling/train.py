@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from dash_core.device import resolve_device
 from dash_core.io.errors import DashInputError
 from dash_core.signaling.config import SignalingConfig
 from dash_core.signaling.data import SignalingData
@@ -47,17 +48,6 @@ CONFIG_FILE = "config.json"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a :class:`DashInputError`."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DashInputError("device 'cuda' was requested but no CUDA GPU is available; use --device cpu or auto.")
-    if device not in ("cpu", "cuda"):
-        raise DashInputError(f"Unknown device {device!r}; choose auto, cpu or cuda.")
-    return torch.device(device)
 
 
 def split_conditions(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""CLI command ``python -m dash_core pathways`` (methods A.6, G).
+"""CLI command ``pathways`` (methods A.6, G).
 
 Reads a run folder written by ``python -m dash_core train`` (``model.pt``) and a
 local GMT file, computes influence scores, the permutation and module tests and
@@ -11,7 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dash_core.cli import existing_file, positive_int
+from tqdm import tqdm
+
+from dash_core.cli.args import existing_file, positive_int
+from dash_core.integrate import SolverConfig
+from dash_core.io.errors import DashInputError
+from dash_core.io.gmt import read_gmt
+from dash_core.pathways import GseaConfig, InfluenceConfig, PathwayConfig, analyze_run, write_pathway_results
 
 
 def register(subparsers) -> None:
@@ -58,12 +64,7 @@ def register(subparsers) -> None:
 
 def config_from_args(args: argparse.Namespace):
     """:class:`dash_core.pathways.PathwayConfig` from the parsed options (solver ``run`` -> None)."""
-    from dash_core.integrate import SolverConfig
-    from dash_core.pathways import GseaConfig, InfluenceConfig, PathwayConfig
-
     if not 0 < args.alpha < 1:
-        from dash_core.io.errors import DashInputError
-
         raise DashInputError(f"--alpha must lie between 0 and 1 (got {args.alpha}).")
     solver = None
     if args.solver in ("faithful", "fast"):
@@ -80,11 +81,6 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _cmd_pathways(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from dash_core.io.gmt import read_gmt
-    from dash_core.pathways import analyze_run, write_pathway_results
-
     config = config_from_args(args)
     sets, report = read_gmt(args.gene_sets)
     for issue in report.issues:

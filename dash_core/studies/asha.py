@@ -1,6 +1,6 @@
 """Adaptive lambda search: ASHA (asynchronous successive halving) on Ray Tune.
 
-A grid sweep (:func:`dash_core.studies.run_sweep`) trains every
+A grid sweep (:func:`dash_core.studies.sweeps.run_sweep`) trains every
 ``(lambda_PPI, lambda_motif)`` point to the end. :func:`run_asha_search`
 instead samples ``trials`` points, trains them as Ray Tune trials that report
 their validation MSE after every epoch, and lets Tune's ASHA scheduler stop the
@@ -8,7 +8,7 @@ trials whose validation MSE is in the worse part of the trials that reached the
 same epoch ("rung": ``grace_period``, ``grace_period * reduction_factor``,
 ...). The surviving trials train to the end exactly like a grid point, so the
 results table (``out_dir/sweep.csv``) has the grid sweep's columns and the same
-selection rule (:func:`dash_core.studies.select_point`) applies.
+selection rule (:func:`dash_core.studies.selection.select_point`) applies.
 
 Search space
 ------------
@@ -49,12 +49,12 @@ the order in which trials reach a rung. With ``max_concurrent=1`` trials run one
 after another and the whole search is reproducible; with more concurrent trials
 the stopped set can change with timing.
 
-Ray is optional: it is imported only inside :func:`run_asha_search`.
+Ray is optional: it is imported only inside :func:`run_asha_search` and the trial function
+(a deliberate lazy import: the rest of the package works without it).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
@@ -64,24 +64,33 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from dash_core.cli import positive_int
+from dash_core.experiment import RunConfig, run_experiment, save_run
 from dash_core.io.errors import DashInputError
-
-if TYPE_CHECKING:  # pragma: no cover - imported lazily (torch)
-    from dash_core.experiment import RunConfig
-    from dash_core.studies import DatasetSpec
+from dash_core.pruning import STRATEGIES
+from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.selection import SELECT_CRITERIA, select_point
+from dash_core.studies.table import (
+    STUDY_FILE,
+    is_missing,
+    ordered_frame,
+    plain_scalar,
+    point_key,
+    read_study_settings,
+    result_row,
+    write_csv_atomically,
+    write_study_settings,
+)
 
 __all__ = [
     "ASHA_COLUMNS",
     "LAMBDA_SPACES",
-    "register_search_arguments",
     "run_asha_search",
-    "run_search_from_args",
+    "run_halving_search",
     "sample_lambdas",
 ]
 
@@ -97,10 +106,6 @@ _LOGIT_EPS = 1e-3
 _DECIMALS = 4
 
 _RAY_INSTALL_HINT = "Install it with: pip install 'ray[tune]' (it is in requirements-dev.txt)."
-# Same column order as the grid sweep's sweep.csv (dash_core.studies).
-_LEAD_COLUMNS = ["key", "status", "condition", "strategy", "seed", "lambda_ppi", "lambda_motif"]
-_TAIL_COLUMNS = ["run_dir", "job_seconds", "attempts", "error"]
-_STUDY_FILE = "study.json"
 _ROW_METRIC = "dash_row"
 
 
@@ -154,14 +159,6 @@ class _TrialStopped(BaseException):
     """Raised inside a trial when Ray Tune stops it (a BaseException so no ``except Exception`` swallows it)."""
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.floating, np.integer, np.bool_)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _asha_trial(config: dict[str, Any], *, dataset: dict[str, Any], base_config: dict[str, Any], strategy: str,
                 seed: int, run_root: str) -> None:
     """Ray Tune function trainable: train one lambda point, report every epoch, report the row at the end.
@@ -170,10 +167,7 @@ def _asha_trial(config: dict[str, Any], *, dataset: dict[str, Any], base_config:
     worker; the run folder is written to ``run_root/<key>`` (shared storage on a
     cluster).
     """
-    from ray import tune
-
-    from dash_core.experiment import RunConfig, run_experiment, save_run
-    from dash_core.studies import DatasetSpec, point_key
+    from ray import tune  # lazy: runs in a Ray worker, and Ray is optional
 
     t0 = time.perf_counter()
     lp = float(config["point"]["lambda_ppi"])
@@ -202,16 +196,9 @@ def _asha_trial(config: dict[str, Any], *, dataset: dict[str, Any], base_config:
         return
     run_dir = Path(run_root) / key
     save_run(result, run_dir)
-    row: dict[str, Any] = {"key": key, "status": "ok", "condition": "asha", "strategy": cfg.strategy,
-                           "seed": cfg.seed, "lambda_ppi": lp, "lambda_motif": lm}
-    for k, v in {**result.metrics, **result.details}.items():
-        v = _plain(v)
-        if v is None or isinstance(v, (int, float, str, bool)):
-            row.setdefault(k, v)
-    row["run_dir"] = str(run_dir)
-    row["job_seconds"] = round(time.perf_counter() - t0, 3)
+    row = result_row(result, key=key, labels={"condition": "asha"}, run_dir=run_dir, started=t0)
     try:
-        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.details["val_mse"]),
+        tune.report({"epoch": int(result.metrics["epochs"]), "val_mse": float(result.metrics["val_mse"]),
                      "sparsity": float(result.metrics["sparsity"]), _ROW_METRIC: json.dumps(row)})
     except SystemExit:  # stopped by the driver (should_stop) while reporting the final row
         return
@@ -221,49 +208,21 @@ def _asha_trial(config: dict[str, Any], *, dataset: dict[str, Any], base_config:
 def _trial_row(point: dict[str, float], last: dict[str, Any], error: str | None, *, strategy: str, seed: int,
                attempts: int, seconds: float | None, trial_id: str) -> dict[str, Any]:
     """The results-table row of one finished, stopped or failed trial (built in the driver)."""
-    from dash_core.studies import point_key
-
     lp, lm = float(point["lambda_ppi"]), float(point["lambda_motif"])
     epoch = last.get("epoch")
-    spent = int(epoch) if isinstance(epoch, (int, float)) and not _missing(epoch) else 0
+    spent = int(epoch) if isinstance(epoch, (int, float)) and not is_missing(epoch) else 0
     if last.get(_ROW_METRIC) and error is None:
         row = json.loads(last[_ROW_METRIC])
         row["epochs_spent"] = int(row.get("epochs") or spent)
     else:
         row = {"key": point_key(strategy, lp, lm, seed), "status": "failed" if error else "stopped",
                "condition": "asha", "strategy": strategy, "seed": int(seed), "lambda_ppi": lp, "lambda_motif": lm,
-               "sparsity": _plain(last.get("sparsity")), "val_mse": _plain(last.get("val_mse")),
+               "sparsity": plain_scalar(last.get("sparsity")), "val_mse": plain_scalar(last.get("val_mse")),
                "epochs_spent": spent, "stop_reason": "error" if error else "asha", "run_dir": None,
                "job_seconds": None if seconds is None else round(float(seconds), 3), "error": error}
     row["attempts"] = int(attempts)
     row["trial_id"] = trial_id
     return row
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
-
-
-def _ordered_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows as a frame with the grid sweep's column order, plus :data:`ASHA_COLUMNS` before the tail."""
-    from dash_core.experiment import METRIC_KEYS
-
-    df = pd.DataFrame(rows)
-    if df.empty:
-        return pd.DataFrame(columns=[*_LEAD_COLUMNS, *METRIC_KEYS, "val_mse", *ASHA_COLUMNS, *_TAIL_COLUMNS])
-    for c in [*_LEAD_COLUMNS, *ASHA_COLUMNS, *_TAIL_COLUMNS]:
-        if c not in df.columns:
-            df[c] = None
-    lead = [c for c in [*_LEAD_COLUMNS, *METRIC_KEYS, "val_mse"] if c in df.columns]
-    tail = [*ASHA_COLUMNS, *_TAIL_COLUMNS]
-    middle = [c for c in df.columns if c not in lead and c not in tail]
-    return df[lead + middle + tail]
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------------- Ray
@@ -309,17 +268,12 @@ def _start_ray(ray: Any, ray_address: str | None, cpus_per_trial: float) -> bool
 
 def _check_folder(root: Path, settings: dict[str, Any]) -> None:
     """Refuse to write into a grid study's folder; (re)write ``study.json`` of an ASHA search."""
-    path = root / _STUDY_FILE
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if not isinstance(old, dict) or old.get("kind") != "asha":
+    if (root / STUDY_FILE).exists():
+        old = read_study_settings(root)
+        if old is None or old.get("kind") != "asha":
             raise DashInputError("this folder holds another study (a grid sweep or benchmark); its sweep.csv would "
                                  "be overwritten. Choose a new --out folder for the ASHA search.", source=str(root))
-    root.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json.loads(json.dumps(settings)), indent=2), encoding="utf-8")
+    write_study_settings(root, settings)
 
 
 # ---------------------------------------------------------------------------------------------- public API
@@ -375,7 +329,7 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
     max_retries
         A trial that raises is restarted this many times before it is reported failed.
     select, min_sparsity
-        Selection of :func:`dash_core.studies.select_point` among the ``ok`` trials.
+        Selection of :func:`dash_core.studies.selection.select_point` among the ``ok`` trials.
     on_trial
         Called in this process with each trial's row as soon as the trial ends
         (while Tune runs, this process's stdout is redirected to stderr).
@@ -397,25 +351,9 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
     DashInputError
         Ray Tune missing, bad settings, an unknown strategy, or a folder of another study.
     """
-    from dash_core.pruning import STRATEGIES
-    from dash_core.studies import SELECT_CRITERIA, point_key, select_point
-
-    STRATEGIES.get(strategy)
-    if select not in SELECT_CRITERIA:
-        raise DashInputError(f"unknown selection criterion {select!r}; choose one of {', '.join(SELECT_CRITERIA)}.",
-                             source="--select")
-    if not 0.0 <= float(min_sparsity) <= 1.0:
-        raise DashInputError(f"min_sparsity must be in [0, 1], got {min_sparsity}.", source="--min-sparsity")
-    epochs = int(base_config.train.max_epochs if max_epochs is None else max_epochs)
-    if epochs < 1:
-        raise DashInputError(f"max_epochs must be at least 1, got {epochs}.", source="--max-epochs")
-    if grace_period is None:
-        grace_period = base_config.pruning.first_epoch + base_config.pruning.interval
-    grace = min(int(grace_period), epochs)
-    if grace < 1:
-        raise DashInputError(f"grace_period must be at least 1 epoch, got {grace_period}.", source="--grace-period")
-    if not reduction_factor > 1:
-        raise DashInputError(f"reduction_factor must be > 1, got {reduction_factor}.", source="--reduction-factor")
+    epochs, grace = _search_settings(base_config, strategy=strategy, select=select, min_sparsity=min_sparsity,
+                                     max_epochs=max_epochs, grace_period=grace_period,
+                                     reduction_factor=reduction_factor)
     if not cpus_per_trial > 0 or not gpus_per_trial >= 0:
         raise DashInputError(f"cpus_per_trial must be > 0 and gpus_per_trial >= 0, got {cpus_per_trial} and "
                              f"{gpus_per_trial}.", source="--gpus-per-job")
@@ -445,7 +383,7 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
                          attempts=int(trial.num_failures) + (0 if error else 1), seconds=seconds,
                          trial_id=str(trial.trial_id))
         rows[row["key"]] = row
-        _write_csv(_ordered_frame(list(rows.values())), table_path)
+        write_csv_atomically(ordered_frame(list(rows.values()), extra_tail=ASHA_COLUMNS), table_path)
         if on_trial is not None:
             on_trial(row)
 
@@ -465,7 +403,7 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
 
     started_here = _start_ray(ray, ray_address, float(cpus_per_trial))
     try:
-        from ray.tune.schedulers import ASHAScheduler
+        from ray.tune.schedulers import ASHAScheduler  # lazy: Ray is optional
         from ray.tune.search import BasicVariantGenerator
 
         trainable = tune.with_parameters(_asha_trial, dataset=dataset_spec.to_dict(), base_config=base.to_dict(),
@@ -504,13 +442,43 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
         if started_here:
             ray.shutdown()
 
+    return _finish_search(rows, points, strategy=strategy, seed=seed, root=root, select=select,
+                          min_sparsity=min_sparsity, epochs=epochs, t_start=t_start)
+
+
+def _search_settings(base_config: RunConfig, *, strategy: str, select: str, min_sparsity: float,
+                     max_epochs: int | None, grace_period: int | None, reduction_factor: float) -> tuple[int, int]:
+    """Check the settings shared by both searches; return ``(max_epochs, grace_period)``."""
+    STRATEGIES.get(strategy)
+    if select not in SELECT_CRITERIA:
+        raise DashInputError(f"unknown selection criterion {select!r}; choose one of {', '.join(SELECT_CRITERIA)}.",
+                             source="--select")
+    if not 0.0 <= float(min_sparsity) <= 1.0:
+        raise DashInputError(f"min_sparsity must be in [0, 1], got {min_sparsity}.", source="--min-sparsity")
+    epochs = int(base_config.train.max_epochs if max_epochs is None else max_epochs)
+    if epochs < 1:
+        raise DashInputError(f"max_epochs must be at least 1, got {epochs}.", source="--max-epochs")
+    if grace_period is None:
+        grace_period = base_config.pruning.first_epoch + base_config.pruning.interval
+    grace = min(int(grace_period), epochs)
+    if grace < 1:
+        raise DashInputError(f"grace_period must be at least 1 epoch, got {grace_period}.", source="--grace-period")
+    if not reduction_factor > 1:
+        raise DashInputError(f"reduction_factor must be > 1, got {reduction_factor}.", source="--reduction-factor")
+    return epochs, grace
+
+
+def _finish_search(rows: dict[str, dict[str, Any]], points: list[tuple[float, float]], *, strategy: str, seed: int,
+                   root: Path, select: str, min_sparsity: float, epochs: int, t_start: float) -> pd.DataFrame:
+    """Write ``sweep.csv`` (trials in sampling order) and ``selection.json``; the table with its attrs."""
+    table_path = root / "sweep.csv"
     order = {point_key(strategy, a, b, seed): i for i, (a, b) in enumerate(points)}
-    df = _ordered_frame(sorted(rows.values(), key=lambda r: order.get(r["key"], len(order))))
-    _write_csv(df, table_path)
+    df = ordered_frame(sorted(rows.values(), key=lambda r: order.get(r["key"], len(order))), extra_tail=ASHA_COLUMNS)
+    write_csv_atomically(df, table_path)
     selection: dict[str, Any] | None = None
     if (df["status"] == "ok").any():
         best = select_point(df, select, min_sparsity)
-        selection = {k: _plain(v) for k, v in best.items() if _plain(v) is None or isinstance(_plain(v),
+        selection = {k: plain_scalar(v) for k, v in best.items() if plain_scalar(v) is None or isinstance(plain_scalar(v),
                                                                                                (int, float, str, bool))}
     spent = int(pd.to_numeric(df["epochs_spent"], errors="coerce").fillna(0).sum()) if len(df) else 0
     summary = {"selection": selection, "epochs_spent": spent, "trials": int(len(df)),
@@ -546,91 +514,72 @@ def _trial_error(trial: Any) -> str:
     return head + "\n" + "\n".join(lines[-12:])
 
 
-# ---------------------------------------------------------------------------------------------- CLI
-def register_search_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--search {grid,asha}``, ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``.
+def run_halving_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials: int, strategy: str = "dash",
+                       out_dir, max_epochs: int | None = None, grace_period: int | None = None,
+                       reduction_factor: float = 3.0, seed: int = 0, space: Literal["logit", "uniform"] = "logit",
+                       stack_size: int | None = None, select: str = "val_mse", min_sparsity: float = 0.9,
+                       on_trial: Callable[[dict[str, Any]], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
+    """The adaptive lambda search of :func:`run_asha_search` as successive halving on stacked models (no Ray).
 
-    Meant for the ``sweep`` subcommand, whose ``--executor/--workers/--ray-address/--gpus-per-job``,
-    ``--seeds``, ``--select``, ``--min-sparsity``, ``--out`` and run options
-    :func:`run_search_from_args` also reads.
+    The same ``trials`` sampled points, rungs (``grace_period * reduction_factor**k``) and table: the trials
+    train together as one stacked model (:func:`dash_core.stacking.successive_halving`); at each rung the
+    trials that reached it are ranked by their best validation MSE so far and only the best
+    ``ceil(m / reduction_factor)`` go on, the others leave the stack (``status = "stopped"``, no run folder).
+    Synchronous, so the whole search is reproducible. ``stack_size`` caps K (None: from the available memory);
+    with more trials than fit, the trials are split into stacks searched one after the other, each halving
+    on its own.
+
+    Returns the table (also ``out_dir/sweep.csv``) with ``df.attrs["selection"]`` and
+    ``df.attrs["epochs_spent"]`` as :func:`run_asha_search`.
     """
-    g = parser.add_argument_group("adaptive search (--search asha; needs Ray Tune)")
-    g.add_argument("--search", choices=("grid", "asha"), default="grid",
-                   help="grid: every point of --lambda-ppi-grid x --lambda-motif-grid (default); asha: sample "
-                        "--trials points and stop the worse ones early with Ray Tune's ASHA scheduler on the "
-                        "validation MSE")
-    g.add_argument("--trials", type=positive_int, default=16, metavar="N",
-                   help="asha: number of sampled (lambda_PPI, lambda_motif) points (default 16)")
-    g.add_argument("--grace-period", type=positive_int, default=None, dest="grace_period", metavar="E",
-                   help="asha: epochs before a trial can be stopped (default: pruning first epoch + interval)")
-    g.add_argument("--reduction-factor", type=float, default=3.0, dest="reduction_factor", metavar="ETA",
-                   help="asha: keep the best 1/ETA of the trials at each rung (default 3)")
-    g.add_argument("--lambda-space", choices=LAMBDA_SPACES, default="logit", dest="lambda_space",
-                   help="asha: sample lambdas uniformly in logit space (dense near 0 and 1; default) or uniformly")
+    from dash_core.stacking import plan_stacks, successive_halving
 
-
-def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, base_config: RunConfig) -> int:
-    """Run ``sweep --search asha`` from parsed arguments; print the selected point; return the exit code.
-
-    Reads ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``,
-    ``--strategy`` (default dash), ``--seeds`` (one seed), ``--select``,
-    ``--min-sparsity``, ``--out`` and the executor options: ``--executor ray``
-    with ``--ray-address`` uses that cluster, otherwise a local Ray is started;
-    ``--workers`` caps the concurrent trials and ``--gpus-per-job`` is reserved per trial.
-
-    Raises
-    ------
-    DashInputError
-        Grids given with ``--search asha``, several seeds, or bad ASHA settings.
-    """
-    from dash_core.runs.executors import executor_config_from_args
-    from dash_core.studies import parse_seeds
-
-    if getattr(args, "lambda_ppi_grid", None) or getattr(args, "lambda_motif_grid", None):
-        raise DashInputError("--search asha samples the lambdas itself (--trials points in [0, 1]); drop "
-                             "--lambda-ppi-grid/--lambda-motif-grid or use --search grid.", source="--search")
-    seeds = parse_seeds(getattr(args, "seeds", None) or "0", "--seeds")
-    if len(seeds) != 1:
-        raise DashInputError("--search asha trains one seed per point; give a single seed (--seeds 0).",
-                             source="--seeds")
-    executor = executor_config_from_args(args)
-    strategy = getattr(args, "strategy", None) or "dash"
-    select = getattr(args, "select", "val_mse")
-    if select != "val_mse" and dataset_spec.truth is None and dataset_spec.simulation is None:
-        raise DashInputError(f"--select {select} scores against a ground truth; give --truth or use --select val_mse.",
-                             source="--select")
-    min_sparsity = getattr(args, "min_sparsity", 0.9)
-
-    def show(row: dict[str, Any]) -> None:
-        if row["status"] == "ok":
-            what = f"val_mse {row.get('val_mse', float('nan')):.4g}, sparsity {row.get('sparsity', float('nan')):.3f}"
-        elif row["status"] == "stopped":
-            what = f"stopped by ASHA after {row['epochs_spent']} epoch(s) (val_mse {row.get('val_mse') or 0:.4g})"
-        else:
-            lines = str(row.get("error") or "").strip().splitlines()
-            what = "FAILED: " + (lines[-1] if lines else "no error message")
-        print(f"[asha] {row['key']}: {what}", file=sys.stderr, flush=True)
-
-    print(f"[asha] {strategy}: {args.trials} trials -> {args.out}/sweep.csv (Ray "
-          f"{executor.ray_address or 'local'}, {executor.workers or 'auto'} concurrent)", file=sys.stderr, flush=True)
-    df = run_asha_search(dataset_spec, base_config, trials=int(args.trials), strategy=strategy, out_dir=args.out,
-                         grace_period=getattr(args, "grace_period", None),
-                         reduction_factor=float(getattr(args, "reduction_factor", 3.0)), seed=seeds[0],
-                         space=getattr(args, "lambda_space", "logit"), ray_address=executor.ray_address,
-                         cpus_per_trial=executor.cpus_per_job, gpus_per_trial=executor.gpus_per_job,
-                         max_concurrent=executor.workers or None, max_retries=executor.max_retries, select=select,
-                         min_sparsity=min_sparsity, on_trial=show)
-    best = df.attrs.get("selection")
-    counts = df["status"].value_counts().to_dict() if len(df) else {}
-    print(f"[asha] finished: {counts.get('ok', 0)} trained to the end, {counts.get('stopped', 0)} stopped early, "
-          f"{counts.get('failed', 0)} failed; {df.attrs.get('epochs_spent', 0)} epochs in all",
-          file=sys.stderr, flush=True)
-    if best is None:
-        raise DashInputError("no trial finished; see the error column of sweep.csv.", source=str(args.out))
-    print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
-          f"({best['selection_note']})")
-    cols = [c for c in ("sparsity", "val_mse", "test_mse", "balanced_accuracy", "auroc", "auprc", "epochs")
-            if not _missing(best.get(c))]
-    print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
-    print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")
-    return 0
+    epochs, grace = _search_settings(base_config, strategy=strategy, select=select, min_sparsity=min_sparsity,
+                                     max_epochs=max_epochs, grace_period=grace_period,
+                                     reduction_factor=reduction_factor)
+    points = sample_lambdas(trials, seed=seed, space=space)
+    root = Path(out_dir).resolve()
+    base = dataclasses.replace(base_config, strategy=strategy, seed=int(seed),
+                               train=dataclasses.replace(base_config.train, max_epochs=epochs))
+    settings = {"kind": "halving", "dataset": dataset_spec.to_dict(), "config": base.to_dict(), "strategy": strategy,
+                "trials": int(trials), "seed": int(seed), "space": space, "grace_period": grace,
+                "reduction_factor": float(reduction_factor)}
+    _check_folder(root, settings)
+    t_start = time.perf_counter()
+    ds, _ = dataset_spec.load()
+    configs = [dataclasses.replace(base, pruning=dataclasses.replace(base.pruning, lambda_ppi=a, lambda_motif=b))
+               for a, b in points]
+    rows: dict[str, dict[str, Any]] = {}
+    for group in plan_stacks(ds, configs, stack_size=stack_size):
+        t0 = time.perf_counter()
+        outcome = successive_halving(ds, [configs[i] for i in group], grace_period=grace,
+                                     reduction_factor=float(reduction_factor), should_stop=should_stop)
+        share = round((time.perf_counter() - t0) / len(group), 3)
+        for i, out in zip(group, outcome):
+            lp, lm = points[i]
+            key = point_key(strategy, lp, lm, seed)
+            res = out["result"]
+            if isinstance(res, BaseException):
+                row = {"key": key, "status": "failed", "condition": "halving", "strategy": strategy, "seed": int(seed),
+                       "lambda_ppi": lp, "lambda_motif": lm, "epochs_spent": 0, "stop_reason": "error",
+                       "run_dir": None, "job_seconds": share, "error": f"{type(res).__name__}: {res}"}
+            elif out["stopped_at"] is not None:
+                row = {"key": key, "status": "stopped", "condition": "halving", "strategy": strategy,
+                       "seed": int(seed), "lambda_ppi": lp, "lambda_motif": lm,
+                       "sparsity": plain_scalar(res.history["sparsity"].iloc[-1]),
+                       "val_mse": plain_scalar(out["best_val_at_stop"]), "epochs_spent": int(out["stopped_at"]),
+                       "stop_reason": "halving", "run_dir": None, "job_seconds": share, "error": None}
+            else:
+                run_dir = root / "runs" / key
+                save_run(res, run_dir)
+                row = result_row(res, key=key, labels={"condition": "halving"}, run_dir=run_dir, started=t0)
+                row["epochs_spent"] = int(res.metrics["epochs"])
+                row["job_seconds"] = share
+            row["attempts"] = 1
+            row["trial_id"] = f"stack{group[0]}_{i}"
+            rows[key] = row
+            if on_trial is not None:
+                on_trial(row)
+    return _finish_search(rows, points, strategy=strategy, seed=seed, root=root, select=select,
+                          min_sparsity=min_sparsity, epochs=epochs, t_start=t_start)
