@@ -250,7 +250,6 @@ def _cmd_cv(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from dash_core.runs.executors import executor_config_from_args
     from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
 
     data = _load(args)
