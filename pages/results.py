@@ -18,6 +18,7 @@ from dash_core.plots import (
     network_html,
     training_curves_figure,
 )
+from dash_core.pruning.display import strategy_label
 from pages import _ui
 
 st.title("Results")
@@ -52,7 +53,7 @@ if edges is None:
     edges = pd.DataFrame(columns=["source", "target", "weight"])
 
 pr = cfg.get("pruning", {})
-st.caption(f"Strategy **{cfg.get('strategy', '?')}** · model {cfg.get('model', {}).get('model', '?')} "
+st.caption(f"Strategy **{strategy_label(cfg.get('strategy', '?'))}** · dataset **{_ui.run_dataset_name(rec) or '?'}** · model {cfg.get('model', {}).get('model', '?')} "
            f"(h = {cfg.get('model', {}).get('hidden', '?')}) · λ = ({pr.get('lambda_ppi', '?')}, "
            f"{pr.get('lambda_motif', '?')}) · seed {cfg.get('seed', '?')} · {metrics.get('epochs', '?')} epochs "
            f"(best {metrics.get('best_epoch', '?')}), stopped: {detail.get('stop_reason', '?')}"

@@ -179,7 +179,9 @@ def test_sweep_kind_with_fake_run_sweep(store, tiny_sim, tmp_path, monkeypatch):
                     assert should_stop() is False
         return pd.DataFrame(rows)
 
-    monkeypatch.setattr(jobs, "run_sweep", run_sweep)
+    from dash_core.studies import sweeps
+
+    monkeypatch.setattr(sweeps, "run_sweep", run_sweep)
     folder = save_dataset_dir(tiny_sim.dataset, tmp_path / "ds")
     params = {"config": RunConfig().to_dict(), "dataset_dir": str(folder), "strategy": "dash",
               "lambda_ppi_grid": [0.0, 0.5], "lambda_motif_grid": [0.05, 1.0], "seeds": [0],

@@ -347,3 +347,15 @@ def test_cli_sweep_seed_means_seeds(sim_dir, tmp_path, capsys):
     assert list(pd.read_csv(tmp_path / "a" / "sweep.csv")["seed"]) == [3]
     assert main([*args, "--seed", "3", "--seeds", "1", "--out", str(tmp_path / "b")]) == 2
     assert "disagree" in capsys.readouterr().err
+
+
+def test_cli_benchmark_keeps_the_settings_given_on_the_command_line():
+    from dash_core.cli import build_parser
+    from dash_core.cli.studies import _explicit_settings
+
+    parse = build_parser().parse_args
+    assert _explicit_settings(parse(["benchmark", "--out", "x"])) == []
+    args = parse(["benchmark", "--out", "x", "--solver", "rk4", "--multiplier-grad", "straight_through",
+                  "--interval", "5"])
+    assert _explicit_settings(args) == ["solver", "multiplier_grad", "schedule"]
+    assert parse(["benchmark", "--out", "x", "--shared-settings"]).shared_settings is True

@@ -44,19 +44,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import torch
-
-from dash_core.experiment import METRIC_KEYS, RunConfig, run_experiment, save_run
-from dash_core.io import load_dataset
 from dash_core.io.errors import DashInputError
 from dash_core.registry import Registry
 from dash_core.runs.datasets import dataset_files, load_dataset_dir
 from dash_core.runs.executors import ExecutorConfig
 from dash_core.runs.records import ACTIVE_STATUSES, CANCELLED, COMPLETED
 from dash_core.runs.store import RunStore, kill_group
-from dash_core.studies.datasets import DatasetSpec
-from dash_core.studies.sweeps import run_sweep
+
+# The job kinds import the training stack (torch, experiment, studies) inside their functions, on purpose:
+# the job process runs this module as ``__main__``, and the process-pool workers of a sweep job (spawned)
+# re-import it as ``__mp_main__`` before they can install their die-with-parent watchdog; a light module
+# lets them start in a fraction of a second and never outlive a job killed with ``kill -9``.
 
 __all__ = [
     "BUILTIN_JOB_KINDS",
@@ -389,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
 # ----------------------------------------------------------------------------- built-in job kinds
 def _load_job_dataset(params: Mapping[str, Any], reporter: Reporter):
     """The dataset of a job: ``params["dataset_dir"]`` (dataset folder) or ``params["dataset"]`` (file paths)."""
+    from dash_core.io import load_dataset  # lazy: see the note on imports at the top
+
     if params.get("dataset_dir"):
         dataset, report = load_dataset_dir(params["dataset_dir"])
     elif params.get("dataset"):
@@ -431,6 +431,10 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     dict
         ``metrics`` (``metrics.json``), ``details`` and ``stop_reason``.
     """
+    import torch  # lazy: see the note on imports at the top
+
+    from dash_core.experiment import METRIC_KEYS, RunConfig, run_experiment, save_run
+
     if params.get("threads"):
         torch.set_num_threads(int(params["threads"]))
     config = RunConfig.from_dict(params.get("config") or {})
@@ -560,6 +564,11 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         alone (``selection.json`` plus the ``run_id`` of the registered model). Gold-standard
         metrics are never used to choose.
     """
+    import pandas as pd  # lazy: see the note on imports at the top
+
+    from dash_core.experiment import RunConfig
+    from dash_core.studies import sweeps
+    from dash_core.studies.datasets import DatasetSpec
     from dash_core.studies.selection import DEFAULT_TOLERANCE, path_table
 
     base = RunConfig.from_dict(params.get("config") or {})
@@ -596,7 +605,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
                 values["eta_seconds"] = eta
             reporter.progress(done / total if total else None, f"{done}/{total} points", **values)
 
-        frame = run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
+        frame = sweeps.run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
                                   out_dir=run_dir / "points" / strat, executor=executor, on_point=on_point,
                                   should_stop=reporter.should_stop,
                                   tolerance=tolerance if strat == strategy else None)
