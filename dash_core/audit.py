@@ -22,7 +22,8 @@ supported (1 = pruned in every seed; support averages zeros for the seeds that
 pruned the edge, so it also reflects confidence). On simulated data with a
 corrupted prior (noise-free expression as in the paper's prior-robustness table,
 30 % of the prior edges moved), corrupted edges get higher doubt than true prior
-edges: AUROC 0.81 (demo network, 80 trajectories, 2 seeds; ``tests/test_selection.py``).
+edges: AUROC 0.81 (demo network, 80 trajectories, 3 seeds, 50 epochs; 0.74-0.79 with 2 seeds;
+``tests/test_selection.py``).
 
 Orientation: matrices are ``(n, n)``, row = regulator (source), column = target.
 """

@@ -88,9 +88,9 @@ def test_audit_ranks_corrupted_prior_edges_first(corrupted):
     from dash_core.experiment import run_experiment
 
     ds = corrupted.dataset
-    cfg = RunConfig(model=ModelConfig(hidden=16), train=TrainConfig(max_epochs=30, patience=0), strategy="dash",
+    cfg = RunConfig(model=ModelConfig(hidden=16), train=TrainConfig(max_epochs=50, patience=0), strategy="dash",
                     pruning=PruningConfig())
-    effects = [run_experiment(ds, RunConfig(**{**cfg.__dict__, "seed": s})).effect for s in (0, 1)]
+    effects = [run_experiment(ds, RunConfig(**{**cfg.__dict__, "seed": s})).effect for s in (0, 1, 2)]
     table = prior_audit(ds.prior_matrix(), effects, ds.genes)
     assert list(table["category"].drop_duplicates()) == [c for c in ("unsupported prior", "new, data-supported",
                                                                     "confirmed prior") if c in set(table["category"])]
