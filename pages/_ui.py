@@ -548,6 +548,9 @@ def metric_cards(metrics: dict[str, Any], keys: list[str], *, per_row: int = 4) 
     from dash_core.metrics import METRIC_INFO
 
     keys = [k for k in keys if k in metrics]
+    longest = max((len(METRIC_INFO.get(k, {}).get("label", k)) for k in keys), default=0)
+    if longest > 20:  # long labels would be cut off ("AUROC of the prior al...") at 1280 px with four per row
+        per_row = min(per_row, 3)
     for start in range(0, len(keys), per_row):
         cols = st.columns(per_row)
         for col, key in zip(cols, keys[start:start + per_row]):

@@ -120,7 +120,7 @@ def test_demo_training_results_in_browser(server):
             _no_traceback(page)
 
             page.get_by_test_id("stSidebarNav").get_by_text("Train & prune").click()
-            expect(main.get_by_role("heading", name="Train & prune")).to_be_visible()
+            expect(main.get_by_role("heading", name="Train & prune")).to_be_visible(timeout=120_000)
             for label, value in (("Max epochs", "3"), ("Hidden units per branch", "8")):
                 box = page.get_by_label(label, exact=True)
                 box.fill(value)
@@ -155,14 +155,22 @@ def test_demo_training_results_in_browser(server):
             fit = page.locator(".js-plotly-plot").filter(has_text="model").first
             _shot(page, "06_results_trajectories.png", fit)
 
+            page.get_by_role("tab", name="Edge table").click()
+            expect(main.get_by_text("Top regulators")).to_be_visible()
+            page.wait_for_timeout(800)
+            _shot(page, "06_results_edge_table.png")
+
             for name, shot in (("λ explorer", "07_lambda.png"), ("Compare runs", "08_compare.png"),
-                               ("Learn", "09_learn.png")):
+                               ("Learn", "09_learn.png"), ("Pathways", "12_pathways.png"),
+                               ("Signaling", "13_signaling.png"), ("Train & prune", "14_train_top.png"),
+                               ("Data", "15_data_top.png"), ("Home", "16_home_runs.png")):
                 page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
-                expect(main.get_by_role("heading", name=name.split(" ")[0], exact=False).first).to_be_visible()
+                heading = {"Home": "DASH Studio", "Data": "Data"}.get(name, name.split(" ")[0])
+                expect(main.get_by_role("heading", name=heading, exact=False).first).to_be_visible()
                 page.wait_for_timeout(1500)
                 _shot(page, shot)
                 plots = page.locator(".js-plotly-plot")
-                if name != "Learn" and plots.count():
+                if name in ("λ explorer", "Compare runs") and plots.count():
                     _shot(page, shot.replace(".png", "_plot.png"), plots.first)
                 _no_traceback(page)
 
