@@ -124,6 +124,8 @@ def test_auto_stack_size_follows_memory(tiny_sim, monkeypatch):
     assert auto_stack_size(ds, cfg, 100, workers=2) == 5
     monkeypatch.setattr(S, "available_memory_bytes", lambda device: 1)
     assert auto_stack_size(ds, cfg, 100) == 1
+    monkeypatch.setattr(S, "available_memory_bytes", lambda device: 10**15)
+    assert auto_stack_size(ds, cfg, 100) == S.MAX_AUTO_STACK["cpu"] == 16  # measured optimum on the CPU
 
 
 def test_run_experiments_keeps_order_and_reports_stack_memory(tiny_sim):

@@ -153,6 +153,13 @@ def existing_file(text: str) -> str:
     return text
 
 
+def existing_dir(text: str) -> str:
+    p = Path(text)
+    if not p.is_dir():
+        raise argparse.ArgumentTypeError(f"folder not found: {text}")
+    return text
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -432,7 +439,7 @@ class ProgressBar:
 
 # -- executors ---------------------------------------------------------------------------
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--executor``, ``--workers``, ``--ray-address`` and ``--gpus-per-job`` to ``parser``.
+    """Add ``--executor``, ``--workers``, ``--ray-address``, ``--gpus-per-job`` and ``--stack-size`` to ``parser``.
 
     Read them back with :func:`executor_config_from_args`.
     """
@@ -464,6 +471,14 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="G",
         help="ray: GPUs reserved per job, may be fractional such as 0.25 (default: 0).",
     )
+    group.add_argument(
+        "--stack-size",
+        type=int,
+        default=None,
+        metavar="K",
+        help="training runs per job, trained together as one stacked model (same answers, batched kernels); "
+        "default: automatic from the available memory, with at least one job per worker; 1: one run per job.",
+    )
 
 
 def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
@@ -478,7 +493,8 @@ def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
     return checked_executor_config(kind=getattr(args, "executor", "local") or "local",
                                    workers=getattr(args, "workers", None),
                                    ray_address=getattr(args, "ray_address", None) or None,
-                                   gpus_per_job=getattr(args, "gpus_per_job", 0.0))
+                                   gpus_per_job=getattr(args, "gpus_per_job", 0.0),
+                                   stack_size=getattr(args, "stack_size", None))
 
 
 # -- studies -----------------------------------------------------------------------------

@@ -152,6 +152,10 @@ class ExecutorConfig:
         pool ``max(1, os.cpu_count() // workers)``; Ray
         ``max(1, int(cpus_per_job))``; in-process runs leave torch's setting
         alone unless this is given.
+    stack_size
+        Studies: training runs per job, trained together as one stacked model
+        (:mod:`dash_core.stacking`). None (default): automatic, as many as the memory
+        allows while every worker still gets a job; 1: one run per job.
     """
 
     kind: ExecutorKind = "local"
@@ -161,6 +165,7 @@ class ExecutorConfig:
     gpus_per_job: float = 0.0
     max_retries: int = 1
     threads_per_job: int | None = None
+    stack_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in EXECUTORS:
@@ -181,6 +186,9 @@ class ExecutorConfig:
             not isinstance(self.threads_per_job, int) or self.threads_per_job < 1
         ):
             raise DashInputError(f"threads_per_job must be a whole number >= 1, got {self.threads_per_job!r}.")
+        if self.stack_size is not None and (not isinstance(self.stack_size, int) or self.stack_size < 1):
+            raise DashInputError(f"stack_size must be a whole number >= 1 (or None for automatic), got "
+                                 f"{self.stack_size!r}.")
         if self.ray_address is not None and self.kind != "ray":
             raise DashInputError(
                 f"ray_address={self.ray_address!r} is only used with the 'ray' executor; "
@@ -681,7 +689,7 @@ def describe_executors() -> list[dict[str, Any]]:
 
 
 def checked_executor_config(*, kind: str = "local", workers: int | None = None, ray_address: str | None = None,
-                            gpus_per_job: float | None = 0.0) -> ExecutorConfig:
+                            gpus_per_job: float | None = 0.0, stack_size: int | None = None) -> ExecutorConfig:
     """Validate user-given executor settings and build the :class:`ExecutorConfig`.
 
     Parameters
@@ -694,6 +702,8 @@ def checked_executor_config(*, kind: str = "local", workers: int | None = None, 
         A running Ray cluster (``--executor ray`` only).
     gpus_per_job
         GPUs reserved per Ray job (may be fractional).
+    stack_size
+        Runs per stacked training job (None: automatic; 1: one run per job).
 
     Raises
     ------
@@ -709,6 +719,8 @@ def checked_executor_config(*, kind: str = "local", workers: int | None = None, 
         raise DashInputError(f"--workers must be at least 1, got {workers}.", source="--workers")
     if gpus < 0:
         raise DashInputError(f"--gpus-per-job must be 0 or more, got {gpus}.", source="--gpus-per-job")
+    if stack_size is not None and stack_size < 1:
+        raise DashInputError(f"--stack-size must be at least 1, got {stack_size}.", source="--stack-size")
     if ray_address is not None and kind != "ray":
         raise DashInputError("--ray-address is only used with --executor ray; add --executor ray or drop it.",
                              source="--ray-address")
@@ -719,4 +731,5 @@ def checked_executor_config(*, kind: str = "local", workers: int | None = None, 
         raise DashInputError("The ray package is not installed. " + _RAY_INSTALL_HINT, source="--executor")
     if workers is None:
         workers = 1 if kind == "local" else 0
-    return ExecutorConfig(kind=kind, workers=workers, ray_address=ray_address, gpus_per_job=gpus)
+    return ExecutorConfig(kind=kind, workers=workers, ray_address=ray_address, gpus_per_job=gpus,
+                          stack_size=stack_size)

@@ -129,6 +129,86 @@ def run_point(*, key: str, dataset: dict[str, Any], config: dict[str, Any], run_
     return result_row(result, key=key, labels=labels, run_dir=run_dir, started=t0)
 
 
+def failed_row(point: dict[str, Any], error: str | None, *, seconds: float, attempts: int) -> dict[str, Any]:
+    """The row of a run that failed (``point``: the kwargs of its :func:`run_point` job)."""
+    cfg = point["config"]
+    return {"key": point["key"], "status": "failed", **point["labels"], "strategy": cfg.get("strategy"),
+            "seed": cfg.get("seed"), "lambda_ppi": cfg.get("pruning", {}).get("lambda_ppi"),
+            "lambda_motif": cfg.get("pruning", {}).get("lambda_motif"), "run_dir": point["run_dir"],
+            "job_seconds": round(seconds, 3), "attempts": attempts, "error": error}
+
+
+def run_points(*, points: list[dict[str, Any]], stack_size: int | None = None) -> list[dict[str, Any]]:
+    """Job function of a stack: several :func:`run_point` runs on one dataset, trained as stacked models.
+
+    ``points`` are the kwargs of the runs' :func:`run_point` jobs (same dataset). The runs are trained with
+    :func:`dash_core.experiment.run_experiments` (at most ``stack_size`` per stack; None: from the memory), each
+    is saved to its run folder, and the rows come back in input order; a run that failed gets a ``failed`` row
+    and the others are kept. ``job_seconds`` of a row is its share of the job's time.
+    """
+    from dash_core.experiment import run_experiments
+
+    t0 = time.perf_counter()
+    ds, _ = DatasetSpec(**points[0]["dataset"]).load()
+    results = run_experiments(ds, [RunConfig.from_dict(p["config"]) for p in points], stack_size=stack_size)
+    rows = []
+    for p, res in zip(points, results):
+        if isinstance(res, BaseException):
+            rows.append(failed_row(p, f"{type(res).__name__}: {res}", seconds=0.0, attempts=1))
+            continue
+        save_run(res, p["run_dir"])
+        rows.append(result_row(res, key=p["key"], labels=p["labels"], run_dir=p["run_dir"], started=t0))
+    share = round((time.perf_counter() - t0) / max(1, len(points)), 3)
+    for row in rows:
+        row["job_seconds"] = share
+    return rows
+
+
+def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], dict[str, list[Job]]]:
+    """Group :func:`run_point` jobs into stacked jobs (:func:`run_points`): the executor distributes stacks.
+
+    Runs on the same dataset whose configurations can share a stack (:func:`dash_core.stacking.stack_key`)
+    are grouped; a group is cut into at least as many stacks as there are workers (when it has enough runs)
+    and at most ``executor.stack_size`` runs per stack (None: :func:`~dash_core.stacking.max_auto_stack`; the
+    job itself then splits further by memory). ``stack_size=1`` keeps one job per run.
+
+    Returns
+    -------
+    jobs, members
+        The jobs to run (a single-run group stays a plain :func:`run_point` job) and, per stacked job key, the
+        run jobs it holds.
+    """
+    from dash_core.stacking import max_auto_stack, stack_key
+
+    if executor.stack_size == 1:
+        return list(jobs), {}
+    workers = executor.workers or ((os.cpu_count() or 1) if executor.kind == "local" else 1)
+    groups: dict[tuple, list[Job]] = {}
+    out: list[Job] = []
+    for job in jobs:
+        if job.func is not run_point:
+            out.append(job)
+            continue
+        key = (json.dumps(job.kwargs["dataset"], sort_keys=True, default=str),
+               stack_key(RunConfig.from_dict(job.kwargs["config"])), job.gpus)
+        groups.setdefault(key, []).append(job)
+    members: dict[str, list[Job]] = {}
+    for group in groups.values():
+        cap = executor.stack_size or max_auto_stack(RunConfig.from_dict(group[0].kwargs["config"]).train.device)
+        n_stacks = max(math.ceil(len(group) / cap), min(workers, len(group)))
+        size = math.ceil(len(group) / n_stacks)
+        for i in range(0, len(group), size):
+            part = group[i: i + size]
+            if len(part) == 1:
+                out.append(part[0])
+                continue
+            key = f"stack:{part[0].key}+{len(part) - 1}"
+            members[key] = part
+            out.append(Job(key=key, func=run_points, gpus=part[0].gpus,
+                           kwargs={"points": [j.kwargs for j in part], "stack_size": executor.stack_size}))
+    return out, members
+
+
 def ordered_frame(rows: list[dict[str, Any]], *, extra_tail: Sequence[str] = ()) -> pd.DataFrame:
     """Rows as a frame: :data:`LEAD_COLUMNS`, metrics, ``val_mse``, other columns, ``extra_tail``, :data:`TAIL_COLUMNS`."""
     df = pd.DataFrame(rows)
@@ -272,7 +352,8 @@ def run_study(jobs: list[Job], table: ResultTable, executor: ExecutorConfig,
               should_stop: Callable[[], bool] | None) -> pd.DataFrame:
     """Run the jobs of ``jobs`` not yet ``ok`` in ``table``; store every finished row; return the study's rows.
 
-    Jobs are :func:`run_point` jobs. Failed runs get a ``status="failed"`` row with
+    Jobs are :func:`run_point` jobs; compatible ones are trained in stacks (:func:`stack_jobs`, one job per
+    stack; ``executor.stack_size=1`` turns that off). Failed runs get a ``status="failed"`` row with
     their error; runs cancelled through ``should_stop`` are returned with
     ``status="cancelled"`` (not stored, so they run on the next invocation).
     """
@@ -281,21 +362,13 @@ def run_study(jobs: list[Job], table: ResultTable, executor: ExecutorConfig,
     t0 = time.perf_counter()
     counts = {"done": 0, "failed": 0}
     labels_of = {j.key: j.kwargs for j in jobs}
+    to_run, stacks = stack_jobs(todo, executor)
 
-    def on_result(res: JobResult) -> None:
-        if res.ok:
-            row = dict(res.value)
-            row["attempts"] = res.attempts
-        else:
-            kw = labels_of[res.key]
-            cfg = kw["config"]
-            row = {"key": res.key, "status": "failed", **kw["labels"], "strategy": cfg.get("strategy"),
-                   "seed": cfg.get("seed"), "lambda_ppi": cfg.get("pruning", {}).get("lambda_ppi"),
-                   "lambda_motif": cfg.get("pruning", {}).get("lambda_motif"), "run_dir": kw["run_dir"],
-                   "job_seconds": round(res.seconds, 3), "attempts": res.attempts, "error": res.error}
-            counts["failed"] += 1
+    def put(row: dict[str, Any]) -> None:
         table.put(row)
         counts["done"] += 1
+        if row.get("status") != "ok":
+            counts["failed"] += 1
         if on_point is not None:
             elapsed = time.perf_counter() - t0
             left = len(todo) - counts["done"]
@@ -303,9 +376,20 @@ def run_study(jobs: list[Job], table: ResultTable, executor: ExecutorConfig,
             on_point(row, PointProgress(resumed + counts["done"], len(jobs), resumed, counts["failed"],
                                         elapsed, eta))
 
-    results = run_jobs(todo, executor, on_result=on_result, should_stop=should_stop) if todo else []
+    def on_result(res: JobResult) -> None:
+        members = [j.key for j in stacks[res.key]] if res.key in stacks else [res.key]
+        if res.ok:
+            for row in (res.value if res.key in stacks else [res.value]):
+                put({**row, "attempts": res.attempts})
+        elif res.error != CANCELLED:
+            for key in members:
+                put(failed_row(labels_of[key], res.error, seconds=res.seconds / len(members),
+                               attempts=res.attempts))
+
+    results = run_jobs(to_run, executor, on_result=on_result, should_stop=should_stop) if to_run else []
     df = table.frame([j.key for j in jobs])
-    cancelled = [r.key for r in results if not r.ok and r.error == CANCELLED]
+    cancelled = [k for r in results if not r.ok and r.error == CANCELLED
+                 for k in ([j.key for j in stacks[r.key]] if r.key in stacks else [r.key])]
     if cancelled:
         extra = pd.DataFrame({"key": cancelled, "status": "cancelled"})
         df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
