@@ -82,10 +82,5 @@ class ValidationReport:
     def ok(self) -> bool:
         return not self.errors
 
-    def raise_if_errors(self) -> None:
-        """Raise a :class:`DashInputError` joining all error messages, if any."""
-        if self.errors:
-            raise DashInputError("\n".join(i.message if not i.source else f"{i.source}: {i.message}" for i in self.errors))
-
     def __str__(self) -> str:
         return "\n".join(str(i) for i in self.issues)
