@@ -55,7 +55,6 @@ from dash_core.models import ModelConfig  # noqa: E402
 from dash_core.runs.executors import ExecutorConfig  # noqa: E402
 from dash_core.simulate import SimulationConfig, simulate, write_simulation  # noqa: E402
 from dash_core.studies.datasets import DatasetSpec  # noqa: E402
-from dash_core.studies.selection import select_point  # noqa: E402
 from dash_core.studies.sweeps import run_sweep  # noqa: E402
 from dash_core.train import TrainConfig  # noqa: E402
 
@@ -245,10 +244,11 @@ def part_asha(trajectories: int, epochs: int, workers: int, trials: int) -> None
         grid_wall = time.perf_counter() - t0
         t0 = time.perf_counter()
         asha = run_asha_search(spec, cfg, trials=trials, out_dir=Path(tmp) / "asha", reduction_factor=3.0,
-                               seed=0, max_concurrent=workers, min_sparsity=0.0)
+                               seed=0, max_concurrent=workers)
         asha_wall = time.perf_counter() - t0
-    grid_best = select_point(grid, "val_mse", 0.0)
-    asha_best = select_point(asha, "val_mse", 0.0)
+    # the lowest validation MSE among the finished runs (the quantity ASHA optimises)
+    grid_best = grid[grid["status"] == "ok"].sort_values("val_mse").iloc[0]
+    asha_best = asha[asha["status"] == "ok"].sort_values("val_mse").iloc[0]
     grid_epochs = int(grid["epochs"].sum())
     asha_epochs = int(asha["epochs_spent"].sum())
     grace = cfg.pruning.first_epoch + cfg.pruning.interval

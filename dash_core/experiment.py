@@ -31,9 +31,23 @@ from dash_core.pruning.base import STRATEGIES
 from dash_core.split import SplitConfig, resolve_batching, split_expression
 from dash_core.stacking import memory_probe, plan_stacks, stack_key
 from dash_core.timescale import TimeScale, scale_time
-from dash_core.train import ProgressCallback, TrainConfig, Trainer, cpu_threads_for, train_stack
+from dash_core.train import (
+    PathRecorder,
+    ProgressCallback,
+    TrainConfig,
+    Trainer,
+    cpu_threads_for,
+    train_stack,
+)
 
 CHECKPOINT_FORMAT = "dash-studio/grn-checkpoint-v1"
+#: Format tag of ``path.pt`` (the best-validation state of every pruning level).
+PATH_FORMAT = "dash-studio/grn-path-v1"
+#: Columns of ``path.csv``: one row per pruning level (see :func:`score_path`).
+PATH_COLUMNS = ["level", "first_epoch", "last_epoch", "best_epoch", "sparsity", "val_mse", "n_edges", "test_mse",
+                "balanced_accuracy", "auroc", "auprc", "reported"]
+#: From this many genes the path is scored without AUROC / AUPRC (one sort of n^2 pairs per level is then slow).
+PATH_RANKING_MAX_GENES = 2000
 #: Keys of ``metrics.json`` (a metric whose input is missing is null).
 #: Every model metric that has a prior-alone counterpart (``prior_<key>``) is written beside it, and
 #: ``val_mse`` / ``test_mse`` beside their persistence ("no change") baselines.
@@ -113,6 +127,12 @@ class RunResult:
         The run's configuration.
     genes
         Gene order of the model.
+    stop_reason
+        Why training ended.
+    path
+        The pruning path: one row per level, columns :data:`PATH_COLUMNS` (:func:`score_path`).
+    path_states
+        ``level -> state dict`` of each level's best-validation checkpoint (saved as ``path.pt``).
     """
 
     metrics: dict[str, Any]
@@ -124,6 +144,8 @@ class RunResult:
     config: RunConfig
     genes: list[str]
     stop_reason: str = ""
+    path: pd.DataFrame | None = None
+    path_states: dict[int, dict[str, torch.Tensor]] | None = None
 
 
 def split_dataset(expr: ExpressionData, cfg: TrainConfig, seed: int, split: SplitConfig | None = None, *,
@@ -262,7 +284,8 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
         strategy = build_strategy(config.strategy, config.pruning, PriorKnowledge(prior, ppi), config.seed)
         strategy.prepare_model(model)
         trainer = Trainer(model, split.train, split.validation, train_cfg, prior=prior if lam < 1 else None,
-                          seed=config.seed, hooks=strategy, progress=callback, should_stop=stop, shared=shared)
+                          seed=config.seed, hooks=strategy, progress=callback, should_stop=stop, shared=shared,
+                          path=PathRecorder())
         strategy.setup(trainer)
         members.append((config, train_cfg, split, strategy, trainer))
     outcomes = train_stack([m[4] for m in members], [lambda s=m[3], t=m[4]: s.fit(t) for m in members])
@@ -285,8 +308,10 @@ def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, spl
     """Score one trained member of a stack; its wall time is its share of the stack's training plus its scoring."""
     t1 = time.perf_counter()
     time_scale, time_note = timing
-    trainer.load_best()
     model = trainer.model
+    levels = trainer.path.levels if trainer.path is not None else []
+    path = score_path(model, levels, dataset, train_cfg, reported_epoch=trainer.best_epoch)
+    trainer.load_best()
     model.eval()
     val_data, train_data = split.validation, split.train
     # Without held-out data the trainer monitors the training fit; val_mse and its baseline are then on those pairs.
@@ -315,7 +340,58 @@ def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, spl
                              stack_peak_memory_mb=peak_mb)
     return RunResult(result["metrics"], result["details"], result["effect"],
                      edges, pd.DataFrame(trainer.history), model,
-                     replace(config, train=train_cfg), list(dataset.genes), stop_reason)
+                     replace(config, train=train_cfg), list(dataset.genes), stop_reason,
+                     path=path, path_states={int(lv["level"]): lv["state"] for lv in levels
+                                             if lv["state"] is not None})
+
+
+def score_path(model: GRNModel, levels: list[dict[str, Any]], dataset: Dataset, cfg: TrainConfig, *,
+               reported_epoch: int | None = None) -> pd.DataFrame:
+    """Score the best-validation checkpoint of every pruning level (the pruning path).
+
+    Parameters
+    ----------
+    model
+        The run's model; its state is overwritten level by level (reload the reported
+        checkpoint afterwards).
+    levels
+        :attr:`dash_core.train.PathRecorder.levels`.
+    dataset
+        The run's data: the truth (if any) gives BA / AUROC / AUPRC of each level (shown,
+        never used to choose), the test set the test MSE.
+    cfg
+        Training settings (solver of the test MSE).
+    reported_epoch
+        The run's reported (best-validation) epoch; its level gets ``reported = True``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PATH_COLUMNS`, one row per level in order. ``n_edges`` counts the
+        non-zero entries of E (row = regulator, column = target). AUROC / AUPRC are left
+        empty from :data:`PATH_RANKING_MAX_GENES` genes on.
+    """
+    truth = dataset.truth_matrix()
+    rows = []
+    for lv in levels:
+        if lv["state"] is None:
+            continue
+        model.load_state_dict(lv["state"])
+        model.eval()
+        with torch.no_grad():
+            effect = model.effect_matrix().detach().cpu().double().numpy()
+        row = {k: lv[k] for k in ("level", "first_epoch", "last_epoch", "best_epoch", "sparsity", "val_mse")}
+        row.update(n_edges=M.n_edges(effect), test_mse=None, balanced_accuracy=None, auroc=None, auprc=None,
+                   reported=reported_epoch is not None and lv["first_epoch"] <= reported_epoch <= lv["last_epoch"])
+        if dataset.test_expression is not None:
+            row["test_mse"] = one_step_mse(model, dataset.test_expression, cfg)
+        if truth is not None:
+            row["balanced_accuracy"] = M.balanced_accuracy(effect, truth)
+            if dataset.n_genes < PATH_RANKING_MAX_GENES:
+                row.update({k: v for k, v in M.ranking_metrics(effect, truth, epr=False).items()
+                            if k in ("auroc", "auprc")})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=PATH_COLUMNS)
 
 
 def _history_value(history: list[dict[str, Any]], epoch: int, key: str) -> float | None:
@@ -414,7 +490,11 @@ def load_checkpoint(path, device: str = "cpu") -> tuple[GRNModel, RunConfig, lis
 
 
 def save_run(result: RunResult, out_dir) -> dict[str, Path]:
-    """Write ``metrics.json``, ``metrics_detail.json``, ``edges.csv``, ``history.csv``, ``config.json``, ``model.pt``."""
+    """Write ``metrics.json``, ``metrics_detail.json``, ``edges.csv``, ``history.csv``, ``config.json``, ``model.pt``.
+
+    With a pruning path also ``path.csv`` (one row per level) and ``path.pt`` (each level's
+    best-validation state; :func:`load_level`).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in ["metrics.json", "metrics_detail.json", "edges.csv", "history.csv",
@@ -427,7 +507,81 @@ def save_run(result: RunResult, out_dir) -> dict[str, Path]:
     paths["config.json"].write_text(json.dumps(result.config.to_dict(), indent=2))
     paths["genes.txt"].write_text("\n".join(result.genes) + "\n")
     torch.save(checkpoint_dict(result.model, result.config, result.genes), paths["model.pt"])
+    if result.path is not None:
+        paths["path.csv"] = out / "path.csv"
+        result.path.to_csv(paths["path.csv"], index=False)
+    if result.path_states:
+        paths["path.pt"] = out / "path.pt"
+        torch.save({"format": PATH_FORMAT, "levels": {str(k): {n: t.detach().cpu() for n, t in st.items()}
+                                                      for k, st in result.path_states.items()}}, paths["path.pt"])
     return paths
+
+
+def load_level(run_dir, level: int, device: str = "cpu") -> tuple[GRNModel, RunConfig, list[str]]:
+    """The best-validation checkpoint of pruning level ``level`` of a saved run.
+
+    Parameters
+    ----------
+    run_dir
+        A folder written by :func:`save_run` (``model.pt`` and ``path.pt``).
+    level
+        A ``level`` of the run's ``path.csv``.
+
+    Returns
+    -------
+    (model, config, genes)
+        As :func:`load_checkpoint`, with that level's weights and masks.
+    """
+    run_dir = Path(run_dir)
+    model, config, genes = load_checkpoint(run_dir / "model.pt", device=device)
+    ppath = run_dir / "path.pt"
+    try:
+        data = torch.load(ppath, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
+        raise DashInputError(f"Could not read the pruning path: {exc}. Runs saved before path.pt existed have "
+                             "only their reported checkpoint.", source=str(ppath)) from None
+    if not isinstance(data, dict) or data.get("format") != PATH_FORMAT:
+        raise DashInputError("This file is not a DASH Studio pruning path.", source=str(ppath))
+    state = data["levels"].get(str(int(level)))
+    if state is None:
+        raise DashInputError(f"level {level} is not in this run's path (levels: {', '.join(data['levels'])}).",
+                             source=str(ppath))
+    model.load_state_dict(state)
+    model.to(resolve_device(device))
+    model.eval()
+    return model, config, genes
+
+
+def export_level(run_dir, level: int, dataset: Dataset, out_dir) -> Path:
+    """Write pruning level ``level`` of a saved run as a run folder of its own (no retraining).
+
+    The folder gets what :func:`save_run` writes for a run (``metrics.json``, ``edges.csv``,
+    ``model.pt``, ...), scored on ``dataset`` (the run's data), with that level's checkpoint as the
+    reported model; ``history.csv`` and ``path.csv`` are copied from the run.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+    """
+    run_dir = Path(run_dir)
+    model, config, genes = load_level(run_dir, level)
+    if list(genes) != list(dataset.genes):
+        raise DashInputError("the dataset's genes differ from the run's; give the data the run was trained on.",
+                             source=str(run_dir))
+    path = pd.read_csv(run_dir / "path.csv")
+    row = path[path["level"] == int(level)].iloc[0]
+    scored = score_model(model, dataset, config.train, val_mse=float(row["val_mse"]))
+    old = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    scored["metrics"].update(epochs=old.get("epochs"), best_epoch=int(row["best_epoch"]),
+                             wall_seconds=old.get("wall_seconds"))
+    edges = matrix_to_edges(scored["effect"], genes, max_edges=EDGE_TABLE_LIMIT)
+    scored["details"].update(level=int(level), source_run=str(run_dir), edges_in_table=int(len(edges)))
+    history = pd.read_csv(run_dir / "history.csv") if (run_dir / "history.csv").is_file() else pd.DataFrame()
+    result = RunResult(scored["metrics"], scored["details"], scored["effect"], edges, history, model, config,
+                       list(genes), "level", path=path)
+    save_run(result, out_dir)
+    return Path(out_dir)
 
 
 def _plain(v: Any) -> Any:

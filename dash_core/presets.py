@@ -33,7 +33,8 @@ PRESETS.register(
 PRESETS.register(
     "breast", "Breast-cancer pseudotime (one trajectory, ~11k genes): h 300, lr 1e-4, 300 epochs without early "
     "stopping, pairs of 16, scheduler patience 2; pruning 90 % at epoch 10, then 10 % every 20 epochs, 5 % after "
-    "epoch 220; λ = (0.995, 0.95); |P| as prior",
+    "epoch 220; λ = (0.995, 0.95); |P| as prior (the paper's switch of λ_data from 1 to 0.999 after epoch 5 is not "
+    "modelled: λ_data stays the strategy's)",
     f"{DASH_PAPER}, Table 2 caption and released breast script (methods A.4, B.6, B.8)",
 )({
     "model.hidden": 300, "train.lr": 1e-4, "train.max_epochs": 300, "train.patience": 0,

@@ -178,6 +178,47 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
+class PathRecorder:
+    """The pruning path of a run: the best-validation checkpoint of every pruning level.
+
+    A *level* is a stretch of consecutive epochs trained with the same mask, identified by
+    the number of unmasked prunable entries; level 0 is the model before the first pruning
+    event and level k the model after the k-th event that masked anything. The trainer calls
+    :meth:`observe` after every epoch; the recorder keeps, per level, the epoch with the
+    lowest validation MSE (strict improvement, as the run's own checkpoint) together with a
+    CPU copy of its state (weights and masks), so that any sparsity along the path can be
+    scored and reported without retraining (:func:`dash_core.experiment.score_path`).
+
+    Attributes
+    ----------
+    levels
+        One dict per level, in order: ``level``, ``first_epoch``, ``last_epoch``,
+        ``best_epoch``, ``val_mse`` (best within the level), ``sparsity`` (methods D.1, at
+        the best epoch), ``n_unmasked`` and ``state`` (the best epoch's state dict).
+    """
+
+    def __init__(self) -> None:
+        self.levels: list[dict[str, Any]] = []
+
+    @staticmethod
+    def n_unmasked(model: GRNModel) -> int:
+        """Unmasked entries over the model's prunable layers (what changes at a pruning event)."""
+        return int(sum(int(p.layer.n_unmasked) for p in model.prunable_layers()))
+
+    def observe(self, trainer: Trainer, epoch: int, val_mse: float, sparsity: float) -> None:
+        """Record epoch ``epoch``; opens a new level when the mask changed since the last call."""
+        n = self.n_unmasked(trainer.model)
+        if not self.levels or self.levels[-1]["n_unmasked"] != n:
+            self.levels.append({"level": len(self.levels), "first_epoch": epoch, "last_epoch": epoch,
+                                "best_epoch": epoch, "val_mse": math.inf, "sparsity": sparsity,
+                                "n_unmasked": n, "state": None})
+        level = self.levels[-1]
+        level["last_epoch"] = epoch
+        if val_mse < level["val_mse"]:
+            level.update(best_epoch=epoch, val_mse=float(val_mse), sparsity=float(sparsity),
+                         state={k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()})
+
+
 class StrategyHooks(Protocol):
     """What the trainer calls on a pruning strategy (see :mod:`dash_core.pruning`)."""
 
@@ -247,6 +288,8 @@ class Trainer:
         Called with a :class:`ProgressEvent` after every epoch.
     should_stop
         Polled every epoch; returning True cancels training (``stop_reason = "cancelled"``).
+    path
+        Optional :class:`PathRecorder`, told about every epoch (the pruning path).
     shared
         A dict shared by the trainers of one stack: trainers with the same seed and prior then share
         one copy of the prior-loss probe states (10,000 x n each).
@@ -264,6 +307,7 @@ class Trainer:
         hooks: StrategyHooks | None = None,
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        path: PathRecorder | None = None,
         shared: dict | None = None,
     ) -> None:
         config.validate()
@@ -278,6 +322,7 @@ class Trainer:
         self.hooks: StrategyHooks = hooks or _NoHooks()
         self.progress = progress
         self.should_stop = should_stop
+        self.path = path
         self.seed = int(seed)
         self.generator = torch.Generator().manual_seed(self.seed + 1)
         #: The model's largest rate as last read (sizes fixed-step solves, :func:`_refresh_rates`).
@@ -495,6 +540,8 @@ class Trainer:
             self.best_state = self.snapshot()
         else:
             self.bad_epochs += 1
+        if self.path is not None:
+            self.path.observe(self, e, val, sparsity)
         self._record(train_loss, val, epoch_seconds, loop.max_epochs, sparsity)
         if loop.patience and self.bad_epochs >= loop.patience and self.min_sparsity_reached:
             loop.reason = "early_stopping"

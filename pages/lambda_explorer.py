@@ -11,6 +11,7 @@ from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
 from dash_core.models import ModelConfig
 from dash_core.pruning import STRATEGIES, PruningConfig
+from dash_core.studies.selection import DEFAULT_TOLERANCE, aggregate_points, path_table, recommend
 from dash_core.train import TrainConfig
 from pages import _ui
 
@@ -28,7 +29,8 @@ GRID = [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 0.995, 1.0]
 st.title("λ explorer")
 st.caption("DASH mixes each weight's magnitude with a prior score: λ_PPI for the input layers, λ_motif for the "
            "output layers (0 = magnitude only, i.e. IMP; 1 = prior only, i.e. BioPrune). A sweep trains one model "
-           "per grid point and places it on the sparsity–accuracy plane next to baseline strategies.")
+           "per grid point; every run records its whole pruning path, so each λ point becomes a sparsity–accuracy curve. "
+           "The recommended model is chosen by validation error alone.")
 store = _ui.get_store()
 sweeps = store.list_runs(kind="sweep")
 
@@ -49,8 +51,10 @@ with st.expander("Launch a sweep", expanded=not sweeps):
                                    default=[n for n in ("none", "imp") if n in names and n != strategy],
                                    key="sw_baselines",
                                    help="Other strategies trained once per seed at the base settings, for reference.")
-        n_seeds = c2.number_input("Seeds per point", 1, 10, 1, key="sw_seeds",
-                                  help="Repeat each point with seeds 0..k-1 (mean shown in the heatmap).")
+        n_seeds = c2.number_input("Seeds per point", 1, 10, 3, key="sw_seeds",
+                                  help="Repeat each point with seeds 0..k-1: curves and the recommendation average "
+                                       "the seeds, and each edge of the recommended model gets a confidence (the "
+                                       "share of seeds that keep it). At least 2 for edge confidence.")
         max_epochs = c3.number_input("Max epochs", 1, 2000, 60, key="sw_epochs",
                                      help="Per run. The paper trains up to 200; fewer epochs give a quick overview.")
         hidden = c4.number_input("Hidden units", 2, 400, 40, key="sw_hidden", help="Width of each model branch.")
@@ -58,8 +62,15 @@ with st.expander("Launch a sweep", expanded=not sweeps):
         cpus = os.cpu_count() or 1
         workers = c1.slider("Parallel workers", 1, max(1, cpus), min(2, cpus), key="sw_workers",
                             help="Runs trained at the same time in separate processes (local executor).")
-        patience = c2.number_input("Early-stopping patience", 0, 1000, 40, key="sw_patience",
-                                   help="Epochs without a better validation MSE before a run stops (0 = never).")
+        patience = c2.number_input("Early-stopping patience", 0, 1000, 0, key="sw_patience",
+                                   help="Epochs without a better validation MSE before a run stops. 0 (default) = "
+                                        "never: every run follows the whole pruning schedule, so each curve reaches "
+                                        "the high sparsities the recommendation can choose from.")
+        tolerance = c3.slider("Recommendation tolerance", 0.0, 0.30, DEFAULT_TOLERANCE, step=0.01, key="sw_tol",
+                              format="%.2f",
+                              help="The sweep recommends the sparsest (λ, pruning level) whose validation MSE, "
+                                   "averaged over seeds, is within this fraction of the best. No gold standard is "
+                                   "used. You can change it below after the sweep, too.")
         n_points = len(grid_ppi) * len(grid_motif) * int(n_seeds) + len(baselines) * int(n_seeds)
         st.caption(f"{n_points} runs in total.")
         if st.button("Launch sweep", type="primary", icon=":material/rocket_launch:", key="sw_launch",
@@ -76,7 +87,7 @@ with st.expander("Launch a sweep", expanded=not sweeps):
                 params = {"config": cfg.to_dict(), "strategy": strategy,
                           "lambda_ppi_grid": sorted(grid_ppi), "lambda_motif_grid": sorted(grid_motif),
                           "seeds": list(range(int(n_seeds))), "baselines": baselines,
-                          "executor": _executor_settings(int(workers))}
+                          "executor": _executor_settings(int(workers)), "tolerance": float(tolerance)}
                 rid = _ui.launch_job("sweep", params, label=f"{strategy} sweep {len(grid_ppi)}×{len(grid_motif)} "
                                                           f"on {dataset.name}")
                 if rid:
@@ -97,13 +108,134 @@ if sweeps:
 with_singles = c2.checkbox("Also show single training runs", value=not sweeps, key="sw_singles",
                            help="Add the finished runs from Train & prune as extra points.")
 
+
+
+def _sweep_paths(rec) -> pd.DataFrame:
+    """Pruning-path rows of a sweep (live ``paths.csv``; for older sweeps, read from each point's ``path.csv``)."""
+    paths = _ui.read_csv(rec.path / "paths.csv")
+    pts = _ui.read_csv(rec.path / "points.csv")
+    if paths is None and pts is not None and "run_dir" in pts.columns:
+        paths = path_table(pts)
+    if paths is None or paths.empty:
+        return pd.DataFrame()
+    paths = paths.copy()
+    if pts is not None and {"run_dir", "run_id"} <= set(pts.columns):
+        ids = dict(zip(pts["run_dir"].astype(str), pts["run_id"], strict=False))
+        paths["run_id"] = paths["run_dir"].astype(str).map(ids)
+    return paths
+
+
+def _open_recommended(rec, swept: str, tol: float) -> None:
+    """Open the recommended model of sweep ``rec`` in Results, writing it first if the tolerance changed."""
+    summary = (rec.summary or {}).get("recommended") or {}
+    if summary.get("run_id") and abs(float(summary.get("tolerance", -1)) - tol) < 1e-9 \
+            and store.find(summary["run_id"]) is not None:
+        _ui.open_results(summary["run_id"])
+        return
+    from dash_core.runs.jobs import register_recommended
+    from dash_core.studies.selection import finalize_sweep
+
+    ds_dir = _ui.run_dataset_dir(rec)
+    sweep_dir = rec.path / "points" / swept
+    table = _ui.read_csv(sweep_dir / "sweep.csv")
+    if ds_dir is None or table is None:
+        st.error("The sweep's data or results table is missing; the model cannot be written.")
+        return
+    try:
+        with st.spinner("Writing the recommended model (edge confidence, prior audit)…"):
+            dataset = _ui.load_dir_cached(ds_dir)[0]
+            selection = finalize_sweep(sweep_dir, table, dataset, tolerance=tol, strategy=swept)
+            run_id = register_recommended(store, rec.run_id, sweep_dir, selection)
+    except DashInputError as exc:
+        st.error(str(exc))
+        return
+    _ui.open_results(run_id)
+
+
 frames = []
 if sel is not None:
     rec = store.get(sel)
-    if rec.active:
+    if rec.active or rec.status == "failed":
         _ui.job_status_panel(sel, show_curves=False, key="sweep_live")
-    elif rec.status == "failed":
-        _ui.job_status_panel(sel, show_curves=False, key="sweep_live")
+
+    @st.fragment(run_every=3.0 if rec.active else None)
+    def _curves() -> None:
+        """Curves, Pareto front and recommendation; refreshed every 3 s while the sweep runs."""
+        rec = store.get(sel)
+        swept = rec.params.get("strategy") or "dash"
+        paths = _sweep_paths(rec)
+        if len(paths):
+            from dash_core.plots import path_curves_figure
+
+            gold = [m for m in ("balanced_accuracy", "auroc", "auprc")
+                    if m in paths.columns and pd.to_numeric(paths[m], errors="coerce").notna().any()]
+            axes = [*gold, "val_mse", *(["test_mse"] if "test_mse" in paths.columns else [])]
+            names = {"balanced_accuracy": "balanced accuracy (gold standard)", "auroc": "AUROC (gold standard)",
+                     "auprc": "AUPRC (gold standard)", "val_mse": "validation MSE", "test_mse": "test MSE"}
+            c1, c2 = st.columns([3, 2])
+            metric = c1.radio("Accuracy axis", axes, horizontal=True, key="sw_path_metric", format_func=names.get,
+                              help="Gold-standard metrics are shown for reading only; the recommendation never uses "
+                                   "them. Without a gold standard the axis is the validation MSE.")
+            tol = c2.slider("Tolerance of the recommendation", 0.0, 0.30,
+                            float(rec.params.get("tolerance", DEFAULT_TOLERANCE)), step=0.01, key=f"sw_view_tol_{sel}",
+                            help="Recommended = the sparsest (λ, level) whose seed-averaged validation MSE is within "
+                                 "this fraction of the best. Default 5 % (README, 'Choosing a model').")
+            curves = aggregate_points(paths, complete_only=False)
+            if "run_id" in paths.columns:  # a run to open per curve point: the first seed's
+                first = paths.dropna(subset=["run_id"]).drop_duplicates(["strategy", "lambda_ppi", "lambda_motif",
+                                                                          "level"])
+                curves = curves.merge(first[["strategy", "lambda_ppi", "lambda_motif", "level", "run_id"]],
+                                      on=["strategy", "lambda_ppi", "lambda_motif", "level"], how="left")
+            best = None
+            try:
+                best = recommend(paths, tol, strategy=swept if (paths["strategy"] == swept).any() else None)
+            except DashInputError:
+                best = None
+            left, right = st.columns([3, 2], gap="large")
+            with left:
+                st.markdown("**Sparsity–accuracy curves** (one per λ point and baseline; seeds averaged) — click a point "
+                            "to open that run")
+                fig = path_curves_figure(curves, metric=metric, recommended=None if best is None else {
+                    "lambda_ppi": best.lambda_ppi, "lambda_motif": best.lambda_motif, "level": best.level,
+                    "sparsity": best.sparsity, **({"val_mse": best.val_mse} if metric == "val_mse" else {})})
+                event = st.plotly_chart(fig, key="sw_paths", on_select="rerun", selection_mode="points",
+                                        config={"displaylogo": False})
+                picked = [p for p in (event.selection.points if event else []) if p.get("customdata")]
+                if picked and str(picked[0]["customdata"][0]) not in ("", "nan", "None"):
+                    run_id = str(picked[0]["customdata"][0])
+                    token = (run_id, picked[0].get("x"), picked[0].get("y"))
+                    if st.session_state.get("sw_last_path_pick") != token and store.find(run_id) is not None:
+                        st.session_state["sw_last_path_pick"] = token
+                        _ui.open_results(run_id)
+            with right:
+                if best is None:
+                    st.info("No recommendation yet: it needs at least one finished run of the swept strategy.")
+                else:
+                    st.markdown(f"**Recommended** ★ λ = ({best.lambda_ppi:g}, {best.lambda_motif:g}), pruning level "
+                                f"{best.level}")
+                    st.metric("Sparsity", f"{best.sparsity:.1%}", help="Mean over the seeds at this λ and level.")
+                    st.metric("Validation MSE", f"{best.val_mse:.4g}",
+                              delta=f"{best.val_mse / best.best_val_mse - 1:+.1%} vs best", delta_color="off",
+                              help=f"The best seed-averaged validation MSE of all points is {best.best_val_mse:.4g}.")
+                    st.caption(f"Rule: {best.rule}." + (" Provisional: the sweep is still running." if rec.active
+                                                         else ""))
+                    row = paths[(paths["strategy"] == best.strategy) & (paths["lambda_ppi"] == best.lambda_ppi)
+                                & (paths["lambda_motif"] == best.lambda_motif) & (paths["level"] == best.level)]
+                    shown = {m: pd.to_numeric(row[m], errors="coerce").mean() for m in gold}
+                    if any(pd.notna(v) for v in shown.values()):
+                        st.caption("Scored afterwards against the gold standard (not used to choose): "
+                                   + ", ".join(f"{names[m].split(' (')[0]} {v:.3f}" for m, v in shown.items()
+                                               if pd.notna(v)))
+                    if st.button("Open the recommended model in Results", type="primary", icon=":material/star:",
+                                 key="sw_open_rec", disabled=rec.active,
+                                 help="Opens the recommended checkpoint with its per-edge confidence over seeds and the "
+                                      "prior audit." + (" Available when the sweep has finished." if rec.active else "")):
+                        _open_recommended(rec, swept, tol)
+
+    _curves()
+
+frames = []
+if sel is not None:
     pts = _ui.read_csv(rec.path / "points.csv")
     if pts is None:
         prog = store.progress(sel)
@@ -132,7 +264,7 @@ if len(points) and "sparsity" in points.columns:
                       help="Balanced accuracy / AUPRC need a gold standard; without one, validation MSE is used.")
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.markdown("**Sparsity–accuracy plane** — click a point to open the run in Results")
+        st.markdown("**Reported checkpoint of each run** (its best validation epoch) — click a point to open the run")
         fig = sparsity_accuracy_figure(points, metric=metric)
         event = st.plotly_chart(fig, key="sw_plane", on_select="rerun", selection_mode="points",
                                 config={"displaylogo": False})

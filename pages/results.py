@@ -121,13 +121,24 @@ E = edges_to_matrix(edges, genes) if genes else np.zeros((0, 0))
 truth = edges_to_matrix(dataset.truth, genes) if dataset is not None and dataset.truth is not None else None
 prior = edges_to_matrix(dataset.prior, genes) if dataset is not None and dataset.prior is not None else None
 
-tab_heat, tab_edges, tab_traj, tab_net, tab_train, tab_dl = st.tabs(
-    ["Network heatmaps", "Edge table", "Fitted trajectories", "Network view", "Training curves", "Downloads"])
+has_confidence = "confidence" in edges.columns
+audit_path = folder / "prior_audit.csv"
+net_edges = edges
+if has_confidence:
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    min_conf = c1.slider("Minimum edge confidence", 0.0, 1.0, 0.0, step=0.05, key="res_min_conf",
+                         help="Confidence = share of the seeds whose model at the same λ and pruning level keeps "
+                              "the edge (1 = every seed). Filters the edge table and the network view.")
+    net_edges = edges[edges["confidence"] >= min_conf - 1e-9]
+    c2.caption(f"{len(net_edges):,} of {len(edges):,} edges have confidence ≥ {min_conf:.2f}.")
+tab_heat, tab_edges, tab_traj, tab_net, tab_train, tab_conf, tab_dl = st.tabs(
+    ["Network heatmaps", "Edge table", "Fitted trajectories", "Network view", "Training curves",
+     "Confidence & prior audit", "Downloads"])
 
 with tab_edges:
     from pages._edges import edge_table_panel
 
-    edge_table_panel(edges, dataset.truth if dataset is not None else None, key="res_edges")
+    edge_table_panel(net_edges, dataset.truth if dataset is not None else None, key="res_edges")
 
 with tab_heat:
     reference = truth if truth is not None else prior
@@ -223,7 +234,7 @@ with tab_traj:
 
 with tab_net:
     c1, c2, c3 = st.columns([2, 2, 1])
-    n_e = len(edges)
+    n_e = len(net_edges)
     top_k = n_e
     if n_e > 5:
         top_k = c1.slider("Edges shown", 5, min(300, n_e), min(60, n_e), key="res_topk",
@@ -235,10 +246,10 @@ with tab_net:
                         help="Sign of the learned effect, or whether the edge is in the gold standard.")
     physics = c3.checkbox("Physics layout", value=True, key="res_physics",
                           help="Let nodes settle with a force layout; switch off to freeze them.")
-    if len(edges) == 0:
-        st.info("The model has no edges left (everything was pruned).")
+    if len(net_edges) == 0:
+        st.info("No edge to draw (everything was pruned, or the confidence filter removed every edge).")
     else:
-        page = network_html(edges, truth=dataset.truth if dataset is not None else None, top_k=int(top_k),
+        page = network_html(net_edges, truth=dataset.truth if dataset is not None else None, top_k=int(top_k),
                             color_by=color_by, physics=physics)
         if hasattr(st, "iframe"):
             st.iframe(page, height=620)
@@ -253,6 +264,56 @@ with tab_train:
         st.info("No training history was saved for this run.")
     else:
         st.plotly_chart(training_curves_figure(hist), key="res_hist", config={"displaylogo": False})
+
+with tab_conf:
+    if not has_confidence:
+        st.info("Edge confidence needs several seeds at one λ and pruning level: open the **recommended model** of a "
+                "λ-explorer sweep (or `python -m dash_core sweep --seeds 0,1,2`), whose edges carry the share of "
+                "seeds that keep them.")
+    else:
+        import plotly.graph_objects as go
+
+        counts = edges["confidence"].round(3).value_counts().sort_index()
+        fig = go.Figure(go.Bar(x=counts.index, y=counts.to_numpy(), marker_color="#1f77b4",
+                               hovertemplate="confidence %{x:.2f}: %{y} edges<extra></extra>"))
+        fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                          title="Edge confidence (share of seeds keeping the edge)",
+                          xaxis_title="confidence", yaxis_title="edges")
+        st.plotly_chart(fig, key="res_conf_hist", config={"displaylogo": False})
+        st.caption(f"{int((edges['confidence'] >= 1 - 1e-9).sum()):,} of {len(edges):,} edges are kept by every "
+                   "seed. Filter the edge table and the network view with the confidence slider above the tabs.")
+    audit = _ui.read_csv(audit_path)
+    if audit is None and (folder / "members.json").is_file() and st.button(
+            "Run the prior audit", key="res_run_audit", help="Compare the prior with the seeds' models (seconds)."):
+        from dash_core.audit import audit_run
+
+        try:
+            audit = audit_run(folder)
+        except DashInputError as exc:
+            st.error(str(exc))
+    if audit is not None:
+        from dash_core.audit import CATEGORIES
+
+        st.markdown("**Prior audit** — which prior edges the data supports")
+        counts = audit["category"].value_counts()
+        cols = st.columns(len(CATEGORIES))
+        helps = {"unsupported prior": "In the prior, but pruned in most seeds: the data does not need it.",
+                 "new, data-supported": "Absent from the prior (or a low prior score) but kept by every seed, "
+                                        "at least as strong as a typical edge.",
+                 "confirmed prior": "In the prior and kept in most seeds."}
+        for col, cat in zip(cols, CATEGORIES):
+            col.metric(cat, f"{int(counts.get(cat, 0)):,}", help=helps[cat])
+        cat = st.segmented_control("Show", list(CATEGORIES), default=CATEGORIES[0], key="res_audit_cat") \
+            if hasattr(st, "segmented_control") else st.radio("Show", list(CATEGORIES), key="res_audit_cat")
+        view = audit[audit["category"] == cat] if cat else audit
+        st.dataframe(view, hide_index=True, height=320)
+        st.caption("doubt = 1 / (1 + support); support = |E| relative to a typical kept edge, averaged over seeds "
+                   "(0 where pruned). Rows: regulator (source) → target.")
+        st.download_button("Prior audit (CSV)", audit.to_csv(index=False), file_name=f"{run_id}_prior_audit.csv",
+                           mime="text/csv", key="dl_audit", help="All three groups, with confidence and support.")
+    elif not (folder / "members.json").is_file():
+        st.caption("The prior audit is computed for the recommended model of a sweep (`python -m dash_core audit "
+                   "--run DIR` works on any run folder).")
 
 with tab_dl:
     st.caption("Everything needed to reuse or re-create the run; the network is regulator (source) → target.")

@@ -1,7 +1,7 @@
 """Signaling: LEMBAS-style recurrent signaling models and the self-pruning study (methods notes H, I).
 
 Thin UI: reading and validation are :mod:`dash_core.signaling.data`, training and the study run
-as the background jobs ``signaling_train`` and ``selfprune`` (:mod:`dash_core.signaling.jobs`),
+as the background jobs ``signaling_train``, ``signaling_cv`` and ``selfprune`` (:mod:`dash_core.signaling.jobs`),
 the figures are :mod:`dash_core.signaling.plots` and :func:`dash_core.plots.network_html`.
 Edge tables are ``source, target, ...`` (edge ``source -> target``).
 """
@@ -28,11 +28,12 @@ from pages import _ui
 DEMO_DIR = _ui.ROOT / "assets" / "signaling_demo"
 ROLES = {"pkn": "Network (PKN)", "ligands": "Ligand table", "tfs": "TF activity table"}
 L2_CHOICES = (1e-6, 1e-5, 1e-4)
-TRAIN_KIND, STUDY_KIND = "signaling_train", "selfprune"
+TRAIN_KIND, STUDY_KIND, CV_KIND = "signaling_train", "selfprune", "signaling_cv"
 PLOT_CFG = {"displaylogo": False}
 _DATA = "sig_data"
 _TRAIN_RUN = "sig_train_run"
 _STUDY_RUN = "sig_study_run"
+_CV_RUN = "sig_cv_run"
 
 READOUT_HELP = """
 **R1 — share below the median.** The median |W| over all non-zero edge weights splits the edges in
@@ -208,7 +209,7 @@ def _download(df: pd.DataFrame | None, label: str, name: str, key: str, what: st
 def _finished_runs(kind: str, marker: str) -> list:
     store = _ui.get_store()
     return [r for r in store.list_runs(kind=kind) if (r.path / marker).is_file()
-            and (kind == STUDY_KIND or r.status in (COMPLETED, CANCELLED))]
+            and (kind in (STUDY_KIND, CV_KIND) or r.status in (COMPLETED, CANCELLED))]
 
 
 def _select_run(runs: list, key: str, wanted: str | None, label: str, help_text: str):
@@ -271,7 +272,7 @@ st.caption("Biology-informed recurrent signaling networks (LEMBAS): ligands driv
            "network (PKN) of signed edges to a steady state whose transcription-factor (TF) nodes are fitted to "
            "measured TF activities. The **self-pruning study** injects spurious edges into the PKN and "
            "asks whether training with an L2 penalty shrinks them away.")
-tab_data, tab_train, tab_study = st.tabs(["Data", "Train", "Self-pruning study"])
+tab_data, tab_train, tab_cv, tab_study = st.tabs(["Data", "Train", "Cross-validation", "Self-pruning study"])
 
 # ------------------------------------------------------------------ data
 with tab_data:
@@ -430,6 +431,115 @@ with tab_train:
                                       "config.json of the run folder).")
 
 # ------------------------------------------------------------------ self-pruning study
+with tab_cv:
+    from dash_core.signaling.cv import FOLDS_FILE as CV_FILE
+    from dash_core.signaling.cv import PER_TF_FILE, PREDICTIONS_FILE
+    from dash_core.signaling.cv import SUMMARY_FILE as CV_SUMMARY
+
+    if info is None:
+        st.info("Load valid signaling data on the **Data** tab first.")
+    else:
+        st.subheader("Cross-validate")
+        st.caption("Train one model per fold on the other conditions and predict the held-out ones (LEMBAS's "
+                   "protocol: leave one condition out). The pooled Pearson r runs over every held-out condition × TF "
+                   "value; the baseline predicts each TF by its mean over the fold's training conditions.")
+        c = st.columns(4)
+        cv_preset = c[0].selectbox("Preset", ["package", "self_prune"], key="sig_cv_preset",
+                                   format_func={"self_prune": "self-pruning study (I.2)", "package": "LEMBAS package (H)"}.get,
+                                   help="Training settings of every fold (LEMBAS's cross-validation used the package "
+                                        "settings).")
+        fold_mode = c[1].selectbox("Folds", ["leave one condition out", "K-fold"], key="sig_cv_mode",
+                                   help="Leave one out: one fold per condition. K-fold: conditions shuffled and cut "
+                                        "into K parts.")
+        k_folds = c[2].number_input("K", 2, max(2, info["n_conditions"]), min(5, max(2, info["n_conditions"])),
+                                    key="sig_cv_k", disabled=fold_mode != "K-fold", help="Number of folds (K-fold only).")
+        cv_epochs = c[3].number_input("Epochs", 1, 100_000, 400, step=50, key="sig_cv_epochs",
+                                      help="Epochs per fold (LEMBAS: 5,000; 400 suit the demo).")
+        c = st.columns(4)
+        cv_seed = c[0].number_input("Seed", 0, 10_000, 0, key="sig_cv_seed",
+                                    help="Seeds every fold's initialisation and noise.")
+        cv_workers = c[1].number_input("Workers", 1, max(1, os.cpu_count() or 1), 1, key="sig_cv_workers",
+                                       help="Folds trained in parallel processes.")
+        cv_stack = c[2].number_input("Folds per stack", 0, 1000, 1, key="sig_cv_stack",
+                                     help="Folds trained together in one pass (0 = all of a worker's folds). On a GPU "
+                                          "stacking is much faster; on a CPU 1 writes each fold as soon as it is done.")
+        cv_device = _device_widget(c[3], "sig_cv_device")
+        n_folds = info["n_conditions"] if fold_mode != "K-fold" else int(k_folds)
+        st.caption(f"{n_folds} folds × {int(cv_epochs)} epochs.")
+        cv_label = st.text_input("Run label", value=f"cross-validation · {spec['name']}", key="sig_cv_label",
+                                 help="A name to find the run again below and in the sidebar.")
+        if st.button("Run cross-validation", type="primary", key="sig_cv_launch", icon=":material/play_arrow:",
+                     help="Start in a background process; folds appear below as they finish."):
+            from dash_core.signaling.jobs import training_config
+
+            params = {"data": {r: spec[r] for r in ROLES} | {"name": spec["name"]}, "preset": cv_preset,
+                      "config": {"epochs": int(cv_epochs), "device": cv_device, "seed": int(cv_seed),
+                                 "eval_every": max(1, min(50, int(cv_epochs) // 20))},
+                      "cv": {"folds": "loo" if fold_mode != "K-fold" else int(k_folds), "stack_size": int(cv_stack)},
+                      "executor": {"workers": int(cv_workers)}}
+            _validate_and_launch(training_config, params, cv_device, CV_KIND, cv_label, _CV_RUN,
+                                 "Cross-validation started.")
+        live = st.session_state.get(_CV_RUN)
+        if live and _ui.get_store().find(live) is not None:
+            st.subheader("Progress")
+            _ui.job_status_panel(live, show_curves=False, key="sig_cv_live")
+
+    cv_runs = _finished_runs(CV_KIND, CV_SUMMARY)
+    if cv_runs:
+        st.subheader("Cross-validation results")
+        crec = _select_run(cv_runs, "sig_cv_result", st.session_state.get(_CV_RUN), "Run",
+                           "Cross-validation runs with at least one finished fold, newest first.")
+        cdir = crec.path
+        try:
+            summary = json.loads((cdir / CV_SUMMARY).read_text())
+        except (OSError, json.JSONDecodeError):
+            summary = {}
+        folds_table = _ui.read_csv(cdir / CV_FILE)
+        if not summary.get("folds") or folds_table is None:
+            st.info("No fold of this run has finished yet.")
+        else:
+            if crec.active:
+                st.caption(f"{summary['folds']} of {summary['folds_total']} folds finished; the run is still going.")
+            c = st.columns(4)
+            fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+            c[0].metric("Pooled r", fmt(summary.get("pooled_pearson")), border=True,
+                        help="Pearson r over every held-out condition × TF value (as LEMBAS reports it).")
+            c[1].metric("Baseline r", fmt(summary.get("baseline_pooled_pearson")), border=True,
+                        help="The same r for predicting each TF by its mean over the fold's training conditions: "
+                             "what the model has to beat.")
+            c[2].metric("Mean per-fold r", fmt(summary.get("mean_fold_pearson")), border=True,
+                        help="Mean over folds of r across the held-out values of the fold (leave one out: across "
+                             "the TFs of the one held-out condition).")
+            c[3].metric("Folds", f"{summary['folds']} / {summary['folds_total']}", border=True,
+                        help=f"Finished folds; {summary.get('wall_seconds', 0) / 60:.1f} min of training in all.")
+            data_tfs = None
+            try:
+                from dash_core.signaling.data import read_condition_table
+
+                data_tfs = read_condition_table(cdir / "inputs" / "tfs.tsv", what="TF")
+            except (DashInputError, OSError) as exc:
+                st.warning(f"The run's TF table can no longer be read: {exc}")
+            preds = _ui.read_csv(cdir / PREDICTIONS_FILE)
+            if preds is not None:
+                preds = preds.set_index(preds.columns[0])
+            t_scatter, t_folds, t_tf = st.tabs(["Predicted vs measured", "Per fold", "Per TF"])
+            with t_scatter:
+                if preds is not None and data_tfs is not None:
+                    st.plotly_chart(sigplots.cv_scatter(preds, data_tfs, summary), key="sig_cv_scatter",
+                                    config=PLOT_CFG)
+            with t_folds:
+                st.dataframe(folds_table, hide_index=True, key="sig_cv_folds")
+                _download(folds_table, "Per-fold results (CSV)", f"{crec.run_id}_cv.csv", "sig_cv_dl_folds",
+                          "one row per fold")
+            with t_tf:
+                per_tf = _ui.read_csv(cdir / PER_TF_FILE)
+                if per_tf is not None:
+                    st.dataframe(per_tf.sort_values("pearson", ascending=False), hide_index=True, key="sig_cv_tf")
+                    _download(per_tf, "Per-TF results (CSV)", f"{crec.run_id}_per_tf.csv", "sig_cv_dl_tf",
+                              "r and MSE per TF across held-out conditions")
+            st.caption(f"Resume or complete from the command line: python -m dash_core signaling cv --pkn … --ligands … "
+                       f"--tfs … --out {cdir} (finished folds are kept).")
+
 with tab_study:
     from dash_core.signaling.selfprune import (
         CONFIG_FILE as STUDY_CONFIG,

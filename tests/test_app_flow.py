@@ -120,7 +120,7 @@ def test_good_upload_validation_report_and_orientation(app):
     assert any("Loaded **expression**" in s.value for s in app.success)
     # the PPI's diagonal (self-interaction, methods B.1) is part of the format: kept, noted, not a warning
     assert not any("self-loop" in w.value for w in app.warning)
-    assert not any("/sessions/" in w.value for w in app.warning)  # no server paths in messages
+    assert not any("/workspaces/" in w.value or "/sessions/" in w.value for w in app.warning)  # no server paths
     frames = app.get("arrow_data_frame") or app.dataframe
     assert frames
     assert any("rows = regulator" in c.value for c in app.caption)
@@ -223,3 +223,43 @@ def test_failed_run_shows_its_error(app, home):
     assert not errors(app)
     assert [e.value for e in app.error] == ["The prior network is empty."]
     assert any("ValueError: x" in c.value for c in app.code)
+
+
+def test_sweep_curves_recommendation_and_confidence(app, home):
+    """A real sweep job: live paths.csv, curves + Pareto front + recommended star, one click to Results with confidence
+    and the prior audit; no "best" point picked by the gold standard."""
+    from dash_core.experiment import RunConfig
+    from dash_core.models import ModelConfig
+    from dash_core.pruning import PruningConfig
+    from dash_core.runs.jobs import run_job
+    from dash_core.train import TrainConfig
+
+    app.button(key="load_demo").click().run()
+    store = RunStore(home)
+    ds = Path(app.session_state["dash_dataset_dir"])
+    cfg = RunConfig(model=ModelConfig(hidden=4), train=TrainConfig(max_epochs=5, patience=0, prior_probes=200),
+                    strategy="dash", pruning=PruningConfig(first_epoch=2, interval=2))
+    rec = store.create_run("sweep", {"config": cfg.to_dict(), "dataset_dir": str(ds), "strategy": "dash",
+                                     "lambda_ppi_grid": [0.05, 0.95], "lambda_motif_grid": [0.05], "seeds": [0, 1],
+                                     "baselines": ["imp"], "tolerance": 0.05}, label="tiny sweep", dataset_dir=ds)
+    assert run_job(store, rec.run_id) == COMPLETED, store.get(rec.run_id).error
+    summary = store.get(rec.run_id).summary
+    assert "best" not in summary and summary["recommended"]["tolerance"] == 0.05
+    paths = pd.read_csv(rec.path / "paths.csv")
+    assert len(paths) == 6 * 3 and set(paths["strategy"]) == {"dash", "imp"}  # 6 runs x 3 levels (events 2, 4)
+
+    app.switch_page("pages/lambda_explorer.py").run()
+    assert not errors(app)
+    app.selectbox(key="sw_run").set_value(rec.run_id).run()
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    names = [t["name"] for t in spec["data"]]
+    assert "Pareto front" in names and "recommended" in names
+    assert {"dash λ=(0.05, 0.05)", "dash λ=(0.95, 0.05)", "imp"} <= set(names)
+    app.button(key="sw_open_rec").click().run()
+    assert not errors(app)
+    assert app.selectbox(key="res_run").value == summary["recommended"]["run_id"]
+    hist = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    assert any("Edge confidence" in str(h.get("layout", {}).get("title")) for h in hist)
+    assert any(m.label == "unsupported prior" for m in app.metric)
+    app.slider(key="res_min_conf").set_value(1.0).run()
+    assert not errors(app)

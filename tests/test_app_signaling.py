@@ -154,3 +154,44 @@ def test_study_results_render(home, finished_study):
     at.selectbox(key="sig_sp_model").set_value(1).run()
     at.radio(key="sig_sp_wcol").set_value("weight_final").run()
     assert not errors(at)
+
+
+@pytest.fixture()
+def finished_cv(home):
+    """A finished 3-fold cross-validation registered in the store (job function called directly)."""
+    from dash_core.runs.store import COMPLETED, RunStore
+    from dash_core.signaling.jobs import signaling_cv_job
+
+    class _Rep:
+        def progress(self, *a, **k):
+            pass
+
+        def should_stop(self):
+            return False
+
+        def log(self, text):
+            pass
+
+    store = RunStore(home)
+    rec = store.create_run("signaling_cv", {}, label="tiny cv")
+    params = {**_demo_params(2), "preset": "self_prune", "cv": {"folds": 3}}
+    params["config"]["max_steps"] = 30
+    summary = signaling_cv_job(params, rec.path, _Rep())
+    store.finish(rec.run_id, summary, status=COMPLETED)
+    return rec.run_id
+
+
+def test_cv_results_render(home, finished_cv):
+    at = open_app(PAGE)
+    at.button(key="sig_demo").click().run()
+    assert not errors(at)
+    assert at.selectbox(key="sig_cv_result").value == finished_cv
+    m = _metrics(at)
+    assert m["Folds"] == "3 / 3" and m["Pooled r"] != "—" and m["Baseline r"] != "—"
+    specs = [c.proto.spec for c in at.get("plotly_chart") if c.proto.spec]
+    assert any("Cross-validation, held-out conditions" in s and "pooled r" in s for s in specs)
+    frames_ = [d.value for d in at.dataframe]
+    assert any("test_pearson" in f.columns and len(f) == 3 for f in frames_)
+    assert any("tf" in f.columns and len(f) == 8 for f in frames_)
+    for kind, w in widgets(at):
+        assert w.help, f"{kind} {w.label!r} has no tooltip"

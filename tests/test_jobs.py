@@ -160,9 +160,10 @@ def test_sweep_kind_with_fake_run_sweep(store, tiny_sim, tmp_path, monkeypatch):
 
     calls = []
 
-    def run_sweep(spec, base, ppi_grid, motif_grid, *, strategy, seeds, out_dir, executor, on_point, should_stop):
+    def run_sweep(spec, base, ppi_grid, motif_grid, *, strategy, seeds, out_dir, executor, on_point, should_stop,
+                  tolerance=None):
         calls.append((strategy, list(ppi_grid), list(motif_grid), list(seeds), executor.workers,
-                      sorted(k for k, v in spec.to_dict().items() if v)))
+                      sorted(k for k, v in spec.to_dict().items() if v), tolerance))
         rows = []
         for lp in ppi_grid:
             for lm in motif_grid:
@@ -192,7 +193,10 @@ def test_sweep_kind_with_fake_run_sweep(store, tiny_sim, tmp_path, monkeypatch):
     assert "expression" in calls[0][5] and "truth" in calls[0][5]
     done = store.get(rec.run_id)
     assert done.summary["n_points"] == 5 and done.summary["n_registered"] == 5
-    assert done.summary["best"]["balanced_accuracy"] == pytest.approx(0.9)
+    # the swept strategy is recommended by validation (default tolerance), baselines are not; no gold-standard "best"
+    assert calls[0][6] == pytest.approx(0.05) and calls[1][6] is None
+    assert "best" not in done.summary
+    assert len(pd.read_csv(done.path / "paths.csv")) == 5  # one path row per finished run, appended live
     points = pd.read_csv(done.path / "points.csv")
     assert points["run_id"].notna().all()
     children = store.list_runs(parent_id=rec.run_id)

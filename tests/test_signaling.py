@@ -20,6 +20,7 @@ from dash_core.signaling.model import (
     mml_derivative,
     spectral_radius,
 )
+from dash_core.signaling.stack import ModelStack, stack_loss
 from dash_core.signaling.synthetic import (
     demo_ground_truth,
     ligand_inputs,
@@ -34,10 +35,8 @@ from dash_core.signaling.train import (
     fit,
     learning_rate,
     load_checkpoint,
-    loss_terms,
     predict,
     save_checkpoint,
-    sign_penalty,
     split_conditions,
 )
 
@@ -174,23 +173,30 @@ def test_prescale_sets_spectral_radius():
     assert spectral_radius(m.weight.detach().numpy()) == pytest.approx(0.9, rel=1e-5)
 
 
+def _one_model_loss(m, x, y, cfg, lr=1e-3, seed=0):
+    stack = ModelStack([m], cfg)
+    pred, states, _ = stack(x.unsqueeze(0))
+    valid = torch.ones(1, x.shape[0], dtype=torch.bool)
+    loss, parts = stack_loss(stack, pred, y.unsqueeze(0), states, valid, lr, [torch.Generator().manual_seed(seed)])
+    return loss, {k: float(v[0]) for k, v in parts.items()}, pred[0]
+
+
 def test_sign_penalty_only_on_known_signs():
     edges = pd.DataFrame({"source": ["a", "a", "b", "c"], "target": ["b", "c", "c", "a"], "sign": [1, -1, 0, 1]})
     m = SignalingModel(["a", "b", "c"], edges, ["a"], ["c"], _cfg())
+    x, y = torch.ones(2, 1), torch.full((2, 1), 0.5)
     m.set_parameters([-0.3, 0.2, -0.7, 0.4])  # wrong sign, wrong sign, unknown, right sign
-    assert sign_penalty(m).item() == pytest.approx(0.5)
+    assert _one_model_loss(m, x, y, _cfg())[1]["sign_penalty"] == pytest.approx(0.5)
     m.set_parameters([0.3, -0.2, 5.0, 0.4])
-    assert sign_penalty(m).item() == 0.0
+    assert _one_model_loss(m, x, y, _cfg())[1]["sign_penalty"] == 0.0
 
 
 def test_loss_variants():
     _, data = _tiny_data()
     x, y = data_tensors(data, torch.device("cpu"))
-    gen = torch.Generator().manual_seed(0)
     for cfg in (_cfg(), package_config(device="cpu")):
         m = build_model(data, cfg)
-        pred, states = m(x)
-        loss, parts = loss_terms(m, pred, y, states, cfg, 1e-3, gen)
+        loss, parts, pred = _one_model_loss(m, x, y, cfg)
         assert np.isfinite(loss.item()) and parts["spectral_radius"] > 0
         if cfg.loss_variant == "self_prune":
             assert parts["uniform_term"] == 0.0

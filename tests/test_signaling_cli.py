@@ -116,3 +116,21 @@ def test_simulate_from_kegg_files(tmp_path):
     assert _run(["signaling", "simulate", "--pkn", str(d / "KEGGnet-Model.tsv"), "--params", str(d / "equationParams.txt"),
                  "--samples", "4", "--out", str(tmp_path)]) == 0
     assert pd.read_csv(tmp_path / "tfs.tsv", sep="\t", index_col=0).shape == (4, 55)
+
+
+def test_cv_command(tmp_path, capsys):
+    paths = write_demo(tmp_path / "demo", n_samples=8)
+    out = tmp_path / "cv"
+
+    def argv(folds: str) -> list[str]:
+        return ["signaling", "cv", "--pkn", str(paths["pkn"]), "--ligands", str(paths["ligands"]), "--tfs", str(paths["tfs"]),
+                "--preset", "self_prune", "--folds", folds, "--epochs", "2", "--max-steps", "30", "--device", "cpu",
+                "--quiet", "--out", str(out)]
+
+    assert _run(argv("4")) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["folds"] == 4 and summary["complete"] and -1 <= summary["pooled_pearson"] <= 1
+    assert len(pd.read_csv(out / "cv.csv")) == 4
+    assert "pooled Pearson r" in capsys.readouterr().err
+    with pytest.raises(DashInputError, match="folds"):
+        _run(argv("1"))

@@ -14,6 +14,7 @@ from dash_core.signaling.jobs import (
     INPUT_DIR,
     TRAIN_FILES,
     selfprune_job,
+    signaling_cv_job,
     signaling_train_job,
     study_config,
     training_config,
@@ -53,7 +54,7 @@ def test_kinds_are_registered():
     from dash_core.runs.jobs import JOB_KINDS, load_job_kinds
 
     assert load_job_kinds().get("dash_core.signaling.jobs") is None
-    assert "signaling_train" in JOB_KINDS and "selfprune" in JOB_KINDS
+    assert "signaling_train" in JOB_KINDS and "selfprune" in JOB_KINDS and "signaling_cv" in JOB_KINDS
 
 
 def test_config_from_params():
@@ -167,3 +168,18 @@ def test_jobs_through_the_runner(tmp_path):
     assert done.summary["epochs_done"] == 2 and (done.path / "model.pt").is_file()
     prog = store.progress(rec.run_id)
     assert {"epoch", "loss", "eta_seconds"} <= set(prog.columns)
+
+
+def test_cv_job_reports_folds_and_stops_between_them(tmp_path):
+    rep = FakeReporter()
+    params = {**_params(2, max_steps=30), "preset": "self_prune", "cv": {"folds": 3}}
+    summary = signaling_cv_job(params, tmp_path / "a", rep)
+    assert summary["folds"] == 3 and summary["complete"] and summary["stopped"] is False
+    assert summary["metrics"]["pooled_pearson"] == summary["pooled_pearson"]
+    done = [v for _, _, v in rep.entries if "folds_done" in v]
+    assert [v["folds_done"] for v in done] == [1, 2, 3]
+    stopper = FakeReporter(stop_after=1)
+    summary = signaling_cv_job(params, tmp_path / "b", stopper)
+    assert summary["stopped"] is True and summary["folds"] == 1 and len(pd.read_csv(tmp_path / "b" / "cv.csv")) == 1
+    with pytest.raises(DashInputError, match="cross-validation setting"):
+        signaling_cv_job({**params, "cv": {"folds": 3, "bogus": 1}}, tmp_path / "c", FakeReporter())

@@ -32,7 +32,6 @@ from dash_core.studies.paper_benchmark import (
     summarize_benchmark,
     summary_markdown,
 )
-from dash_core.studies.selection import select_point
 from dash_core.studies.sweeps import pivot_sweep, run_sweep, sweep_jobs
 from dash_core.studies.table import point_key
 from dash_core.train import TrainConfig
@@ -177,47 +176,13 @@ def test_failed_point_is_recorded_then_retried(sim_dir, tmp_path):
     assert list(df["status"]) == ["ok"]
 
 
-# ------------------------------------------------------------------ selection
-def _sweep_frame():
-    return pd.DataFrame({
-        "key": list("abcdef"), "status": ["ok", "ok", "ok", "ok", "failed", "ok"],
-        "strategy": "dash", "seed": 0,
-        "lambda_ppi": [0.0, 0.5, 0.5, 0.95, 0.05, 0.75],
-        "lambda_motif": [0.0, 0.05, 0.5, 0.95, 0.05, 0.75],
-        "sparsity": [0.95, 0.93, 0.80, 0.97, 0.99, 0.91],
-        "val_mse": [3e-3, 1e-3, 5e-4, 2e-3, 1e-5, 1.5e-3],
-        "balanced_accuracy": [0.70, 0.90, 0.85, 0.88, 0.99, 0.91],
-        "auprc": [0.1, 0.3, 0.4, 0.2, 0.9, 0.35],
-    })
-
-
-def test_select_point_criteria_and_fallback():
-    df = _sweep_frame()
-    best = select_point(df)  # c has the lowest val_mse but is not sparse enough; e failed
-    assert best["key"] == "b" and best["qualified"] and best["lambda_ppi"] == 0.5
-    assert select_point(df, "balanced_accuracy")["key"] == "f"
-    assert select_point(df, "auprc")["key"] == "f"
-    assert select_point(df, "val_mse", min_sparsity=0.5)["key"] == "c"
-    fallback = select_point(df, min_sparsity=0.999)
-    assert not fallback["qualified"] and fallback["key"] == "c"
-    assert "no point reached sparsity >= 0.999" in fallback["selection_note"]
-    with pytest.raises(DashInputError, match="--truth"):
-        select_point(df.assign(balanced_accuracy=np.nan), "balanced_accuracy")
-    with pytest.raises(DashInputError, match="unknown selection criterion"):
-        select_point(df, "test_loss")
-    with pytest.raises(DashInputError, match="no finished"):
-        select_point(df.assign(status="failed"))
-
-
-def test_select_point_averages_seeds():
+# ------------------------------------------------------------------ grid view
+def test_pivot_sweep_averages_seeds():
     df = pd.DataFrame({"key": list("abcd"), "status": "ok", "strategy": "dash", "seed": [0, 1, 0, 1],
                        "lambda_ppi": [0.5, 0.5, 0.05, 0.05], "lambda_motif": 0.05,
                        "sparsity": [0.95, 0.93, 0.96, 0.94], "val_mse": [1.0, 5.0, 2.0, 2.5]})
-    best = select_point(df)
-    assert best["lambda_ppi"] == 0.05 and best["n_seeds"] == 2
-    assert best["val_mse"] == pytest.approx(2.25) and best["sparsity"] == pytest.approx(0.95)
     grid = pivot_sweep(df, "val_mse")
-    assert grid.loc[0.5, 0.05] == pytest.approx(3.0)
+    assert grid.loc[0.5, 0.05] == pytest.approx(3.0) and grid.loc[0.05, 0.05] == pytest.approx(2.25)
 
 
 # ------------------------------------------------------------------ benchmark
@@ -300,12 +265,15 @@ def test_cli_sweep_and_benchmark(sim_dir, tmp_path, capsys):
     common = ["--max-epochs", "2", "--patience", "0", "--device", "cpu", "--solver", "euler"]
     rc = main(["sweep", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
                "--truth", str(sim_dir / "truth.csv"), "--lambda-ppi-grid", "0,0.5", "--lambda-motif-grid", "0.05",
-               "--strategy", "none", "--select", "balanced_accuracy", "--min-sparsity", "0", *common,
+               "--strategy", "none", "--tolerance", "0.1", *common,
                "--out", str(tmp_path / "sw")])
     out, err = capsys.readouterr()
     assert rc == 0, err
-    assert "Selected lambda_ppi" in out and "[sweep] 2/2 done" in err and "ETA" in err
+    assert "Recommended lambda_ppi" in out and "[sweep] 2/2 done" in err and "ETA" in err
+    assert "not used to choose" in out and "within 10%" in out
     assert len(pd.read_csv(tmp_path / "sw" / "sweep.csv")) == 2
+    sel = json.loads((tmp_path / "sw" / "selection.json").read_text())
+    assert sel["run_dir"] == "recommended" and (tmp_path / "sw" / "recommended" / "model.pt").is_file()
 
     rc = main(["sweep", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
                "--lambda-ppi-grid", "0,2", "--lambda-motif-grid", "0.05", "--out", str(tmp_path / "bad")])
@@ -373,7 +341,7 @@ def test_cli_sweep_seed_means_seeds(sim_dir, tmp_path, capsys):
     from dash_core.cli import main
 
     args = ["sweep", "--expression", str(sim_dir / "expression.csv"), "--prior", str(sim_dir / "prior.csv"),
-            "--lambda-ppi-grid", "0.5", "--lambda-motif-grid", "0.05", "--min-sparsity", "0", "--max-epochs", "1",
+            "--lambda-ppi-grid", "0.5", "--lambda-motif-grid", "0.05", "--max-epochs", "1",
             "--patience", "0", "--device", "cpu", "--solver", "euler"]
     assert main([*args, "--seed", "3", "--out", str(tmp_path / "a")]) == 0, capsys.readouterr().err
     assert list(pd.read_csv(tmp_path / "a" / "sweep.csv")["seed"]) == [3]

@@ -26,6 +26,7 @@ from dash_core.runs.executors import ExecutorConfig
 from dash_core.simulate import SimulationConfig, simulate, write_simulation
 from dash_core.studies.asha import run_asha_search, sample_lambdas
 from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.selection import path_table, recommend
 from dash_core.studies.sweeps import run_sweep
 from dash_core.train import TrainConfig
 
@@ -49,8 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lambda-ppi-grid", default=None)
     p.add_argument("--lambda-motif-grid", default=None)
     p.add_argument("--seeds", default="0")
-    p.add_argument("--select", default="val_mse")
-    p.add_argument("--min-sparsity", type=float, default=0.9, dest="min_sparsity")
+    p.add_argument("--tolerance", type=float, default=None)
     p.add_argument("--strategy", default=None)
     p.add_argument("--out", required=True)
     add_executor_arguments(p)
@@ -81,8 +81,8 @@ def test_asha_input_errors(spec, tmp_path, monkeypatch):
         run_asha_search(spec, TINY, trials=2, out_dir=tmp_path, grace_period=0)
     with pytest.raises(DashInputError, match="reduction_factor"):
         run_asha_search(spec, TINY, trials=2, out_dir=tmp_path, reduction_factor=1.0)
-    with pytest.raises(DashInputError, match="unknown selection criterion"):
-        run_asha_search(spec, TINY, trials=2, out_dir=tmp_path, select="accuracy")
+    with pytest.raises(DashInputError, match="tolerance"):
+        run_asha_search(spec, TINY, trials=2, out_dir=tmp_path, tolerance=-1)
     # a grid sweep's folder is not overwritten
     (tmp_path / "grid").mkdir()
     (tmp_path / "grid" / "study.json").write_text(json.dumps({"kind": "sweep"}))
@@ -115,7 +115,7 @@ def test_halving_search_on_one_stack_selects_among_survivors(spec, tmp_path, cap
     """``--search halving``: the ASHA table and rungs, trained as one stacked model (no Ray, reproducible)."""
     out = tmp_path / "halving"
     args = _parser().parse_args(["--out", str(out), "--search", "halving", "--trials", "6", "--grace-period", "1",
-                                 "--reduction-factor", "3", "--min-sparsity", "0"])
+                                 "--reduction-factor", "3"])
     assert run_search_from_args(args, spec, TINY) == 0
     printed = capsys.readouterr()
     df = pd.read_csv(out / "sweep.csv")
@@ -127,9 +127,12 @@ def test_halving_search_on_one_stack_selects_among_survivors(spec, tmp_path, cap
     for key in df.loc[df["status"] == "stopped", "key"]:
         assert not (out / "runs" / key).exists()
     ok = df[df["status"] == "ok"]
-    assert "stopped by successive halving" in printed.err and "Selected lambda_ppi" in printed.out
+    assert "stopped by successive halving" in printed.err and "Recommended lambda_ppi" in printed.out
     summary = json.loads((out / "selection.json").read_text())
-    assert summary["epochs_spent"] == 4 * 1 + 2 * 3
+    assert summary["search"]["epochs_spent"] == 4 * 1 + 2 * 3
+    # the recommendation rule over the survivors' pruning paths
+    assert (summary["lambda_ppi"], summary["level"]) == (recommend(path_table(ok)).lambda_ppi,
+                                                         recommend(path_table(ok)).level)
     # a survivor trains exactly like the grid point with the same lambdas and seed (a stack of one)
     best = ok.sort_values("val_mse").iloc[0]
     grid = run_sweep(spec, TINY, (float(best["lambda_ppi"]),), (float(best["lambda_motif"]),), strategy="dash",
@@ -150,7 +153,7 @@ def test_asha_search_stops_trials_early_and_selects_the_best(spec, tmp_path, cap
     try:
         out = tmp_path / "asha"
         args = _parser().parse_args(["--out", str(out), "--search", "asha", "--trials", "4", "--grace-period", "1",
-                                     "--reduction-factor", "2", "--workers", "1", "--min-sparsity", "0",
+                                     "--reduction-factor", "2", "--workers", "1",
                                      "--executor", "ray"])
         assert run_search_from_args(args, spec, TINY) == 0
         assert ray.is_initialized()  # the search used this Ray and left it running
@@ -176,13 +179,15 @@ def test_asha_search_stops_trials_early_and_selects_the_best(spec, tmp_path, cap
         assert not (out / "runs" / key).exists()
     ok = df[df["status"] == "ok"]
     assert (ok["epochs_spent"] == 3).all() and ok["balanced_accuracy"].notna().all()
-    assert summary["epochs_spent"] == int(df["epochs_spent"].sum()) < 4 * 3
+    assert summary["search"]["epochs_spent"] == int(df["epochs_spent"].sum()) < 4 * 3
 
-    # the best pair: lowest validation MSE among the trials that trained to the end
+    # the recommendation rule over the pruning paths of the trials that trained to the end
+    rec = recommend(path_table(ok))
+    assert (summary["lambda_ppi"], summary["lambda_motif"], summary["level"]) == (
+        rec.lambda_ppi, rec.lambda_motif, rec.level)
+    assert f"Recommended lambda_ppi = {rec.lambda_ppi:g}, lambda_motif = {rec.lambda_motif:g}" in printed.out
+    assert (out / summary["run_dir"] / "edges.csv").is_file()
     best = ok.sort_values("val_mse").iloc[0]
-    sel = summary["selection"]
-    assert (sel["lambda_ppi"], sel["lambda_motif"]) == (best["lambda_ppi"], best["lambda_motif"])
-    assert f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g}" in printed.out
     assert "stopped by ASHA" in printed.err
 
     # a trial trains exactly like the grid point with the same lambdas and seed

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "dash_core.cli.simulate",
     "dash_core.cli.train",
     "dash_core.cli.studies",
+    "dash_core.cli.audit",
     "dash_core.cli.pathways",
     "dash_core.signaling.cli",
 )

@@ -153,6 +153,13 @@ def existing_file(text: str) -> str:
     return text
 
 
+def existing_dir(text: str) -> str:
+    p = Path(text)
+    if not p.is_dir():
+        raise argparse.ArgumentTypeError(f"folder not found: {text}")
+    return text
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 

@@ -29,7 +29,7 @@ from dash_core.studies.asha import LAMBDA_SPACES, run_asha_search, run_halving_s
 from dash_core.studies.datasets import DatasetSpec
 from dash_core.studies.inputs import parse_grid, parse_percents, parse_seeds, parse_strategies
 from dash_core.studies.paper_benchmark import BENCHMARK_PRESETS, run_benchmark
-from dash_core.studies.selection import SELECT_CRITERIA, select_point
+from dash_core.studies.selection import DEFAULT_TOLERANCE
 from dash_core.studies.sweeps import run_sweep
 from dash_core.studies.table import is_missing
 
@@ -60,9 +60,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     ppi = parse_grid(args.lambda_ppi_grid, "--lambda-ppi-grid")
     motif = parse_grid(args.lambda_motif_grid, "--lambda-motif-grid")
     seeds = parse_seeds(args.seeds, "--seeds")
-    if args.select != "val_mse" and not args.truth:
-        raise DashInputError(f"--select {args.select} scores against a ground truth; give --truth or use "
-                             "--select val_mse.", source="--select")
     strategy = args.strategy or "dash"
     STRATEGIES.get(strategy)
     cfg = run_config_from_args(args)
@@ -75,23 +72,28 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     eprint(f"[sweep] {strategy}: {len(ppi)} x {len(motif)} lambda points x {len(seeds)} seed(s) = {total} runs "
            f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
     df = run_sweep(spec, cfg, ppi, motif, strategy=strategy, seeds=seeds, out_dir=args.out, executor=executor,
-                   on_point=progress_printer("sweep"))
+                   on_point=progress_printer("sweep"), tolerance=args.tolerance)
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_failed = int((df["status"] == "failed").sum()) if len(df) else 0
     eprint(f"[sweep] finished: {n_ok} ok, {n_failed} failed" + (" (run the same command again to retry them)"
                                                                   if n_failed else ""))
     if n_ok == 0:
         raise DashInputError("no sweep point finished; see the error column of sweep.csv.", source=args.out)
-    best = select_point(df, args.select, args.min_sparsity)
-    print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
-          f"({best['selection_note']}; {int(best['n_seeds'])} seed(s))")
-    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
-                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
-            if c in best.index and not is_missing(best[c])]
-    print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
-    if int(best["n_seeds"]) == 1 and "key" in best.index:
-        print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")
+    print_selection(df.attrs["selection"], args.out)
     return 0
+
+
+def print_selection(sel: dict[str, Any], out_dir) -> None:
+    """Print the recommended model of ``selection.json`` (:func:`dash_core.studies.selection.finalize_sweep`)."""
+    print(f"Recommended lambda_ppi = {sel['lambda_ppi']:g}, lambda_motif = {sel['lambda_motif']:g}, pruning level "
+          f"{sel['level']} (sparsity {sel['sparsity']:.3f}, validation MSE {sel['val_mse']:.4g}; {sel['rule']})")
+    m = sel.get("metrics") or {}
+    gold = [c for c in ("balanced_accuracy", "auroc", "auprc") if not is_missing(m.get(c))]
+    if gold:
+        print("  scored afterwards against the gold standard (not used to choose): "
+              + ", ".join(f"{c} = {m[c]:.4g}" for c in gold))
+    print(f"  model: {Path(out_dir) / sel['run_dir']} (seed {sel['seed']}; edges.csv has a confidence column over "
+          f"seeds {sel['seeds']}); selection: {Path(out_dir) / 'selection.json'}")
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
@@ -156,13 +158,15 @@ def _explicit_settings(args: argparse.Namespace) -> list[str]:
 def register(subparsers) -> None:
     """Add the ``sweep`` and ``benchmark`` subcommands to the CLI."""
     p = subparsers.add_parser(
-        "sweep", help="train one model per (lambda_PPI, lambda_motif) grid point and pick the best",
+        "sweep", help="train one model per (lambda_PPI, lambda_motif) grid point and recommend one by validation",
         description="Lambda sweep (methods B.8): one run per grid point and seed, written to OUT/sweep.csv as "
-                    "they finish (rerun the same command to resume or retry failed points). The selected point is "
-                    "the best by --select among points with sparsity >= --min-sparsity (the paper's 'DASH found "
-                    "optimal lambda'). Criteria: val_mse (default; lowest validation MSE, needs no ground truth), "
-                    "balanced_accuracy or auprc (highest; need --truth). --strategy defaults to dash here; "
-                    "--seed S is the same as --seeds S.")
+                    "they finish (rerun the same command to resume or retry failed points). Every run records its "
+                    "pruning path (path.csv: one checkpoint per pruning level). The recommended model is the "
+                    "sparsest (lambda, level) point whose validation MSE, averaged over seeds, is within "
+                    "--tolerance of the best; it is written to OUT/recommended/ (edges.csv with a per-edge "
+                    "confidence over seeds, prior_audit.csv) and described in OUT/selection.json. A gold standard "
+                    "(--truth) is only scored, never used to choose. Use --patience 0 to follow the whole pruning "
+                    "schedule. --strategy defaults to dash here; --seed S is the same as --seeds S.")
     add_data_arguments(p)
     g = p.add_argument_group("sweep")
     g.add_argument("--lambda-ppi-grid", default=None, metavar="LIST",
@@ -171,11 +175,10 @@ def register(subparsers) -> None:
                    help="comma-separated lambda_motif values in [0, 1]")
     g.add_argument("--seeds", default=None, metavar="LIST",
                    help="comma-separated seeds per point (default 0; --seed S is the same as --seeds S)")
-    g.add_argument("--select", choices=list(SELECT_CRITERIA), default="val_mse",
-                   help="selection criterion: val_mse (default, no truth needed), balanced_accuracy or auprc "
-                        "(need --truth)")
-    g.add_argument("--min-sparsity", type=fraction, default=0.9, dest="min_sparsity",
-                   help="only points at least this sparse are eligible (default 0.9)")
+    g.add_argument("--tolerance", type=fraction, default=DEFAULT_TOLERANCE,
+                   help="recommend the sparsest (lambda, pruning level) whose validation MSE, averaged over seeds, is "
+                        f"within this fraction of the best (default {DEFAULT_TOLERANCE:g} = "
+                        f"{DEFAULT_TOLERANCE:.0%}); no gold standard is used")
     g.add_argument("--out", required=True, help="study folder (sweep.csv, runs/<point>/)")
     add_run_arguments(p)
     add_executor_arguments(p)
@@ -235,7 +238,7 @@ def register_search_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--search {grid,asha}``, ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``.
 
     Meant for the ``sweep`` subcommand, whose ``--executor/--workers/--ray-address/--gpus-per-job``,
-    ``--seeds``, ``--select``, ``--min-sparsity``, ``--out`` and run options
+    ``--seeds``, ``--tolerance``, ``--out`` and run options
     :func:`run_search_from_args` also reads.
     """
     g = parser.add_argument_group("adaptive search (--search asha; needs Ray Tune)")
@@ -258,8 +261,8 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
     """Run ``sweep --search asha|halving`` from parsed arguments; print the selected point; return the exit code.
 
     Reads ``--trials``, ``--grace-period``, ``--reduction-factor``, ``--lambda-space``,
-    ``--strategy`` (default dash), ``--seeds`` (one seed), ``--select``,
-    ``--min-sparsity``, ``--out`` and the executor options: ``--executor ray``
+    ``--strategy`` (default dash), ``--seeds`` (one seed), ``--tolerance``,
+    ``--out`` and the executor options: ``--executor ray``
     with ``--ray-address`` uses that cluster, otherwise a local Ray is started;
     ``--workers`` caps the concurrent trials and ``--gpus-per-job`` is reserved per trial.
 
@@ -277,11 +280,7 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
                              source="--seeds")
     executor = executor_config_from_args(args)
     strategy = getattr(args, "strategy", None) or "dash"
-    select = getattr(args, "select", "val_mse")
-    if select != "val_mse" and dataset_spec.truth is None and dataset_spec.simulation is None:
-        raise DashInputError(f"--select {select} scores against a ground truth; give --truth or use --select val_mse.",
-                             source="--select")
-    min_sparsity = getattr(args, "min_sparsity", 0.9)
+    tolerance = getattr(args, "tolerance", None)
 
     def show(row: dict[str, Any]) -> None:
         if row["status"] == "ok":
@@ -301,7 +300,7 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
                                 out_dir=args.out, grace_period=getattr(args, "grace_period", None),
                                 reduction_factor=float(getattr(args, "reduction_factor", 3.0)), seed=seeds[0],
                                 space=getattr(args, "lambda_space", "logit"), stack_size=executor.stack_size,
-                                select=select, min_sparsity=min_sparsity, on_trial=show)
+                                tolerance=tolerance, on_trial=show)
         return _report_search(df, args)
     print(f"[asha] {strategy}: {args.trials} trials -> {args.out}/sweep.csv (Ray "
           f"{executor.ray_address or 'local'}, {executor.workers or 'auto'} concurrent)", file=sys.stderr, flush=True)
@@ -310,8 +309,8 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
                          reduction_factor=float(getattr(args, "reduction_factor", 3.0)), seed=seeds[0],
                          space=getattr(args, "lambda_space", "logit"), ray_address=executor.ray_address,
                          cpus_per_trial=executor.cpus_per_job, gpus_per_trial=executor.gpus_per_job,
-                         max_concurrent=executor.workers or None, max_retries=executor.max_retries, select=select,
-                         min_sparsity=min_sparsity, on_trial=show)
+                         max_concurrent=executor.workers or None, max_retries=executor.max_retries,
+                         tolerance=tolerance, on_trial=show)
     return _report_search(df, args)
 
 
@@ -324,11 +323,5 @@ def _report_search(df, args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     if best is None:
         raise DashInputError("no trial finished; see the error column of sweep.csv.", source=str(args.out))
-    print(f"Selected lambda_ppi = {best['lambda_ppi']:g}, lambda_motif = {best['lambda_motif']:g} "
-          f"({best['selection_note']})")
-    cols = [c for c in ("sparsity", "val_mse", "val_mse_persistence", "test_mse", "test_mse_persistence",
-                        "balanced_accuracy", "auroc", "prior_auroc", "auprc", "prior_auprc", "epochs")
-            if not is_missing(best.get(c))]
-    print("  " + ", ".join(f"{c} = {best[c]:.4g}" for c in cols))
-    print(f"  run folder: {Path(args.out) / 'runs' / str(best['key'])}")
+    print_selection(best, args.out)
     return 0

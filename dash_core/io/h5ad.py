@@ -111,7 +111,7 @@ def _column(adata, key: str | None, what: str, name: str, flag: str):
     return adata.obs[key]
 
 
-def _bin_edges(times: np.ndarray, bins: int, binning: str) -> np.ndarray:
+def _bin_index(times: np.ndarray, bins: int, binning: str) -> np.ndarray:
     """Bin index (0..bins-1) of every cell, from its time (cells need not be sorted)."""
     if binning == "width":
         lo, hi = float(times.min()), float(times.max())
@@ -202,7 +202,7 @@ def read_h5ad(src: Any, options: H5adOptions, *, genes: Any = None) -> tuple[Exp
             small.append(f"{lab} ({len(cells)} cells)")
             continue
         t = times[cells]
-        b = _bin_edges(t, options.bins, options.binning)
+        b = _bin_index(t, options.bins, options.binning)
         used = np.unique(b)
         onehot = sparse.csr_matrix((np.ones(len(cells)), (b, np.arange(len(cells)))), shape=(options.bins, len(cells)))
         onehot = onehot[used]

@@ -370,6 +370,83 @@ def sparsity_accuracy_figure(points: pd.DataFrame, *, metric: str | None = None,
     return _layout(fig, height=height, legend_below=True)
 
 
+def path_curves_figure(points: pd.DataFrame, *, metric: str = "val_mse", recommended: Mapping | None = None,
+                       height: int = 500) -> go.Figure:
+    """Sparsity-accuracy curves along the pruning path: one line per strategy and λ point, the Pareto front on top.
+
+    Parameters
+    ----------
+    points
+        Seed-averaged ``(strategy, lambda_ppi, lambda_motif, level)`` rows
+        (:func:`dash_core.studies.selection.aggregate_points`): ``sparsity``, the ``metric``
+        column, ``n_seeds`` and optionally ``run_id`` (customdata[0], for click-to-open).
+    metric
+        Y column: ``val_mse`` (default; no gold standard needed), ``test_mse``,
+        ``balanced_accuracy``, ``auroc`` or ``auprc``.
+    recommended
+        The recommended point (``lambda_ppi``, ``lambda_motif``, ``sparsity`` and the
+        metric's value, or ``level``), drawn as a star.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        x = sparsity, y = metric ("better" is up: error axes reversed); the Pareto
+        front over all (λ, level) points (no point is both sparser and better) as a
+        dashed step line.
+    """
+    from dash_core.studies.selection import pareto_front
+
+    labels = {c: (lab, hib) for c, lab, hib in PLANE_METRICS}
+    labels.update(auroc=("AUROC", True))
+    label, hib = labels.get(metric, (metric, True))
+    df = points.copy()
+    df["sparsity"] = pd.to_numeric(df.get("sparsity"), errors="coerce")
+    df[metric] = pd.to_numeric(df.get(metric), errors="coerce")
+    df = df[df["sparsity"].notna() & df[metric].notna()]
+    fig = go.Figure()
+    if "strategy" not in df.columns:
+        df["strategy"] = "runs"
+    for c in ("lambda_ppi", "lambda_motif"):
+        if c not in df.columns:
+            df[c] = np.nan
+    groups = list(df.groupby(["strategy", "lambda_ppi", "lambda_motif"], dropna=False, sort=True))
+    for k, ((strat, lp, lm), sub) in enumerate(groups):
+        sub = sub.sort_values("sparsity")
+        name = f"{strat} λ=({lp:g}, {lm:g})" if pd.notna(lp) and strat == "dash" else str(strat)
+        runs = sub["run_id"].fillna("").astype(str) if "run_id" in sub.columns else pd.Series([""] * len(sub))
+        seeds = sub["n_seeds"] if "n_seeds" in sub.columns else pd.Series([1] * len(sub))
+        level = sub["level"] if "level" in sub.columns else pd.Series([0] * len(sub))
+        fig.add_trace(go.Scatter(
+            x=sub["sparsity"], y=sub[metric], mode="lines+markers", name=name,
+            customdata=np.column_stack([runs.to_numpy(), level.to_numpy(), seeds.to_numpy()]),
+            line={"width": 1.5, "color": _PALETTE[k % len(_PALETTE)]}, marker={"size": 6},
+            hovertemplate=(f"<b>{name}</b><br>pruning level %{{customdata[1]}}<br>sparsity %{{x:.1%}}<br>"
+                           f"{label} %{{y:.4g}}<br>seeds averaged: %{{customdata[2]}}<extra></extra>")))
+    if len(df):
+        front = df[pareto_front(df, y=metric, y_lower_is_better=not hib)].sort_values("sparsity")
+        fig.add_trace(go.Scatter(x=front["sparsity"], y=front[metric], mode="lines", name="Pareto front",
+                                 line={"dash": "dash", "color": "#222222", "width": 2, "shape": "hv"},
+                                 hoverinfo="skip"))
+    if recommended is not None:
+        rx = recommended.get("sparsity")
+        ry = recommended.get(metric)
+        if ry is None and len(df):
+            hit = df[(df["lambda_ppi"] == recommended.get("lambda_ppi"))
+                     & (df["lambda_motif"] == recommended.get("lambda_motif"))
+                     & (df.get("level", -1) == recommended.get("level"))]
+            ry = float(hit[metric].iloc[0]) if len(hit) else None
+        if rx is not None and ry is not None:
+            fig.add_trace(go.Scatter(
+                x=[rx], y=[ry], mode="markers", name="recommended",
+                marker={"symbol": "star", "size": 20, "color": "#ffd700", "line": {"width": 1.5, "color": "#222"}},
+                hovertemplate="<b>recommended</b><br>sparsity %{x:.1%}<br>" + label + " %{y:.4g}<extra></extra>"))
+    fig.update_xaxes(title_text="sparsity (share of weights pruned) →", tickformat=".0%")
+    ytitle = f"{label} ↑" if hib else f"{label} (lower is better, axis reversed) ↑"
+    fig.update_yaxes(title_text=ytitle, autorange=True if hib else "reversed")
+    fig.update_layout(clickmode="event+select")
+    return _layout(fig, height=height, legend_below=True)
+
+
 def lambda_heatmap_figure(points: pd.DataFrame, *, metric: str | None = None, height: int = 420) -> go.Figure:
     """Mean metric over the λ_PPI x λ_motif grid (averaged over seeds).
 

@@ -308,10 +308,14 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
     rec = store.get(run_id)
     if not rec.active:
         return False
-    store.request_cancel(run_id)
     if force or rec.pid is None:
-        kill_group(rec.pgid or rec.pid, signal.SIGTERM)
+        group = rec.pgid or rec.pid
+        kill_group(group, signal.SIGCONT)  # a paused (SIGSTOP) job may hold the database's write lock: resume it
+        store.request_cancel(run_id)  # first, so that the dying job records "cancelled", not "failed"
+        kill_group(group, signal.SIGTERM)
         store.finish(run_id, rec.summary, status=CANCELLED, error="Stopped by the user.")
+    else:
+        store.request_cancel(run_id)
     return True
 
 
@@ -549,22 +553,27 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         or ``dataset``, ``lambda_ppi_grid`` and ``lambda_motif_grid`` (lists of
         floats), ``strategy`` (the strategy whose λ are swept), ``seeds`` (list of
         ints), ``baselines`` (strategies run once per seed at the base λ),
-        ``executor`` (:class:`~dash_core.runs.executors.ExecutorConfig` fields).
+        ``executor`` (:class:`~dash_core.runs.executors.ExecutorConfig` fields),
+        ``tolerance`` (of the recommendation rule, :func:`dash_core.studies.selection.recommend`).
     run_dir
-        Receives ``points.csv`` (one row per point) and each point's artifacts
-        under ``points/<strategy>/``.
+        Receives ``points.csv`` (one row per run), ``paths.csv`` (the pruning path of
+        every finished run, appended as each run finishes, for live curves) and each
+        point's artifacts under ``points/<strategy>/``; the recommended model of the
+        swept strategy in ``points/<strategy>/recommended/`` (registered as a child run).
 
     Returns
     -------
     dict
-        ``n_points``, ``n_failed`` and the best point by the first available of
-        balanced accuracy, AUPRC and validation MSE.
+        ``n_points``, ``n_failed`` and ``recommended``: the point chosen by validation
+        alone (``selection.json`` plus the ``run_id`` of the registered model). Gold-standard
+        metrics are never used to choose.
     """
     import pandas as pd  # lazy: see the note on imports at the top
 
     from dash_core.experiment import RunConfig
     from dash_core.studies import sweeps
     from dash_core.studies.datasets import DatasetSpec
+    from dash_core.studies.selection import DEFAULT_TOLERANCE, path_table
 
     base = RunConfig.from_dict(params.get("config") or {})
     strategy = str(params.get("strategy") or base.strategy)
@@ -573,6 +582,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     seeds = [int(s) for s in params.get("seeds") or [base.seed]]
     baselines = [str(b) for b in params.get("baselines") or [] if str(b) != strategy]
     executor = _executor_config(params.get("executor"))
+    tolerance = float(params.get("tolerance", DEFAULT_TOLERANCE))
     paths = _dataset_paths(params)
     names = {f.name for f in dataclasses.fields(DatasetSpec)}
     spec = DatasetSpec(**{k: v for k, v in paths.items() if k in names})
@@ -582,6 +592,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     total = sum(len(p) * len(m) * len(seeds) for _, p, m in plan)
     done = 0
     frames = []
+    selection = None
     reporter.progress(0.0, f"0/{total} points")
     for strat, ppi, motif in plan:
         if reporter.should_stop():
@@ -592,6 +603,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
             done += 1
             values = {k: v for k, v in _scalars(point).items() if k not in ("fraction", "message")}
             values.setdefault("strategy", _strat)
+            _append_path(run_dir / "paths.csv", path_table(pd.DataFrame([values])))
             eta = getattr(progress, "eta_s", None)
             if eta is not None:
                 values["eta_seconds"] = eta
@@ -599,7 +611,10 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
 
         frame = sweeps.run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
                                   out_dir=run_dir / "points" / strat, executor=executor, on_point=on_point,
-                                  should_stop=reporter.should_stop)
+                                  should_stop=reporter.should_stop,
+                                  tolerance=tolerance if strat == strategy else None)
+        if strat == strategy:
+            selection = frame.attrs.get("selection")
         frame = pd.DataFrame(frame).copy()
         if "strategy" not in frame.columns:
             frame["strategy"] = strat
@@ -612,13 +627,48 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
                                "seeds": seeds}
     if "ok" in points.columns:
         summary["n_failed"] = int((~points["ok"].astype(bool)).sum())
-    for metric, best in (("balanced_accuracy", "max"), ("auprc", "max"), ("val_mse", "min")):
-        if metric in points.columns and points[metric].notna().any():
-            idx = points[metric].idxmax() if best == "max" else points[metric].idxmin()
-            summary["best"] = {"metric": metric, **_scalars(points.loc[idx].to_dict())}
-            break
+    if selection is not None:
+        summary["recommended"] = {**_scalars(selection), "run_id": register_recommended(
+            reporter.store, reporter.run_id, run_dir / "points" / strategy, selection)}
     reporter.progress(1.0, f"{len(points)} points done")
     return summary
+
+
+def _append_path(path: Path, rows) -> None:
+    """Append pruning-path rows to a sweep's live ``paths.csv`` (header written once)."""
+    if rows is None or len(rows) == 0:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    if not new:
+        import pandas as pd
+
+        rows = rows.reindex(columns=list(pd.read_csv(path, nrows=0).columns))
+    with path.open("a", encoding="utf-8") as fh:
+        rows.to_csv(fh, header=new, index=False)
+
+
+def register_recommended(store: RunStore, parent_id: str, sweep_dir: Path, selection: Mapping[str, Any]) -> str:
+    """Register ``sweep_dir/<selection run_dir>`` (the recommended model) as a completed child run; its run id.
+
+    A run already registered for that folder under the same parent is updated instead, so a
+    re-recommendation (another tolerance) keeps one entry.
+    """
+    folder = Path(sweep_dir) / str(selection["run_dir"])
+    metrics = json.loads((folder / "metrics.json").read_text())
+    sel = _scalars(selection)
+    label = (f"recommended {sel.get('strategy') or ''} λ=({sel['lambda_ppi']:g}, {sel['lambda_motif']:g}) "
+             f"level {sel['level']} seed {sel['seed']} (tolerance {sel['tolerance']:.0%})")
+    params = {"recommended": True, "selection": sel}
+    for old in store.list_runs(parent_id=parent_id):
+        if old.params.get("recommended") and Path(old.artifact_dir).resolve() == folder.resolve():
+            store.set_params(old.run_id, params)
+            store.set_label(old.run_id, label)
+            store.update_summary(old.run_id, {"metrics": metrics, "selection": sel})
+            return old.run_id
+    rec = store.create_run("train", params, label=label, parent_id=parent_id, status=COMPLETED,
+                           artifact_dir=str(folder), summary={"metrics": metrics, "selection": sel})
+    return rec.run_id
 
 
 if __name__ == "__main__":  # pragma: no cover - the job process

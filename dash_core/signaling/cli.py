@@ -64,8 +64,9 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True) -> None:
     g = p.add_argument_group("model and training")
-    g.add_argument("--preset", choices=["package", "self_prune"], default=default_preset,
-                   help=f"starting settings: LEMBAS package or self-pruning study (default: {default_preset})")
+    g.add_argument("--preset", choices=["package", "self_prune", "self_prune_hc"], default=default_preset,
+                   help=f"starting settings: LEMBAS package, self-pruning study (low coverage / synthetic) or its "
+                        f"high-coverage ligand-screen settings (default: {default_preset})")
     g.add_argument("--config", help="a config.json of an earlier run to start from (overrides --preset)")
     g.add_argument("--epochs", type=positive_int, help="training epochs (default 5000)")
     if seed:
@@ -241,6 +242,60 @@ def _cmd_selfprune(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- cv
+
+
+def _cmd_cv(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
+
+    data = _load(args)
+    train_cfg = _training_config(args, l2=args.l2)
+    cv = CVConfig(folds=parse_folds(args.folds), stack_size=args.stack, split_seed=args.split_seed, train=train_cfg)
+    executor = executor_config_from_args(args)
+    if args.threads:
+        executor = replace(executor, threads_per_job=args.threads)
+    out = Path(args.out)
+    n_folds = len(make_folds(data.n_conditions, cv.folds, cv.split_seed))
+    _eprint(
+        f"{n_folds} folds ({'leave one condition out' if cv.folds == 'loo' else f'{cv.folds}-fold'}), preset {args.preset}, "
+        f"{train_cfg.epochs} epochs, seed {train_cfg.seed}; executor {executor.kind} with {executor.workers} worker(s), "
+        f"stacks of {cv.stack_size or 'all'} fold(s)"
+    )
+    bar = tqdm(total=n_folds, desc="folds", unit="fold", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+
+    def on_fold(done: int, _n: int, row, error) -> None:
+        if row is not None:
+            bar.update(1)
+            bar.set_postfix(fold=row["fold"], r=f"{row['test_pearson']:.3f}", refresh=False)
+        else:
+            bar.write(f"[error] a fold failed: {error.splitlines()[0] if error else ''}", file=sys.stderr)
+
+    try:
+        result = run_cv(data, cv, out, executor=executor, on_fold=on_fold)
+    finally:
+        bar.close()
+    s = result.summary
+    if s.get("pooled_pearson") is not None:
+        _eprint(
+            f"{s['folds']} of {s['folds_total']} folds: pooled Pearson r = {s['pooled_pearson']:.4f} over {s['held_out_values']} "
+            f"held-out values (training-mean baseline {s['baseline_pooled_pearson']:.4f}); mean per-fold r = "
+            f"{s['mean_fold_pearson']:.4f}; {s['wall_seconds'] / 60:.1f} min of training"
+        )
+    _eprint(f"wrote {out}/cv.csv, summary.json, predictions.csv, per_tf.csv, predicted_vs_measured.html")
+    if result.failed:
+        for key, error in result.failed:
+            _eprint(f"[error] {key}: {error.splitlines()[0]}")
+        _eprint(f"{len(result.failed)} job(s) failed; run the same command again to retry them (finished folds are kept).")
+        return 1
+    if not s.get("complete"):
+        _eprint("not all folds are finished; run the same command again to complete them.")
+    return 0
+
+
 # --------------------------------------------------------------------------- simulate, demo
 
 
@@ -293,10 +348,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``signaling`` command and its subcommands ``train``, ``selfprune``, ``simulate``, ``demo``."""
+    """Add the ``signaling`` command and its subcommands ``train``, ``selfprune``, ``cv``, ``simulate``, ``demo``."""
     parser = subparsers.add_parser(
         "signaling",
-        help="LEMBAS-style signaling models: train, self-pruning study, simulate, demo",
+        help="LEMBAS-style signaling models: train, self-pruning study, cross-validation, simulate, demo",
         description="Biology-informed recurrent signaling networks (LEMBAS) and the self-pruning study.",
     )
     sub = parser.add_subparsers(dest="signaling_command", metavar="SUBCOMMAND")
@@ -326,6 +381,27 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
     add_executor_arguments(p)
     p.set_defaults(func=_cmd_selfprune)
+
+    p = sub.add_parser(
+        "cv",
+        help="cross-validation: leave one condition out (default) or K-fold; pooled, per-fold and per-TF Pearson r",
+        description="Train one model per fold on the other conditions and predict the held-out ones (LEMBAS's protocol). "
+        "Writes cv.csv (one row per fold), summary.json (pooled_pearson, mean_fold_pearson, folds, wall_seconds, the "
+        "training-mean baseline), predictions.csv, per_tf.csv and predicted_vs_measured.html. Re-running resumes.",
+    )
+    _add_data_arguments(p)
+    _add_training_arguments(p, default_preset="package")
+    p.add_argument("--l2", type=float, help="L2 weight lambda_L2 (default: the preset's)")
+    g = p.add_argument_group("cross-validation")
+    g.add_argument("--folds", default="loo", help="'loo' (one fold per condition, default) or a number K >= 2 of folds")
+    g.add_argument("--split-seed", type=int, default=0, dest="split_seed", help="seed of the K-fold partition (default 0)")
+    g.add_argument("--stack", type=int, default=1,
+                   help="folds trained together in one pass (default 1; 0 = all folds of a worker, best on a GPU)")
+    p.add_argument("--out", required=True, help="output folder (re-running resumes: finished folds are kept)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="also print informational validation notes")
+    add_executor_arguments(p)
+    p.set_defaults(func=_cmd_cv)
 
     p = sub.add_parser("simulate", help="synthetic data from a network with known parameters (or a random network)")
     p.add_argument("--pkn", help="network TSV (with --params); omit both for a random network")

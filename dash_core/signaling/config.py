@@ -1,8 +1,9 @@
 """Typed configuration of LEMBAS signaling models (methods.md H.2-H.8, I.2).
 
-Two presets exist: :func:`package_config` (the LEMBAS package / tutorial
-defaults, loss variant ``package``) and :func:`self_prune_config` (the
-self-pruning study's low-coverage and synthetic settings, I.2). Both return a
+Three presets exist: :func:`package_config` (the LEMBAS package / tutorial
+defaults, loss variant ``package``), :func:`self_prune_config` (the
+self-pruning study's low-coverage and synthetic settings, I.2) and
+:func:`self_prune_hc_config` (its high-coverage ligand-screen settings). Both return a
 frozen :class:`SignalingConfig`; change fields with ``dataclasses.replace``.
 """
 
@@ -18,6 +19,7 @@ LossVariant = Literal["package", "self_prune"]
 Device = Literal["auto", "cpu", "cuda"]
 Backend = Literal["auto", "dense", "sparse"]
 Gradient = Literal["bptt", "implicit"]
+SpectralGradient = Literal["eigenvector", "iterations"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,22 @@ class SignalingConfig:
         Spectral prescale target of the initial W (H.6); None skips the prescale.
     lambda_sign, lambda_ligand, lambda_l2, lambda_spectral, lambda_uniform
         Loss weights (H.7).
+    lambda_l2_projection
+        L2 weight of the input and output projections (``||w_in - A_in||^2 + ||w_out - A_out||^2``
+        and the output bias); None = ``lambda_l2`` (the high-coverage study uses 1e-4 here).
     spectral_kappa, spectral_subset, spectral_probes, spectral_power_steps
         kappa, n_sub, P and n_pow of the spectral-radius estimate (H.7).
+    spectral_gradient
+        ``eigenvector`` (default): power iterations without a graph and the eigenvalue
+        derivative ``u_t d_t v_s / <u, v>`` from the left and right vectors (the CPU original's
+        gradient; about 3x cheaper); ``iterations``: back-propagation through all power
+        iterations (H.7 as written).
+    spectral_warm_steps
+        0: every estimate starts from fresh Gaussian probes and runs ``spectral_power_steps``
+        iterations (H.7). k > 0 (eigenvector gradient only): each model keeps the last right and
+        left vectors of every condition, and a condition's later estimates restart from them
+        for k iterations (package default 5 of 50: the iteration count accumulates over the
+        steps instead of restarting, for a tenth of the work).
     input_weight_init, train_input_weights
         A_in = 3 per ligand; frozen in all published runs.
     output_weight_init, output_bias
@@ -96,10 +112,13 @@ class SignalingConfig:
     lambda_l2: float = 1e-6
     lambda_spectral: float = 1e-5
     lambda_uniform: float = 1e-4
+    lambda_l2_projection: float | None = None
     spectral_kappa: float = 20.0
     spectral_subset: int = 10
     spectral_probes: int = 5
     spectral_power_steps: int = 50
+    spectral_gradient: SpectralGradient = "eigenvector"
+    spectral_warm_steps: int = 5
     input_weight_init: float = 3.0
     train_input_weights: bool = False
     output_weight_init: float = 1.2
@@ -135,8 +154,14 @@ class SignalingConfig:
         for name in ("lambda_sign", "lambda_ligand", "lambda_l2", "lambda_spectral", "lambda_uniform", "grad_noise", "input_noise"):
             if getattr(self, name) < 0 or not math.isfinite(getattr(self, name)):
                 problems.append(f"{name} must be a finite number >= 0")
+        if self.lambda_l2_projection is not None and not (math.isfinite(self.lambda_l2_projection) and self.lambda_l2_projection >= 0):
+            problems.append("lambda_l2_projection must be a finite number >= 0 (or None)")
         if min(self.spectral_subset, self.spectral_probes, self.spectral_power_steps) < 1:
             problems.append("spectral_subset, spectral_probes and spectral_power_steps must be >= 1")
+        if self.spectral_gradient not in ("eigenvector", "iterations"):
+            problems.append("spectral_gradient must be 'eigenvector' or 'iterations'")
+        if self.spectral_warm_steps < 0:
+            problems.append("spectral_warm_steps must be >= 0")
         if self.gradient not in ("bptt", "implicit"):
             problems.append("gradient must be 'bptt' or 'implicit'")
         if self.backend not in ("auto", "dense", "sparse"):
@@ -203,6 +228,7 @@ def self_prune_config(**overrides: Any) -> SignalingConfig:
         spectral_subset=2,
         spectral_probes=2,
         spectral_power_steps=5,
+        spectral_warm_steps=0,
         output_bias=False,
         grad_noise=1e-9,
         grad_noise_lr_scaled=False,
@@ -213,11 +239,37 @@ def self_prune_config(**overrides: Any) -> SignalingConfig:
     return replace(base, **overrides)
 
 
-PRESETS = {"package": package_config, "self_prune": self_prune_config}
+def self_prune_hc_config(**overrides: Any) -> SignalingConfig:
+    """Self-pruning study settings for the high-coverage ligand screen (I.2, HC column).
+
+    As :func:`self_prune_config` except: 16,000 epochs, 5 conditions held out, input noise
+    0.01 N(0,1) on all nodes, gradient noise lr_t * 0.01 and gradient-norm clipping at 1,
+    ligand-bias penalty 1e-4, L2 1e-4 on the projections (``lambda_l2`` stays the study's
+    level on W and b), spectral term lambda 1e-3 with n_sub 2, P 5, n_pow 5.
+    """
+    base = self_prune_config(
+        epochs=16000,
+        test_size=5,
+        input_noise=0.01,
+        input_noise_lr_scaled=False,
+        grad_noise=0.01,
+        grad_noise_lr_scaled=True,
+        grad_clip=1.0,
+        lambda_ligand=1e-4,
+        lambda_l2_projection=1e-4,
+        lambda_spectral=1e-3,
+        spectral_subset=2,
+        spectral_probes=5,
+        spectral_power_steps=5,
+    )
+    return replace(base, **overrides)
+
+
+PRESETS = {"package": package_config, "self_prune": self_prune_config, "self_prune_hc": self_prune_hc_config}
 
 
 def preset(name: str, **overrides: Any) -> SignalingConfig:
-    """Config from a preset name (``package`` or ``self_prune``) plus overrides."""
+    """Config from a preset name (``package``, ``self_prune`` or ``self_prune_hc``) plus overrides."""
     if name not in PRESETS:
         raise DashInputError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
     return PRESETS[name](**overrides)

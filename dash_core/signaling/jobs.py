@@ -1,4 +1,4 @@
-"""Background job kinds of the signaling package: ``signaling_train`` and ``selfprune``.
+"""Background job kinds of the signaling package: ``signaling_train``, ``selfprune`` and ``signaling_cv``.
 
 Both are registered in :data:`dash_core.runs.jobs.JOB_KINDS` (``jobs.py`` imports this
 module lazily) and follow its contract ``fn(params, run_dir, reporter) -> summary``:
@@ -50,6 +50,7 @@ __all__ = [
     "copy_inputs",
     "load_job_data",
     "selfprune_job",
+    "signaling_cv_job",
     "signaling_train_job",
     "study_config",
     "training_config",
@@ -454,3 +455,81 @@ def selfprune_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         "dataset": str((params.get("data") or {}).get("name") or "data"),
         "n_pkn_edges": int(data.pkn.n_edges),
     }
+
+
+# ----------------------------------------------------------------------------- signaling_cv
+@register_job_kind("signaling_cv",
+                   "Cross-validation of a signaling model: leave one condition out or K-fold; pooled, per-fold, per-TF r.")
+def signaling_cv_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
+    """Job kind ``signaling_cv``: leave-one-condition-out or K-fold cross-validation.
+
+    Parameters
+    ----------
+    params
+        ``data``, ``preset`` (default ``package``), ``config`` (training overrides such as
+        ``epochs``, ``seed``, ``device``), ``cv`` (``folds``: ``"loo"`` or K >= 2; optional
+        ``stack_size``, ``split_seed``) and ``executor`` (:class:`~dash_core.runs.executors.ExecutorConfig`
+        fields, e.g. ``{"workers": 2}``).
+    run_dir
+        The run folder (:func:`dash_core.signaling.cv.run_cv`): ``cv.csv``, ``summary.json``,
+        ``predictions.csv`` (held-out condition x TF), ``per_tf.csv``, ``predicted_vs_measured.html``,
+        ``folds/fold_XXX/``; plus ``inputs/``.
+    reporter
+        One progress entry per finished fold (``fold``, its ``test_pearson``, ``folds_done``,
+        ``folds_total``, ``eta_seconds``). A stop request is honoured when the next fold
+        finishes; finished folds are kept (running the job again in the same folder resumes).
+
+    Returns
+    -------
+    dict
+        ``summary.json`` (``pooled_pearson``, ``mean_fold_pearson``, ``baseline_pooled_pearson``,
+        ``folds``, ``folds_total``, ``wall_seconds``, ...) plus ``stopped``, ``n_failed``.
+    """
+    from dash_core.signaling.cv import SUMMARY_FILE, CVConfig, make_folds, parse_folds, run_cv
+
+    _set_threads(params)
+    spec = dict(params.get("cv") or {})
+    unknown = sorted(set(spec) - {"folds", "stack_size", "split_seed"})
+    if unknown:
+        raise DashInputError(f"Unknown cross-validation setting(s): {', '.join(unknown)}.")
+    train = training_config({**params, "preset": params.get("preset") or "package"})
+    cv = CVConfig(
+        folds=parse_folds(spec.get("folds", "loo")),
+        stack_size=int(spec.get("stack_size", 1)),
+        split_seed=int(spec.get("split_seed", 0)),
+        train=train,
+    )
+    executor = _executor(params.get("executor"))
+    reporter.progress(0.0, "loading data")
+    data = load_job_data(params, run_dir, reporter)
+    total = len(make_folds(data.n_conditions, cv.folds, cv.split_seed))
+    reporter.log(f"{total} folds, {train.epochs} epochs each, {executor.workers} worker(s)")
+    start = time.perf_counter()
+    state = {"base": None}
+
+    def on_fold(done: int, n_jobs: int, row: dict | None, error: str | None) -> None:
+        if state["base"] is None:
+            state["base"] = total - n_jobs
+        finished = state["base"] + done
+        eta = (time.perf_counter() - start) / done * (n_jobs - done) if done else None
+        if row is not None:
+            reporter.progress(finished / total, f"{finished}/{total} folds (fold {row['fold']}: r = {row['test_pearson']:.3f})",
+                              fold=int(row["fold"]), test_pearson=_finite(row["test_pearson"]), folds_done=finished,
+                              folds_total=total, eta_seconds=eta)
+        else:
+            reporter.log(f"a fold failed: {(error or '').splitlines()[0] if error else ''}")
+        if reporter.should_stop() and done < n_jobs:
+            raise _Stopped
+
+    stopped = False
+    failed: list = []
+    try:
+        failed = run_cv(data, cv, run_dir, executor=executor, on_fold=on_fold).failed
+    except _Stopped:
+        stopped = True
+        reporter.log("stopped by the user; finished folds are kept (run again in the same folder to resume)")
+    path = Path(run_dir) / SUMMARY_FILE
+    summary = json.loads(path.read_text()) if path.is_file() else {}
+    reporter.progress(1.0, f"{summary.get('folds', 0)}/{total} folds" + (" (stopped)" if stopped else ""))
+    return {**summary, "metrics": {k: summary.get(k) for k in ("pooled_pearson", "mean_fold_pearson", "baseline_pooled_pearson")},
+            "stopped": stopped, "n_failed": len(failed), "dataset": str((params.get("data") or {}).get("name") or "data")}

@@ -34,8 +34,11 @@ from dash_core.signaling.config import SignalingConfig
 
 
 def _mml_values(z: Tensor, leak: float) -> Tensor:
-    # Safe denominator: 1/(4z) is evaluated on max(z, 0.5) and only used where z >= 0.5.
-    return torch.where(z >= 0.5, 1.0 - 0.25 / z.clamp_min(0.5), torch.nn.functional.leaky_relu(z, leak))
+    # min(leaky(z), 1 - 1/(4 max(z, 0.5))) equals the three-piece MML: below 0.5 the second term is 0.5 >= leaky(z),
+    # above it 1 - 1/(4z) <= z. Safe denominator (max(z, 0.5)); in-place steps on temporaries only: half the
+    # kernel launches of the masked form, which dominate the recurrence on CPU. Not for use under autograd.
+    saturating = z.clamp_min(0.5).reciprocal_().mul_(-0.25).add_(1.0)
+    return torch.minimum(torch.nn.functional.leaky_relu(z, leak), saturating)
 
 
 def mml_derivative(y: Tensor, leak: float = 0.01) -> Tensor:
@@ -44,8 +47,9 @@ def mml_derivative(y: Tensor, leak: float = 0.01) -> Tensor:
     ``phi'(z) = leak`` for ``y <= 0``, ``1`` for ``0 < y <= 0.5`` and ``4 (1 - y)^2``
     for ``y > 0.5`` (equal to ``1 / (4 z^2)``; continuous at ``z = 0.5``).
     """
-    low = torch.where(y > 0, 1.0, float(leak)).to(y.dtype)
-    return torch.where(y > 0.5, 4.0 * (1.0 - y).square(), low)
+    # (2 - 2y)^2 = 4 (1 - y)^2 is 1 at y = 0.5 and above 1 below it, so min(., 1) covers both positive pieces
+    positive = torch.rsub(y, 2.0, alpha=2.0).square_().clamp_max_(1.0)
+    return torch.where(y > 0, positive, torch.full_like(y, float(leak)))
 
 
 class _MML(torch.autograd.Function):
@@ -118,40 +122,104 @@ def batched_power_iteration(
     derivative: Tensor,
     *,
     n_probes: int,
-    n_steps: int,
+    n_steps: int | Tensor,
     generator: torch.Generator | None = None,
-) -> Tensor:
+    probes: Tensor | None = None,
+    rmatvec: Callable[[Tensor], Tensor] | None = None,
+    node_dim: int = -1,
+    left_probes: Tensor | None = None,
+    return_vectors: bool = False,
+) -> Tensor | tuple[Tensor, Tensor, Tensor]:
     """Spectral-radius estimate of ``J_b = diag(d_b) W`` for a batch of ``b``, matrix-free (H.7, H.10).
+
+    The value is the spec's estimate: ``n_steps`` power iterations ``V <- J (V / ||V||_col)``
+    from Gaussian probes, then ``max_p |<J v_p, v_p>| / <v_p, v_p>``. Its gradient comes in
+    one of two ways:
+
+    * ``rmatvec`` not given: back-propagation through all power iterations (H.7 as written);
+    * ``rmatvec`` given (``V -> W^T V``): the iterations run without a graph, the same number
+      of iterations with ``J^T`` gives the left vector ``u`` of the best probe's right vector
+      ``v``, and the gradient is the eigenvalue derivative ``d|lambda|/dW_ts =
+      sign(lambda) u_t d_t v_s / <u, v>`` (the CPU original's form; the Rayleigh quotient
+      ``u = v`` is used where ``|<u, v>| < 0.1``): one differentiable product instead of
+      ``n_steps``.
 
     Parameters
     ----------
     matvec
-        ``V -> W V`` for ``V`` of shape ``(S, N, P)`` (``W`` applied to each probe column).
+        ``V -> W V`` for probe blocks ``V``: the shape of ``derivative`` plus a trailing probe
+        axis P (``W`` acts along the node axis).
     derivative
-        ``(S, N)`` activation derivatives ``d_b`` (pass detached steady states' derivatives).
+        Activation derivatives ``d_b`` (pass detached steady states' derivatives), with the
+        node axis at ``node_dim``: e.g. ``(S, N)`` for S samples, or ``(K, N, S)`` for a stack.
     n_probes
         Gaussian probe vectors P per sample.
     n_steps
-        Power iterations ``V <- J (V / ||V||_col)``.
+        Power iterations; with ``rmatvec`` also a tensor of counts broadcastable to the probes
+        (blocks stop iterating after their own count).
     generator
         Random generator for the probes (on the device of ``derivative``).
+    probes
+        Start vectors (``derivative``'s shape plus P) instead of drawing them.
+    rmatvec
+        ``V -> W^T V`` on detached weights; selects the eigenvalue-derivative gradient.
+    node_dim
+        The node axis of ``derivative``.
+    left_probes
+        Start vectors of the left iteration (default: ``probes``); only with ``rmatvec``.
+    return_vectors
+        Also return the final (unit) right and left vectors, e.g. to warm-start the next
+        estimate; only with ``rmatvec``.
 
     Returns
     -------
-    Tensor
-        ``(S,)``: ``max_p |<J v_p, v_p>| / <v_p, v_p>``. Differentiable with respect to
-        the weights used by ``matvec``; no ``N x N`` Jacobian is formed.
+    Tensor or (Tensor, Tensor, Tensor)
+        ``derivative``'s shape without the node axis: spectral-radius estimates, differentiable
+        with respect to the weights used by ``matvec``; no ``N x N`` Jacobian is formed. With
+        ``return_vectors``, also the right and left vectors (shape of the probes, detached).
     """
-    s, n = derivative.shape
-    v = torch.randn(s, n, n_probes, generator=generator, device=derivative.device, dtype=derivative.dtype)
+    nd = node_dim % derivative.dim()
+    if probes is None:
+        probes = torch.randn(
+            *derivative.shape, n_probes, generator=generator, device=derivative.device, dtype=derivative.dtype
+        )
+
+    def unit(x: Tensor) -> Tensor:
+        return x / x.square().sum(dim=nd, keepdim=True).sqrt().clamp_min(1e-30)
+
     d = derivative.unsqueeze(-1)
-    for _ in range(n_steps):
-        v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-30)
-        v = d * matvec(v)
-    v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-30)
-    jv = d * matvec(v)
-    ratio = (jv * v).sum(dim=1).abs() / (v * v).sum(dim=1).clamp_min(1e-30)
-    return ratio.max(dim=1).values
+    if rmatvec is None:
+        v = probes
+        for _ in range(n_steps):
+            v = d * matvec(unit(v))
+        v = unit(v)
+        ratio = (d * matvec(v) * v).sum(dim=nd).abs()
+        return ratio.max(dim=-1).values
+    with torch.no_grad():
+        v, u = probes, (probes if left_probes is None else left_probes)
+        if isinstance(n_steps, Tensor):  # per-block iteration counts (broadcastable to the probes)
+            for t in range(int(n_steps.max())):
+                going = t < n_steps
+                v = torch.where(going, d * matvec(unit(v)), v)
+                u = torch.where(going, rmatvec(d * unit(u)), u)
+        else:
+            for _ in range(n_steps):
+                v = d * matvec(unit(v))
+                u = rmatvec(d * unit(u))
+        v, u = unit(v), unit(u)
+        ratio = (d * matvec(v) * v).sum(dim=nd).abs()
+        value, best = ratio.max(dim=-1)
+        right, left = v, u
+        pick = best.unsqueeze(nd).unsqueeze(-1).expand(*v.shape[:-1], 1)
+        vb, ub = v.gather(-1, pick), u.gather(-1, pick)
+        overlap = (ub * vb).sum(dim=nd, keepdim=True)
+        usable = overlap.abs() >= 0.1
+        ub = torch.where(usable, ub, vb)
+        overlap = torch.where(usable, overlap, torch.ones_like(overlap))
+    surrogate = ((ub * d * matvec(vb)) / overlap).sum(dim=nd).squeeze(-1)
+    surrogate = surrogate * torch.sign(surrogate.detach())
+    estimate = value + surrogate - surrogate.detach()
+    return (estimate, right, left) if return_vectors else estimate
 
 
 # --------------------------------------------------------------------------- sparse product (H.10 on CPU)
@@ -168,6 +236,7 @@ class _CSRPlan:
     perm_t: Tensor
     crow_t: Tensor
     cols_t: Tensor
+    order: Tensor  #: plan position -> position in the edge list that was passed to :meth:`build`
 
     @staticmethod
     def build(target: Tensor, source: Tensor, n: int) -> _CSRPlan:
@@ -181,12 +250,20 @@ class _CSRPlan:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "sparse CSR support is in beta" (emitted once per process)
             torch.sparse_csr_tensor(crow, cols, torch.zeros(len(cols), device=target.device), (n, n))
-        return _CSRPlan(n, rows, cols, crow, perm_t, crow_t, rows[perm_t])
+        return _CSRPlan(n, rows, cols, crow, perm_t, crow_t, rows[perm_t], order)
 
     def matrix(self, values: Tensor, transpose: bool) -> Tensor:
-        if transpose:
-            return torch.sparse_csr_tensor(self.crow_t, self.cols_t, values[self.perm_t], (self.n, self.n))
-        return torch.sparse_csr_tensor(self.crow, self.cols, values, (self.n, self.n))
+        # 32-bit index arrays: the CPU kernel would otherwise convert the 64-bit ones at every product (~17 %)
+        key = "_idx32_t" if transpose else "_idx32"
+        idx = self.__dict__.get(key)
+        if idx is None:
+            crow, cols = (self.crow_t, self.cols_t) if transpose else (self.crow, self.cols)
+            if self.n * 2 < 2**31 and len(cols) < 2**31:
+                crow, cols = crow.to(torch.int32), cols.to(torch.int32)
+            idx = (crow, cols)
+            object.__setattr__(self, key, idx)
+        vals = values[self.perm_t] if transpose else values
+        return torch.sparse_csr_tensor(idx[0], idx[1], vals, (self.n, self.n))
 
 
 class _CSRMatmul(torch.autograd.Function):
@@ -232,7 +309,7 @@ class _SparseRecurrence(torch.autograd.Function):
         x = torch.zeros_like(u)
         states = [x]
         for t in range(max_steps):
-            x_new = _mml_values(a @ x + u, leak)
+            x_new = _mml_values(torch.sparse.addmm(u, a, x), leak)
             states.append(x_new)
             done = t > 20 and t % 10 == 0 and float((x_new - x).abs().max()) < tol
             x = x_new
@@ -254,9 +331,9 @@ class _SparseRecurrence(torch.autograd.Function):
         a_t = plan.matrix(values, True)
         g_z = torch.empty(steps, n, b, dtype=grad.dtype, device=grad.device)
         g_x = grad
+        slopes = mml_derivative(states[1:], ctx.leak)  # one pass over all steps instead of one per step
         for t in range(steps, 0, -1):
-            gz = g_x * mml_derivative(states[t], ctx.leak)
-            g_z[t - 1] = gz
+            gz = torch.mul(g_x, slopes[t - 1], out=g_z[t - 1])
             if t > 1:
                 g_x = a_t @ gz
         g_u = g_z.sum(dim=0) if ctx.needs_input_grad[1] else None
@@ -266,6 +343,81 @@ class _SparseRecurrence(torch.autograd.Function):
             right = states[:-1].permute(1, 0, 2).reshape(n, steps * b)
             g_values = _edge_outer(plan, values, left, right)
         return g_values, g_u, None, None, None, None
+
+
+# --------------------------------------------------------------------------- steady state (H.4)
+
+
+def solve_steady_state(
+    u_cols: Tensor,
+    config: SignalingConfig,
+    fwd: Callable[[Tensor], Tensor],
+    detached_bwd: Callable[[], Callable[[Tensor], Tensor]],
+    *,
+    sparse: tuple[Tensor, _CSRPlan] | None = None,
+) -> tuple[Tensor, int]:
+    """Iterate ``X <- phi(W X + U)`` (column layout) from ``X = 0`` to the steady state (H.4).
+
+    Stops after computing step t+1 if t > 20, t % 10 == 0 and ``max|X(t+1) - X(t)| < tol``,
+    or after ``max_steps``. With ``gradient='bptt'`` gradients flow through all unrolled
+    steps (when ``sparse`` is given, by the hand-written backward pass of :class:`_SparseRecurrence`,
+    which gives the same gradients as autograd through each step); with ``'implicit'`` the fixed
+    point is found without a graph and the gradient is obtained from the adjoint iteration
+    ``g <- g0 + W^T (phi' * g)``.
+
+    Parameters
+    ----------
+    u_cols
+        ``(R, B)`` node inputs, one column per condition (``R = N`` for one model, ``K N`` for a
+        stack of K models with a block-diagonal ``W``).
+    fwd
+        ``V -> W V`` for ``(R, M)`` blocks (differentiable in the weights).
+    detached_bwd
+        Returns ``V -> W^T V`` on detached weights (only called for the implicit gradient).
+    sparse
+        ``(values, plan)``: edge values in plan order and the CSR plan, for the sparse BPTT path.
+
+    Returns
+    -------
+    (Tensor, int)
+        ``(R, B)`` steady states and the number of steps taken.
+    """
+    cfg = config
+    implicit = cfg.gradient == "implicit" and torch.is_grad_enabled()
+    if not implicit and sparse is not None:
+        values, plan = sparse
+        x, steps = _SparseRecurrence.apply(values, u_cols, plan, float(cfg.leak), int(cfg.max_steps), float(cfg.tol))
+        return x, int(steps)
+    x = torch.zeros_like(u_cols)
+    steps = 0
+    with torch.set_grad_enabled(torch.is_grad_enabled() and not implicit):
+        for t in range(cfg.max_steps):
+            x_new = mml_activation(fwd(x) + u_cols, cfg.leak)
+            steps = t + 1
+            if t > 20 and t % 10 == 0 and float((x_new - x).detach().abs().max()) < cfg.tol:
+                x = x_new
+                break
+            x = x_new
+    if not implicit:
+        return x, steps
+    y = mml_activation(fwd(x.detach()) + u_cols, cfg.leak)
+    if y.requires_grad:
+        d = mml_derivative(y.detach(), cfg.leak)
+        bwd_det = detached_bwd()
+
+        def adjoint(g0: Tensor) -> Tensor:
+            g = g0
+            scale = max(1.0, float(g0.abs().max()))
+            for _ in range(cfg.max_steps):
+                g_new = g0 + bwd_det(d * g)
+                done = float((g_new - g).abs().max()) < cfg.tol * scale
+                g = g_new
+                if done:
+                    break
+            return g
+
+        y.register_hook(adjoint)
+    return y, steps
 
 
 # --------------------------------------------------------------------------- model
@@ -416,59 +568,22 @@ class SignalingModel(nn.Module):
         return u + self.bias
 
     def steady_state(self, u: Tensor) -> tuple[Tensor, int]:
-        """Iterate ``X <- phi(X W^T + U)`` from ``X = 0`` to the steady state (H.4).
-
-        Stops after computing step t+1 if t > 20, t % 10 == 0 and ``max|X(t+1) - X(t)| < tol``,
-        or after ``max_steps``. With ``gradient='bptt'`` gradients flow through all unrolled
-        steps (on the sparse backend by a hand-written backward pass through the stored states,
-        which gives the same gradients as autograd through each step); with ``'implicit'`` the fixed point is found without a graph and the gradient
-        is obtained from the adjoint iteration ``g <- g0 + W^T (phi' * g)`` (column layout).
+        """Iterate ``X <- phi(X W^T + U)`` from ``X = 0`` to the steady state (H.4); see :func:`solve_steady_state`.
 
         Returns
         -------
         (Tensor, int)
             ``(B, N)`` steady states and the number of steps taken.
         """
-        cfg = self.config
-        implicit = cfg.gradient == "implicit" and torch.is_grad_enabled()
-        u_cols = u.T.contiguous()
-        if not implicit and self.uses_sparse():
+        sparse = None
+        if self.uses_sparse():
             plan = self._csr_plan()
-            values = self.weight[plan.rows, plan.cols]
-            x, steps = _SparseRecurrence.apply(values, u_cols, plan, float(cfg.leak), int(cfg.max_steps), float(cfg.tol))
-            return x.T, int(steps)
+            sparse = (self.weight[plan.rows, plan.cols], plan)
         fwd, _ = self._operators()
-        x = torch.zeros_like(u_cols)
-        steps = 0
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not implicit):
-            for t in range(cfg.max_steps):
-                x_new = mml_activation(fwd(x) + u_cols, cfg.leak)
-                steps = t + 1
-                if t > 20 and t % 10 == 0 and float((x_new - x).detach().abs().max()) < cfg.tol:
-                    x = x_new
-                    break
-                x = x_new
-        if not implicit:
-            return x.T, steps
-        x_star = x.detach()
-        y = mml_activation(fwd(x_star) + u_cols, cfg.leak)
-        if y.requires_grad:
-            d = mml_derivative(y.detach(), cfg.leak)
-            _, bwd_det = self._operators(self.weight.detach())
-
-            def adjoint(g0: Tensor) -> Tensor:
-                g = g0
-                scale = max(1.0, float(g0.abs().max()))
-                for _ in range(cfg.max_steps):
-                    g_new = g0 + bwd_det(d * g)
-                    done = float((g_new - g).abs().max()) < cfg.tol * scale
-                    g = g_new
-                    if done:
-                        break
-                return g
-
-            y.register_hook(adjoint)
-        return y.T, steps
+        x, steps = solve_steady_state(
+            u.T.contiguous(), self.config, fwd, lambda: self._operators(self.weight.detach())[1], sparse=sparse
+        )
+        return x.T, steps
 
     def output(self, states: Tensor) -> Tensor:
         """TF predictions ``y_hat[b, k] = w_out,k * Y[b, tf(k)] (+ b_out,k)``: ``(B, N) -> (B, K)`` (H.5)."""
@@ -498,27 +613,6 @@ class SignalingModel(nn.Module):
         states, steps = self.steady_state(u)
         self.last_steps = steps
         return self.output(states), states
-
-    def spectral_radius_estimate(
-        self, states: Tensor, *, n_probes: int, n_steps: int, generator: torch.Generator | None = None
-    ) -> Tensor:
-        """Per-sample spectral radius of ``diag(phi'(y_b)) W`` (H.7), differentiable in ``W``.
-
-        Parameters
-        ----------
-        states
-            ``(S, N)`` steady states (detached inside).
-        """
-        fwd, _ = self._operators()
-        n = self.n_nodes
-
-        def matvec(v: Tensor) -> Tensor:
-            s, _, p = v.shape
-            cols = v.permute(1, 0, 2).reshape(n, s * p)
-            return fwd(cols).reshape(n, s, p).permute(1, 0, 2)
-
-        d = mml_derivative(states.detach(), self.config.leak)
-        return batched_power_iteration(matvec, d, n_probes=n_probes, n_steps=n_steps, generator=generator)
 
     # ----------------------------------------------------------------- initialisation (H.6)
 
@@ -583,11 +677,17 @@ class SignalingModel(nn.Module):
     ) -> None:
         """Set ``W`` from per-edge values (edge-table order) and optionally the other parameters."""
         dev = self.weight.device
+
+        def as_tensor(value: np.ndarray | Tensor) -> Tensor:
+            if isinstance(value, Tensor):
+                return value.detach().to(device=dev, dtype=torch.float32)
+            return torch.as_tensor(np.array(value, dtype=np.float32)).to(dev)
+
         self.weight.zero_()
-        self.weight[self.edge_target, self.edge_source] = torch.as_tensor(np.array(edge_weights, dtype=np.float32)).to(dev)
+        self.weight[self.edge_target, self.edge_source] = as_tensor(edge_weights)
         for param, value in ((self.bias, bias), (self.input_weight, input_weight), (self.output_weight, output_weight)):
             if value is not None:
-                param.copy_(torch.as_tensor(np.array(value, dtype=np.float32)).to(dev))
+                param.copy_(as_tensor(value))
 
     def network_spec(self) -> dict:
         """JSON-ready description of the node and edge sets (to rebuild the model from a checkpoint)."""

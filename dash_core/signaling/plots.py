@@ -182,34 +182,64 @@ def training_curve_figure(history: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def prediction_scatter(predictions: pd.DataFrame, data: pd.DataFrame) -> go.Figure:
-    """Predicted against measured TF activities; colour = train/test split.
+def prediction_scatter(predictions: pd.DataFrame, data: pd.DataFrame, *, title: str = "TF activity: predicted vs. measured") -> go.Figure:
+    """Predicted against measured TF activities; one colour per value of the ``split`` column.
 
     Parameters
     ----------
     predictions
-        ``conditions x TFs`` with a ``split`` column (as written by ``signaling train``).
+        ``conditions x TFs`` with a ``split`` column (``train``/``test`` as written by
+        ``signaling train``, or any labels).
     data
         ``conditions x TFs`` measured activities.
     """
     fig = go.Figure()
-    tfs = [c for c in predictions.columns if c != "split" and c in data.columns]
-    for split in ("train", "test"):
-        rows = predictions.index[predictions["split"] == split]
-        if len(rows) == 0:
+    tfs = [c for c in predictions.columns if c not in ("split", "fold") and c in data.columns]
+    splits = [s for s in ("train", "test") if s in set(predictions["split"])]
+    splits += [s for s in pd.unique(predictions["split"]) if s not in splits]
+    for split in splits:
+        mask = (predictions["split"] == split).to_numpy()
+        if not mask.any():
             continue
+        part = predictions.loc[mask, tfs]
         fig.add_trace(
             go.Scatter(
-                x=data.loc[rows, tfs].to_numpy().ravel(),
-                y=predictions.loc[rows, tfs].to_numpy(dtype=float).ravel(),
+                x=data.loc[part.index, tfs].to_numpy().ravel(),
+                y=part.to_numpy(dtype=float).ravel(),
                 mode="markers",
-                name=split,
+                name=str(split),
+                text=[f"{c} / {t}" for c in part.index for t in tfs],
                 marker={"size": 5, "opacity": 0.6},
             )
         )
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "gray"}, showlegend=False))
-    fig.update_layout(title="TF activity: predicted vs. measured", xaxis_title="measured", yaxis_title="predicted")
+    fig.update_layout(title=title, xaxis_title="measured", yaxis_title="predicted")
     return fig
+
+
+def cv_scatter(predictions: pd.DataFrame, data: pd.DataFrame, summary: dict) -> go.Figure:
+    """Held-out predictions of a cross-validation against the measured values (pooled r in the title).
+
+    Parameters
+    ----------
+    predictions
+        Held-out ``conditions x TFs`` (``predictions.csv`` of ``signaling cv``; a ``fold`` column is ignored).
+    data
+        ``conditions x TFs`` measured activities.
+    summary
+        ``summary.json`` contents (``pooled_pearson``, ``folds``, ``folds_total``, ``baseline_pooled_pearson``).
+    """
+    table = predictions.drop(columns=[c for c in ("fold",) if c in predictions.columns]).copy()
+    table.insert(0, "split", "held out")
+    r = summary.get("pooled_pearson")
+    base = summary.get("baseline_pooled_pearson")
+    title = (
+        f"Cross-validation, held-out conditions ({summary.get('folds')} of {summary.get('folds_total')} folds): "
+        f"pooled r = {r:.3f}" if r is not None else "Cross-validation"
+    )
+    if base is not None:
+        title += f" (training-mean baseline {base:.3f})"
+    return prediction_scatter(table, data, title=title)
 
 
 def network_edge_table(

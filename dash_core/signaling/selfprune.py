@@ -443,7 +443,7 @@ def _read_results(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame()
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, float_precision="round_trip")  # rewriting a resumed table keeps every digit
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise DashInputError(f"Cannot read the existing results ({exc}); move the file away to start afresh.", source=str(path)) from None
 

@@ -16,8 +16,8 @@ Modules (import from them directly; this package re-exports nothing):
 ``table``              one run's row (:func:`run_point`, :func:`point_key`), the resumable results
                        table, the study folder's ``study.json``, running a list of jobs
 ``sweeps``             lambda grid sweeps (methods B.8): :func:`run_sweep`, :func:`pivot_sweep`
-``selection``          choosing a point of a sweep table without the gold standard by default
-                       (:func:`select_point`)
+``selection``          choosing a model by validation alone along the runs' pruning paths
+                       (:func:`recommend`, :func:`finalize_sweep`), Pareto front, edge confidence
 ``paper_benchmark``    the paper's benchmark (methods F.1, E.4, E.5): conditions, data, runs,
                        mean ± sd summary next to the paper's values
 ``asha``               adaptive lambda search with Ray Tune's ASHA scheduler (optional Ray)

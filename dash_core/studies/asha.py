@@ -8,7 +8,8 @@ trials whose validation MSE is in the worse part of the trials that reached the
 same epoch ("rung": ``grace_period``, ``grace_period * reduction_factor``,
 ...). The surviving trials train to the end exactly like a grid point, so the
 results table (``out_dir/sweep.csv``) has the grid sweep's columns and the same
-selection rule (:func:`dash_core.studies.selection.select_point`) applies.
+recommendation rule (:func:`dash_core.studies.selection.recommend`, by validation MSE along
+every finished trial's pruning path) applies.
 
 Search space
 ------------
@@ -73,7 +74,6 @@ from dash_core.experiment import RunConfig, run_experiment, save_run
 from dash_core.io.errors import DashInputError
 from dash_core.pruning import STRATEGIES
 from dash_core.studies.datasets import DatasetSpec
-from dash_core.studies.selection import SELECT_CRITERIA, select_point
 from dash_core.studies.table import (
     STUDY_FILE,
     is_missing,
@@ -281,8 +281,8 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
                     out_dir, max_epochs: int | None = None, grace_period: int | None = None,
                     reduction_factor: float = 3.0, seed: int = 0, space: Literal["logit", "uniform"] = "logit",
                     ray_address: str | None = None, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0,
-                    max_concurrent: int | None = None, max_retries: int = 1, select: str = "val_mse",
-                    min_sparsity: float = 0.9,
+                    max_concurrent: int | None = None, max_retries: int = 1,
+                    tolerance: float | None = None,
                     on_trial: Callable[[dict[str, Any]], None] | None = None,
                     should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
     """Adaptive lambda search with Ray Tune's ASHA scheduler on the validation MSE.
@@ -328,8 +328,10 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
         1 makes the search reproducible (see the module docstring).
     max_retries
         A trial that raises is restarted this many times before it is reported failed.
-    select, min_sparsity
-        Selection of :func:`dash_core.studies.selection.select_point` among the ``ok`` trials.
+    tolerance
+        Relative tolerance of the recommendation rule among the ``ok`` trials
+        (:func:`dash_core.studies.selection.finalize_sweep`; default
+        :data:`dash_core.studies.selection.DEFAULT_TOLERANCE`).
     on_trial
         Called in this process with each trial's row as soon as the trial ends
         (while Tune runs, this process's stdout is redirected to stderr).
@@ -351,9 +353,9 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
     DashInputError
         Ray Tune missing, bad settings, an unknown strategy, or a folder of another study.
     """
-    epochs, grace = _search_settings(base_config, strategy=strategy, select=select, min_sparsity=min_sparsity,
-                                     max_epochs=max_epochs, grace_period=grace_period,
-                                     reduction_factor=reduction_factor)
+    epochs, grace, tolerance = _search_settings(base_config, strategy=strategy, tolerance=tolerance,
+                                                max_epochs=max_epochs, grace_period=grace_period,
+                                                reduction_factor=reduction_factor)
     if not cpus_per_trial > 0 or not gpus_per_trial >= 0:
         raise DashInputError(f"cpus_per_trial must be > 0 and gpus_per_trial >= 0, got {cpus_per_trial} and "
                              f"{gpus_per_trial}.", source="--gpus-per-job")
@@ -442,19 +444,20 @@ def run_asha_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials
         if started_here:
             ray.shutdown()
 
-    return _finish_search(rows, points, strategy=strategy, seed=seed, root=root, select=select,
-                          min_sparsity=min_sparsity, epochs=epochs, t_start=t_start)
+    return _finish_search(rows, points, strategy=strategy, seed=seed, root=root, dataset_spec=dataset_spec,
+                          tolerance=tolerance, epochs=epochs, t_start=t_start)
 
 
-def _search_settings(base_config: RunConfig, *, strategy: str, select: str, min_sparsity: float,
-                     max_epochs: int | None, grace_period: int | None, reduction_factor: float) -> tuple[int, int]:
-    """Check the settings shared by both searches; return ``(max_epochs, grace_period)``."""
+def _search_settings(base_config: RunConfig, *, strategy: str, tolerance: float | None,
+                     max_epochs: int | None, grace_period: int | None, reduction_factor: float
+                     ) -> tuple[int, int, float]:
+    """Check the settings shared by both searches; return ``(max_epochs, grace_period, tolerance)``."""
+    from dash_core.studies.selection import DEFAULT_TOLERANCE
+
     STRATEGIES.get(strategy)
-    if select not in SELECT_CRITERIA:
-        raise DashInputError(f"unknown selection criterion {select!r}; choose one of {', '.join(SELECT_CRITERIA)}.",
-                             source="--select")
-    if not 0.0 <= float(min_sparsity) <= 1.0:
-        raise DashInputError(f"min_sparsity must be in [0, 1], got {min_sparsity}.", source="--min-sparsity")
+    tolerance = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
+    if not tolerance >= 0:
+        raise DashInputError(f"the tolerance must be >= 0, got {tolerance}.", source="--tolerance")
     epochs = int(base_config.train.max_epochs if max_epochs is None else max_epochs)
     if epochs < 1:
         raise DashInputError(f"max_epochs must be at least 1, got {epochs}.", source="--max-epochs")
@@ -465,27 +468,32 @@ def _search_settings(base_config: RunConfig, *, strategy: str, select: str, min_
         raise DashInputError(f"grace_period must be at least 1 epoch, got {grace_period}.", source="--grace-period")
     if not reduction_factor > 1:
         raise DashInputError(f"reduction_factor must be > 1, got {reduction_factor}.", source="--reduction-factor")
-    return epochs, grace
+    return epochs, grace, tolerance
 
 
 def _finish_search(rows: dict[str, dict[str, Any]], points: list[tuple[float, float]], *, strategy: str, seed: int,
-                   root: Path, select: str, min_sparsity: float, epochs: int, t_start: float) -> pd.DataFrame:
-    """Write ``sweep.csv`` (trials in sampling order) and ``selection.json``; the table with its attrs."""
+                   root: Path, dataset_spec: DatasetSpec, tolerance: float, epochs: int, t_start: float
+                   ) -> pd.DataFrame:
+    """Write ``sweep.csv`` (trials in sampling order) and ``selection.json`` (the recommended model of the
+    finished trials, :func:`dash_core.studies.selection.finalize_sweep`); the table with its attrs."""
+    from dash_core.studies.selection import finalize_sweep
+
     table_path = root / "sweep.csv"
     order = {point_key(strategy, a, b, seed): i for i, (a, b) in enumerate(points)}
     df = ordered_frame(sorted(rows.values(), key=lambda r: order.get(r["key"], len(order))), extra_tail=ASHA_COLUMNS)
     write_csv_atomically(df, table_path)
     selection: dict[str, Any] | None = None
     if (df["status"] == "ok").any():
-        best = select_point(df, select, min_sparsity)
-        selection = {k: plain_scalar(v) for k, v in best.items() if plain_scalar(v) is None or isinstance(plain_scalar(v),
-                                                                                               (int, float, str, bool))}
+        dataset, _ = dataset_spec.load()
+        selection = finalize_sweep(root, df, dataset, dataset_spec=dataset_spec.to_dict(), tolerance=tolerance,
+                                   strategy=strategy)
     spent = int(pd.to_numeric(df["epochs_spent"], errors="coerce").fillna(0).sum()) if len(df) else 0
-    summary = {"selection": selection, "epochs_spent": spent, "trials": int(len(df)),
-               "n_ok": int((df["status"] == "ok").sum()), "n_stopped": int((df["status"] == "stopped").sum()),
-               "n_failed": int((df["status"] == "failed").sum()), "max_epochs": epochs,
-               "wall_seconds": round(time.perf_counter() - t_start, 3)}
-    (root / "selection.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    search = {"epochs_spent": spent, "trials": int(len(df)),
+              "n_ok": int((df["status"] == "ok").sum()), "n_stopped": int((df["status"] == "stopped").sum()),
+              "n_failed": int((df["status"] == "failed").sum()), "max_epochs": epochs,
+              "wall_seconds": round(time.perf_counter() - t_start, 3)}
+    (root / "selection.json").write_text(json.dumps({**(selection or {}), "search": search}, indent=2,
+                                                    default=str), encoding="utf-8")
     df.attrs["selection"] = selection
     df.attrs["epochs_spent"] = spent
     return df
@@ -517,7 +525,7 @@ def _trial_error(trial: Any) -> str:
 def run_halving_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, trials: int, strategy: str = "dash",
                        out_dir, max_epochs: int | None = None, grace_period: int | None = None,
                        reduction_factor: float = 3.0, seed: int = 0, space: Literal["logit", "uniform"] = "logit",
-                       stack_size: int | None = None, select: str = "val_mse", min_sparsity: float = 0.9,
+                       stack_size: int | None = None, tolerance: float | None = None,
                        on_trial: Callable[[dict[str, Any]], None] | None = None,
                        should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
     """The adaptive lambda search of :func:`run_asha_search` as successive halving on stacked models (no Ray).
@@ -535,7 +543,7 @@ def run_halving_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, tri
     """
     from dash_core.stacking import plan_stacks, successive_halving
 
-    epochs, grace = _search_settings(base_config, strategy=strategy, select=select, min_sparsity=min_sparsity,
+    epochs, grace, tolerance = _search_settings(base_config, strategy=strategy, tolerance=tolerance,
                                      max_epochs=max_epochs, grace_period=grace_period,
                                      reduction_factor=reduction_factor)
     points = sample_lambdas(trials, seed=seed, space=space)
@@ -581,5 +589,5 @@ def run_halving_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, tri
             rows[key] = row
             if on_trial is not None:
                 on_trial(row)
-    return _finish_search(rows, points, strategy=strategy, seed=seed, root=root, select=select,
-                          min_sparsity=min_sparsity, epochs=epochs, t_start=t_start)
+    return _finish_search(rows, points, strategy=strategy, seed=seed, root=root, dataset_spec=dataset_spec,
+                          tolerance=tolerance, epochs=epochs, t_start=t_start)

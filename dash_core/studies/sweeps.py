@@ -1,7 +1,7 @@
 """Lambda grid sweeps (methods B.8): one run per (lambda_PPI, lambda_motif, seed) point.
 
 Rows go to ``DIR/sweep.csv`` as runs finish (resumable; see :mod:`dash_core.studies`).
-Choose a point of the table with :func:`dash_core.studies.selection.select_point`.
+Recommend a model by validation alone with :func:`dash_core.studies.selection.finalize_sweep` (``tolerance``).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
               lambda_motif_grid: Sequence[float], *, strategy: str = "dash", seeds: Sequence[int] = (0,),
               out_dir, executor: ExecutorConfig = ExecutorConfig(),
               on_point: Callable[[dict[str, Any], PointProgress], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> pd.DataFrame:
+              should_stop: Callable[[], bool] | None = None, tolerance: float | None = None) -> pd.DataFrame:
     """Train one model per lambda grid point and collect the metrics (methods B.8).
 
     Rows are written to ``out_dir/sweep.csv`` as each run finishes; points
@@ -102,6 +102,10 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
         :class:`PointProgress`.
     should_stop
         Cancellation poll; unfinished points are returned with status ``cancelled``.
+    tolerance
+        Recommend a model by validation alone when the runs are done
+        (:func:`dash_core.studies.selection.finalize_sweep`: ``out_dir/selection.json`` and the model in
+        ``out_dir/recommended/``) with this relative tolerance; None (default) skips it.
 
     Returns
     -------
@@ -116,7 +120,15 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
                         "config": normalised_config(base_config)})
     jobs = sweep_jobs(dataset_spec, base_config, lambda_ppi_grid, lambda_motif_grid, strategy=strategy,
                       seeds=seeds, out_dir=root)
-    return run_study(jobs, ResultTable(root / "sweep.csv"), executor, on_point, should_stop)
+    df = run_study(jobs, ResultTable(root / "sweep.csv"), executor, on_point, should_stop)
+    df.attrs["selection"] = None
+    if tolerance is not None and len(df) and (df["status"] == "ok").any():
+        from dash_core.studies.selection import finalize_sweep
+
+        dataset, _ = dataset_spec.load()
+        df.attrs["selection"] = finalize_sweep(root, df, dataset, dataset_spec=dataset_spec.to_dict(),
+                                               tolerance=tolerance, strategy=strategy)
+    return df
 
 
 

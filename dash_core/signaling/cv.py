@@ -1,0 +1,394 @@
+"""Cross-validation of signaling models: leave-one-condition-out (LEMBAS's protocol) or K-fold.
+
+Every fold trains one model on the other conditions with the same settings and seed and
+predicts its held-out conditions. Reported, as LEMBAS reports it: the **pooled** Pearson r
+over all held-out condition x TF values, the per-fold r (for leave-one-out: across the TFs of
+the one held-out condition) and the per-TF r across held-out conditions; next to them the
+baseline that predicts each TF by its mean over the fold's training conditions (what the
+model must beat).
+
+Folds of one job are trained together as a stack (:mod:`dash_core.signaling.stack`);
+jobs run on the executor (:mod:`dash_core.runs.executors`). Each finished fold is written
+to ``DIR/folds/fold_XXX/`` and the run can be resumed: finished folds are not redone.
+
+Matrices: ligand inputs are ``(C, L)`` (row = condition, column = ligand), TF tables
+``(C, T)`` (row = condition, column = TF).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dash_core.io.errors import DashInputError
+from dash_core.signaling.config import SignalingConfig
+from dash_core.signaling.data import SignalingData
+from dash_core.signaling.stack import ModelStack, pearson, predict_stack, train_stack
+from dash_core.signaling.train import build_model, data_tensors, resolve_device, save_checkpoint
+
+FOLDS_FILE = "cv.csv"
+SUMMARY_FILE = "summary.json"
+PREDICTIONS_FILE = "predictions.csv"
+PER_TF_FILE = "per_tf.csv"
+SETTINGS_FILE = "cv_settings.json"
+PLOT_FILE = "predicted_vs_measured.html"
+FOLDS_DIR = "folds"
+
+
+@dataclass(frozen=True)
+class CVConfig:
+    """Settings of a cross-validation run.
+
+    Attributes
+    ----------
+    folds
+        ``"loo"`` (leave one condition out: as many folds as conditions) or a number K >= 2
+        of folds (conditions shuffled with ``split_seed`` and cut into K near-equal parts).
+    stack_size
+        Folds trained together in one stack (0 = all folds of a job). On CPU a stack
+        saves little per model (the sparse products scale with the number of models), so
+        the default is 1: every fold is written as soon as it is done. On a GPU use 0.
+    split_seed
+        Seed of the K-fold partition (leave-one-out needs none).
+    train
+        Training settings; ``train.seed`` seeds every fold's initialisation and noise, and
+        ``train.test_size`` is ignored (the fold decides what is held out).
+    """
+
+    folds: str | int = "loo"
+    stack_size: int = 1
+    split_seed: int = 0
+    train: SignalingConfig = field(default_factory=SignalingConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.folds, str) and self.folds != "loo":
+            raise DashInputError(f"folds must be 'loo' or a number of folds >= 2, not {self.folds!r}.")
+        if not isinstance(self.folds, str) and int(self.folds) < 2:
+            raise DashInputError("A K-fold cross-validation needs K >= 2.")
+        if self.stack_size < 0:
+            raise DashInputError("stack_size must be >= 0 (0 = all folds of a job in one stack).")
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a run to be resumed in the same folder."""
+        train = asdict(self.train)
+        for key in ("device", "backend", "eval_every", "test_size"):
+            train.pop(key, None)
+        return {"folds": self.folds, "split_seed": self.split_seed, "train": train}
+
+
+def parse_folds(text: str | int) -> str | int:
+    """``"loo"`` or a whole number >= 2 (from the command line)."""
+    if isinstance(text, int):
+        return text
+    t = str(text).strip().lower()
+    if t in ("loo", "leave-one-out"):
+        return "loo"
+    try:
+        k = int(t)
+    except ValueError:
+        raise DashInputError(f"--folds must be 'loo' or a whole number >= 2, not {text!r}.") from None
+    if k < 2:
+        raise DashInputError("--folds must be 'loo' or a whole number >= 2.")
+    return k
+
+
+def make_folds(n_conditions: int, folds: str | int, seed: int = 0) -> list[np.ndarray]:
+    """Held-out condition indices of each fold.
+
+    ``"loo"``: fold i holds out condition i. K: a seeded permutation cut into K parts of
+    near-equal size (each condition is held out exactly once).
+    """
+    if n_conditions < 2:
+        raise DashInputError("Cross-validation needs at least 2 conditions.")
+    if folds == "loo":
+        return [np.array([i]) for i in range(n_conditions)]
+    k = int(folds)
+    if k > n_conditions:
+        raise DashInputError(f"{k} folds but only {n_conditions} conditions; use --folds loo or fewer folds.")
+    perm = np.random.default_rng(seed).permutation(n_conditions)
+    return [np.sort(part) for part in np.array_split(perm, k)]
+
+
+def fold_folder(out_dir: str | os.PathLike, fold: int) -> Path:
+    return Path(out_dir) / FOLDS_DIR / f"fold_{fold:03d}"
+
+
+def run_cv_stack(
+    data: SignalingData,
+    config: SignalingConfig,
+    folds: Sequence[tuple[int, Sequence[int]]],
+    out_dir: str,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """Train the given folds as one stack and write each fold's files (one executor job).
+
+    Parameters
+    ----------
+    folds
+        ``(fold number, held-out condition indices)`` pairs.
+    out_dir
+        The run folder; fold files go to ``folds/fold_XXX/`` (``metrics.json``,
+        ``predictions.csv`` of the held-out conditions, ``baseline.csv``, ``history.csv`` and the
+        fold's model: ``model.pt`` + ``config.json``, see :func:`dash_core.signaling.train.load_checkpoint`).
+
+    Returns
+    -------
+    list of dict
+        One ``cv.csv`` row per fold.
+    """
+    if threads:
+        torch.set_num_threads(int(threads))
+    device = resolve_device(config.device)
+    x, y = data_tensors(data, device)
+    c = data.n_conditions
+    tests = [np.asarray(t, dtype=np.int64) for _, t in folds]
+    trains = [np.setdiff1d(np.arange(c), t) for t in tests]
+    models = [build_model(data, config, device=device) for _ in folds]
+    stack = ModelStack(models, config)
+    start = time.perf_counter()
+    histories, metrics = train_stack(stack, x, y, train_sets=trains, test_sets=tests, seeds=[int(config.seed)] * len(folds))
+    pred = predict_stack(stack, x).cpu().numpy()
+    seconds = time.perf_counter() - start
+    stack.write_back(models)
+    rows = []
+    names = data.conditions
+    truth = data.tfs.to_numpy(dtype=float)
+    for i, (fold, _held) in enumerate(folds):
+        folder = fold_folder(out_dir, fold)
+        folder.mkdir(parents=True, exist_ok=True)
+        held = pd.DataFrame(pred[i][tests[i]], index=pd.Index([names[j] for j in tests[i]], name="condition"), columns=data.tfs.columns)
+        baseline = truth[trains[i]].mean(axis=0)
+        row = {
+            "fold": int(fold),
+            "test_conditions": ";".join(held.index),
+            "n_test": int(len(tests[i])),
+            "n_train": int(len(trains[i])),
+            "test_pearson": pearson(held.to_numpy(), truth[tests[i]]),
+            "test_mse": float(np.mean((held.to_numpy() - truth[tests[i]]) ** 2)),
+            "baseline_pearson": pearson(np.tile(baseline, (len(tests[i]), 1)), truth[tests[i]]),
+            "train_pearson": metrics[i]["train_pearson"],
+            "train_mse": metrics[i]["train_mse"],
+            "epochs": int(config.epochs),
+            "final_steps": int(histories[i]["steps"].iloc[-1]),
+            "final_spectral_radius": float(histories[i]["spectral_radius"].iloc[-1]),
+            "seconds": seconds / len(folds),
+            "stack_size": len(folds),
+        }
+        held.to_csv(folder / PREDICTIONS_FILE, float_format="%.6g")
+        histories[i].to_csv(folder / "history.csv", index=False)
+        base = pd.DataFrame(np.tile(baseline, (len(tests[i]), 1)), index=held.index, columns=data.tfs.columns)
+        base.to_csv(folder / "baseline.csv", float_format="%.6g")
+        save_checkpoint(folder, models[i], config, extra={"fold": int(fold), "test_conditions": list(held.index)})
+        (folder / "metrics.json").write_text(json.dumps(_finite(row), indent=2))
+        rows.append(row)
+    return rows
+
+
+def _finite(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+
+
+def _check_settings(out: Path, config: CVConfig) -> None:
+    path = out / SETTINGS_FILE
+    current = config.identity()
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text()).get("identity", {})
+        except json.JSONDecodeError:
+            previous = {}
+        if previous and previous != current:
+            diff = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
+            if "train" in diff:
+                t_old, t_new = previous.get("train", {}), current["train"]
+                diff = [k for k in diff if k != "train"] + sorted(k for k in set(t_old) | set(t_new) if t_old.get(k) != t_new.get(k))
+            raise DashInputError(
+                f"This folder holds a cross-validation made with other settings ({', '.join(diff)} differ). "
+                "Use a new --out folder, or the same settings to resume.",
+                source=str(out),
+            )
+    path.write_text(json.dumps({"identity": current, "config": asdict(config)}, indent=2))
+
+
+def _done_folds(out: Path) -> dict[int, dict[str, Any]]:
+    done = {}
+    root = out / FOLDS_DIR
+    if not root.exists():
+        return done
+    for folder in sorted(root.glob("fold_*")):
+        m, p = folder / "metrics.json", folder / PREDICTIONS_FILE
+        if m.exists() and p.exists():
+            try:
+                row = json.loads(m.read_text())
+            except json.JSONDecodeError:
+                continue
+            done[int(row["fold"])] = row
+    return done
+
+
+@dataclass
+class CVResult:
+    """Outcome of :func:`run_cv`.
+
+    Attributes
+    ----------
+    folds
+        ``cv.csv``: one row per finished fold.
+    predictions
+        Held-out predictions of the finished folds (condition x TF) with a ``fold`` column.
+    per_tf
+        ``per_tf.csv``: per TF, r and MSE across held-out conditions (NaN below 3 conditions).
+    summary
+        ``summary.json`` contents.
+    failed
+        ``(job key, error)`` of jobs that failed.
+    """
+
+    folds: pd.DataFrame
+    predictions: pd.DataFrame
+    per_tf: pd.DataFrame
+    summary: dict[str, Any]
+    failed: list[tuple[str, str]]
+    out_dir: Path
+
+
+def summarise(data: SignalingData, out_dir: str | os.PathLike, n_folds: int, extra: dict[str, Any] | None = None) -> CVResult:
+    """Collect the finished folds of ``out_dir`` into ``cv.csv``, ``predictions.csv``, ``per_tf.csv``
+    and ``summary.json`` (pooled over every held-out condition x TF value)."""
+    out = Path(out_dir)
+    done = _done_folds(out)
+    rows = [done[k] for k in sorted(done)]
+    table = pd.DataFrame(rows)
+    preds, bases = [], []
+    for k in sorted(done):
+        folder = fold_folder(out, k)
+        p = pd.read_csv(folder / PREDICTIONS_FILE, index_col=0)
+        p.insert(0, "fold", k)
+        preds.append(p)
+        if (folder / "baseline.csv").exists():
+            bases.append(pd.read_csv(folder / "baseline.csv", index_col=0))
+    tfs = list(data.tfs.columns)
+    predictions = pd.concat(preds) if preds else pd.DataFrame(columns=["fold", *tfs])
+    truth = data.tfs.loc[predictions.index, tfs].to_numpy(dtype=float) if preds else np.zeros((0, len(tfs)))
+    pred_values = predictions[tfs].to_numpy(dtype=float) if preds else np.zeros((0, len(tfs)))
+    per_tf = pd.DataFrame(
+        {
+            "tf": tfs,
+            "pearson": [pearson(pred_values[:, j], truth[:, j]) if len(truth) >= 3 else float("nan") for j in range(len(tfs))],
+            "mse": [float(np.mean((pred_values[:, j] - truth[:, j]) ** 2)) if len(truth) else float("nan") for j in range(len(tfs))],
+            "measured_sd": [float(truth[:, j].std()) if len(truth) else float("nan") for j in range(len(tfs))],
+        }
+    )
+    summary: dict[str, Any] = {
+        "pooled_pearson": pearson(pred_values, truth) if len(truth) else None,
+        "mean_fold_pearson": float(np.nanmean(table["test_pearson"].astype(float))) if len(table) else None,
+        "pooled_mse": float(np.mean((pred_values - truth) ** 2)) if len(truth) else None,
+        "baseline_pooled_pearson": pearson(pd.concat(bases)[tfs].to_numpy(dtype=float), truth) if bases and len(bases) == len(preds) else None,
+        "median_tf_pearson": float(np.nanmedian(per_tf["pearson"])) if per_tf["pearson"].notna().any() else None,
+        "folds": int(len(table)),
+        "folds_total": int(n_folds),
+        "complete": bool(len(table) == n_folds),
+        "held_out_values": int(truth.size),
+        "wall_seconds": float(table["seconds"].sum()) if len(table) else 0.0,
+    }
+    if extra:
+        summary.update(extra)
+    summary = _finite(summary)
+    if len(table):
+        table.sort_values("fold").to_csv(out / FOLDS_FILE, index=False)
+        predictions.to_csv(out / PREDICTIONS_FILE, float_format="%.6g")
+        per_tf.to_csv(out / PER_TF_FILE, index=False)
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    return CVResult(table, predictions, per_tf, summary, [], out)
+
+
+def run_cv(
+    data: SignalingData,
+    config: CVConfig,
+    out_dir: str | os.PathLike,
+    *,
+    executor: Any = None,
+    on_fold: Callable[[int, int, dict[str, Any] | None, str | None], None] | None = None,
+) -> CVResult:
+    """Run (or resume) a cross-validation and write its tables and plot.
+
+    Parameters
+    ----------
+    data
+        Validated PKN, ligand and TF tables.
+    config
+        Folds, stacking and training settings.
+    out_dir
+        Output folder (created); folds already finished there are kept.
+    executor
+        :class:`dash_core.runs.executors.ExecutorConfig` (default: local, 1 worker = in process).
+        The remaining folds are dealt round-robin to ``workers`` jobs, cut into stacks of
+        ``stack_size``.
+    on_fold
+        Called after each finished fold as ``on_fold(done, total, row_or_None, error_or_None)``.
+
+    Returns
+    -------
+    CVResult
+    """
+    from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_settings(out, config)
+    executor = executor or ExecutorConfig()
+    folds = make_folds(data.n_conditions, config.folds, config.split_seed)
+    done = _done_folds(out)
+    todo = [(i, f) for i, f in enumerate(folds) if i not in done]
+    workers = max(1, int(getattr(executor, "workers", 1)))
+    groups = [todo[w::workers] for w in range(workers)]
+    size = config.stack_size
+    jobs = []
+    train = replace(config.train, test_size=0)
+    for group in groups:
+        step = size if size > 0 else max(1, len(group))
+        for j in range(0, len(group), step):
+            part = group[j : j + step]
+            jobs.append(
+                Job(
+                    key="folds=" + ",".join(str(i) for i, _ in part),
+                    func=run_cv_stack,
+                    kwargs={"data": data, "config": train, "folds": [(i, f.tolist()) for i, f in part], "out_dir": str(out)},
+                )
+            )
+    failed: list[tuple[str, str]] = []
+    total = len(todo)
+    counter = {"done": 0}
+    start = time.perf_counter()
+    extra = {"preset_loss": config.train.loss_variant, "epochs": config.train.epochs, "seed": config.train.seed, "fold_scheme": config.folds}
+
+    def on_result(res) -> None:
+        if res.ok:
+            for row in res.value:
+                counter["done"] += 1
+                if on_fold is not None:
+                    on_fold(counter["done"], total, row, None)
+            summarise(data, out, len(folds), extra)
+        else:
+            failed.append((res.key, str(res.error)))
+            if on_fold is not None:
+                on_fold(counter["done"], total, None, str(res.error))
+
+    if jobs:
+        run_jobs(jobs, executor, on_result=on_result)
+    extra["last_invocation_seconds"] = time.perf_counter() - start
+    result = summarise(data, out, len(folds), extra)
+    if len(result.predictions):
+        from dash_core.signaling.plots import cv_scatter
+
+        cv_scatter(result.predictions, data.tfs, result.summary).write_html(out / PLOT_FILE, include_plotlyjs="directory")
+    result.failed = failed
+    return result

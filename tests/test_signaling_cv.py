@@ -1,0 +1,84 @@
+"""Cross-validation of signaling models (leave one condition out, K-fold): files, pooled r, resume, stacking."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dash_core.io.errors import DashInputError
+from dash_core.signaling.config import self_prune_config
+from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
+from dash_core.signaling.synthetic import random_ground_truth, random_signed_network, synthetic_data
+
+
+def _data(n_samples: int = 6):
+    pkn, ligs, tfs, signs = random_signed_network(14, 3, 4, 28, seed=1)
+    return synthetic_data(random_ground_truth(pkn, ligs, tfs, signs, seed=1), n_samples, seed=1)
+
+
+def _train(**kw):
+    return self_prune_config(epochs=3, device="cpu", eval_every=3, max_steps=40, **kw)
+
+
+def test_make_folds_partitions_conditions():
+    loo = make_folds(5, "loo")
+    assert [f.tolist() for f in loo] == [[0], [1], [2], [3], [4]]
+    k3 = make_folds(10, 3, seed=2)
+    assert sorted(np.concatenate(k3).tolist()) == list(range(10)) and sorted(len(f) for f in k3) == [3, 3, 4]
+    assert [f.tolist() for f in make_folds(10, 3, seed=2)] == [f.tolist() for f in k3]
+    assert parse_folds("LOO") == "loo" and parse_folds("4") == 4
+    with pytest.raises(DashInputError):
+        parse_folds("1")
+    with pytest.raises(DashInputError):
+        make_folds(3, 4)
+
+
+def test_leave_one_out_writes_tables_and_resumes(tmp_path):
+    data = _data()
+    cfg = CVConfig(folds="loo", train=_train())
+    res = run_cv(data, cfg, tmp_path)
+    table = pd.read_csv(tmp_path / "cv.csv")
+    assert table["fold"].tolist() == list(range(6)) and (table["n_test"] == 1).all() and (table["n_train"] == 5).all()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["folds"] == summary["folds_total"] == 6 and summary["complete"]
+    for key in ("pooled_pearson", "mean_fold_pearson", "wall_seconds", "baseline_pooled_pearson"):
+        assert summary[key] is not None
+    # pooled r is over every held-out condition x TF value
+    pred = pd.read_csv(tmp_path / "predictions.csv", index_col=0)
+    truth = data.tfs.loc[pred.index, data.tfs.columns].to_numpy()
+    r = np.corrcoef(pred[data.tfs.columns].to_numpy().ravel(), truth.ravel())[0, 1]
+    assert summary["pooled_pearson"] == pytest.approx(r, abs=1e-9)
+    assert sorted(pred.index) == sorted(data.conditions)
+    assert len(pd.read_csv(tmp_path / "per_tf.csv")) == data.tfs.shape[1]
+    assert (tmp_path / "predicted_vs_measured.html").exists()
+    assert res.summary["pooled_pearson"] == summary["pooled_pearson"]
+    # each fold's model is saved and reproduces its held-out predictions
+    from dash_core.signaling.train import load_checkpoint, predict
+
+    model, _ = load_checkpoint(tmp_path / "folds" / "fold_002")
+    held = data.ligands.iloc[[2]].to_numpy()
+    assert np.allclose(predict(model, held)[0], pred.loc[data.conditions[2], data.tfs.columns].to_numpy(), atol=1e-3)
+    # resume: a removed fold is redone, the others are kept as they are
+    kept = (tmp_path / "folds" / "fold_001" / "predictions.csv").read_text()
+    for f in (tmp_path / "folds" / "fold_004").iterdir():
+        f.unlink()
+    seen = []
+    run_cv(data, cfg, tmp_path, on_fold=lambda done, total, row, err: seen.append(row["fold"]))
+    assert seen == [4]
+    assert (tmp_path / "folds" / "fold_001" / "predictions.csv").read_text() == kept
+    assert json.loads((tmp_path / "summary.json").read_text())["pooled_pearson"] == pytest.approx(summary["pooled_pearson"], abs=1e-6)
+    with pytest.raises(DashInputError, match="other settings"):
+        run_cv(data, CVConfig(folds="loo", train=_train(lambda_l2=1e-4)), tmp_path)
+
+
+def test_stacked_folds_match_folds_trained_one_by_one(tmp_path):
+    data = _data()
+    one = run_cv(data, CVConfig(folds=3, stack_size=1, train=_train()), tmp_path / "one")
+    stacked = run_cv(data, CVConfig(folds=3, stack_size=0, train=_train()), tmp_path / "all")
+    assert (stacked.folds["stack_size"] == 3).all() and (one.folds["stack_size"] == 1).all()
+    cols = list(data.tfs.columns)
+    # a stack iterates the recurrence until all its models converge: equal within the recurrence tolerance
+    assert np.allclose(one.predictions[cols].to_numpy(), stacked.predictions.loc[one.predictions.index, cols].to_numpy(), atol=2e-3)
