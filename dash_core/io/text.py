@@ -114,12 +114,12 @@ def check_size(n_bytes: int, name: str) -> None:
             source=name)
 
 
-def _read_text(src: Any) -> tuple[str, str]:
-    """Return ``(text, name)`` of a path or file-like source.
+def _read_raw(src: Any) -> tuple[Any, str]:
+    """Return ``(data, name)`` of a path or file-like source; ``data`` as the source gives it (bytes or str).
 
     File-like objects may provide ``getvalue()`` (Streamlit ``UploadedFile``,
     ``io.BytesIO``) or ``read()``; a seekable stream is rewound before reading
-    and left where it was.
+    and left where it was. The size limit (:func:`check_size`) is checked first.
     """
     name = _source_name(src)
     if isinstance(src, (str, os.PathLike)):
@@ -152,6 +152,12 @@ def _read_text(src: Any) -> tuple[str, str]:
             src.seek(pos)
     else:
         raise DashInputError(f"Cannot read a {type(src).__name__}: pass a file path or an uploaded file.", source=name)
+    return data, name
+
+
+def _read_text(src: Any) -> tuple[str, str]:
+    """Return ``(text, name)`` of a path or file-like source, decoded (see :func:`_read_raw`)."""
+    data, name = _read_raw(src)
     if isinstance(data, str):
         return data.lstrip("\ufeff"), name
     if isinstance(data, (bytes, bytearray, memoryview)):
