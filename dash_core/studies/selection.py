@@ -21,8 +21,8 @@ Default tolerance
 -----------------
 :data:`DEFAULT_TOLERANCE` = 0.05 (5 % above the best validation MSE). Measured on
 SIM350-style data (350 genes, 5 % noise, seed 0, 200 epochs; ``benchmarks/bench_selection.py``):
-two seeds at the same (lambda, level) differ by a median 4.4 % in validation MSE (90th
-percentile 7.5 %), neighbouring levels by a median -1.3 % (90th percentile +3.2 %), and
+two seeds at the same (lambda, level) differ by a median 4.8 % in validation MSE (90th
+percentile 8.3 %), neighbouring levels by a median -1.2 % (90th percentile +3.2 %), and
 leaving the plateau at high sparsity costs +6 % to +20 % per level. 5 % is the seed-to-seed
 noise of the criterion: points closer to the best cannot be told apart by validation
 (README, "Choosing a model").
