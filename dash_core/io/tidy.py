@@ -6,7 +6,6 @@ In memory one trajectory's values are a ``(T, n)`` array: row = time point, colu
 from __future__ import annotations
 
 import csv
-import io
 from typing import Any
 
 import numpy as np
@@ -19,14 +18,15 @@ from dash_core.io.text import (
     _DELIMITER_NAMES,
     _QUOTES,
     MAX_LISTED,
+    _c_chunks,
     _check_gene_list,
-    _detect_delimiter,
+    _fast_source,
     _float_cells,
+    _max_rows,
     _norm,
     _open_text_out,
     _preview,
     _quoted,
-    _read_raw,
     _strip_trailing,
     _Table,
     _unquote,
@@ -196,10 +196,6 @@ def write_expression_tidy(expr: ExpressionData, path: Any) -> None:
 
 
 
-#: Rows converted per chunk by the fast reader (bounded so a chunk's parsed cells stay small).
-_CHUNK_CELLS = 250_000
-
-
 def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[ExpressionData, str] | None:
     """Read a plain numeric tidy file straight into float arrays with pandas' C parser.
 
@@ -216,35 +212,12 @@ def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[Exp
     -------
     (ExpressionData, delimiter name) or None
     """
-    data, name = _read_raw(src)
-    if isinstance(data, (bytearray, memoryview)):
-        data = bytes(data)
-    if not isinstance(data, bytes):
+    got = _fast_source(src)
+    if got is None:
         return None
-    data = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
-    if data[:2] in (b"\x1f\x8b", b"PK", b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4096] or b"#" in data:
-        return None
-    # the sample of lines the general reader detects the delimiter from
-    end = 0
-    for _ in range(500):
-        nl = data.find(b"\n", end)
-        if nl < 0:
-            end = len(data)
-            break
-        end = nl + 1
-    try:
-        head = data[:end].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = head.splitlines()
-    if not lines or not lines[0].strip() or any(not ln.strip() for ln in lines):
-        return None  # blank lines shift line numbers: leave them to the general reader
-    delim = _detect_delimiter(lines)
-    if delim not in (",", "\t", ";"):
-        return None
+    data, name, delim, first = got
     header = [_unquote(f) if f[:1] in _QUOTES or f[-1:] in _QUOTES else f.strip()
-              for f in next(csv.reader([lines[0]], delimiter=delim, skipinitialspace=True))]
-    del head, lines  # up to 500 decoded rows: free them before parsing
+              for f in next(csv.reader([first], delimiter=delim, skipinitialspace=True))]
     if len(_strip_trailing(header)) != len(header):
         return None
     fast_report = ValidationReport()
@@ -255,18 +228,14 @@ def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[Exp
         return None
     width = len(header)
     text_cols = [i for i in range(width) if i == traj_col or (i not in gene_idx and i != time_col)]
-    n_max = max(data.count(b"\n"), data.count(b"\r")) + 1
+    n_max = _max_rows(data)
     values = np.empty((n_max, len(gene_idx)), dtype=np.float64)
     times = np.empty(n_max, dtype=np.float64)
     labels: list[str] = []
     n = 0
     try:
-        reader = pd.read_csv(
-            io.BytesIO(data), sep=delim, header=None, skiprows=1, engine="c", encoding="utf-8",
-            skipinitialspace=True, na_filter=False, float_precision="round_trip", dtype={i: (str if i in text_cols else np.float64)
-                                                           for i in range(width)},
-            chunksize=max(1, _CHUNK_CELLS // width))
-        with reader:
+        with _c_chunks(data, delim, {i: (str if i in text_cols else np.float64) for i in range(width)},
+                       na_filter=False) as reader:
             for chunk in reader:
                 k = len(chunk)
                 if chunk.shape[1] != width or n + k > n_max:

@@ -1,4 +1,4 @@
-"""The numeric fast path of the tidy reader gives exactly what the general reader gives (issue 14)."""
+"""The numeric fast paths of the tidy and PHOENIX readers give exactly what the general reader gives (issue 14)."""
 
 from __future__ import annotations
 
@@ -91,3 +91,54 @@ def test_non_tidy_inputs_are_left_to_the_general_reader():
     assert _fast("trajectory;time;A\nx;0;0,5\nx;1;1,5\n")[0] is None  # decimal commas
     expr, report = read_expression(io.BytesIO(b"trajectory;time;A\nx;0;0,5\nx;1;1,5\n"))
     np.testing.assert_array_equal(expr.trajectories[0].values[:, 0], [0.5, 1.5])
+
+
+PHOENIX = {
+    "ragged": "2,2\n0.1,0.2,0.3\n0.4,0.5,0.6\n0,1,2\n0.7,0.8,\n0.9,1.0,\n0,5,\n",
+    "tab, unsorted times": "2\t1\n1\t2\t3\n4\t5\t6\n2\t0\t1\n",
+    "semicolon": "1;1\n1e-3;2\n0;1\n",
+}
+PHOENIX_BAD = {
+    "missing inside row": "2,1\n0.1,,0.3\n0.4,0.5,0.6\n0,1,2\n",
+    "short gene row": "2,1\n0.1,0.2\n0.4,0.5,0.6\n0,1,2\n",
+    "nan": "2,1\n0.1,nan,0.3\n0.4,0.5,0.6\n0,1,2\n",
+    "row count": "2,2\n0.1,0.2\n0.4,0.5\n0,1\n",
+    "duplicate time": "1,1\n0.1,0.2\n0,0\n",
+    "decimal commas": "1;1\n0,1;0,2\n0;1\n",
+}
+
+
+def _phoenix(text: str, fast: bool, genes=None):
+    from dash_core.io.phoenix import _parse_phoenix, _read_phoenix_fast
+
+    report = ValidationReport()
+    src = io.BytesIO(text.encode("utf-8"))
+    if fast:
+        got = _read_phoenix_fast(src, genes, report)
+        return (None, report) if got is None else (got[0], report)
+    return _parse_phoenix(_read_table(src), genes, report), report
+
+
+@pytest.mark.parametrize("case", sorted(PHOENIX))
+def test_phoenix_fast_path_equals_general_reader(case):
+    fast, fast_report = _phoenix(PHOENIX[case], True)
+    assert fast is not None, "the fast path should take this file"
+    slow, slow_report = _phoenix(PHOENIX[case], False)
+    _same(fast, slow)
+    assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
+    named, _ = _phoenix(PHOENIX[case], True, [f"g{i}" for i in range(fast.n_genes)])
+    assert named.genes == [f"g{i}" for i in range(fast.n_genes)]
+
+
+@pytest.mark.parametrize("case", sorted(PHOENIX_BAD))
+def test_phoenix_bad_files_fall_back(case):
+    text = PHOENIX_BAD[case]
+    assert _phoenix(text, True)[0] is None
+    try:
+        expected = _phoenix(text, False)[0]
+    except DashInputError as exc:
+        with pytest.raises(DashInputError) as public:
+            read_expression(io.BytesIO(text.encode("utf-8")))
+        assert str(public.value) == str(exc)
+    else:  # decimal commas: read by the general reader
+        _same(read_expression(io.BytesIO(text.encode("utf-8")))[0], expected)
