@@ -89,8 +89,10 @@ class ExpressionData:
 
     def value_range(self) -> tuple[float, float]:
         """Minimum and maximum over all observed values."""
-        allv = np.concatenate([t.values.ravel() for t in self.trajectories])
-        return float(allv.min()), float(allv.max())
+        vals = [t.values for t in self.trajectories if t.values.size]  # per trajectory: no concatenated copy
+        if not vals:  # same error as the minimum of an empty array
+            raise ValueError("zero-size array to reduction operation minimum which has no identity")
+        return float(min(v.min() for v in vals)), float(max(v.max() for v in vals))
 
     def pairs(self) -> Pairs:
         """All consecutive observed pairs, see :func:`make_pairs`."""

@@ -120,7 +120,7 @@ def test_good_upload_validation_report_and_orientation(app):
     assert any("Loaded **expression**" in s.value for s in app.success)
     # the PPI's diagonal (self-interaction, methods B.1) is part of the format: kept, noted, not a warning
     assert not any("self-loop" in w.value for w in app.warning)
-    assert not any("/sessions/" in w.value for w in app.warning)  # no server paths in messages
+    assert not any("/workspaces/" in w.value or "/sessions/" in w.value for w in app.warning)  # no server paths
     frames = app.get("arrow_data_frame") or app.dataframe
     assert frames
     assert any("rows = regulator" in c.value for c in app.caption)

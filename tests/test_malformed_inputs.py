@@ -61,11 +61,30 @@ FILES: dict[str, bytes] = {
     "very_long_line": b"trajectory,time," + b",".join(b"G%d" % i for i in range(5000)) + b"\nt1,0\n",
 }
 
+def _pkn(p):
+    from dash_core.signaling.data import read_pkn
+
+    return read_pkn(p)
+
+
+def _conditions(p):
+    from dash_core.signaling.data import read_condition_table
+
+    return read_condition_table(p, what="ligand")
+
+
+def _h5ad(p):
+    return read_expression(p, fmt="h5ad")
+
+
 READERS = {
     "expression": lambda p: read_expression(p),
     "network": lambda p: read_network(p),
     "gene_names": lambda p: read_gene_names(p),
     "gmt": lambda p: read_gmt(p),
+    "signaling_pkn": _pkn,
+    "signaling_conditions": _conditions,
+    "h5ad": _h5ad,
 }
 
 
@@ -157,6 +176,18 @@ OTHER_COMMANDS = [
     ["nonsense-command"],
     [],
     ["train"],
+    ["signaling", "train", "--pkn", "{tmp}/binary.csv", "--ligands", str(SIG / "ligands.tsv"), "--tfs",
+     str(SIG / "tfs.tsv"), "--out", "{tmp}/g"],
+    ["signaling", "train", "--pkn", str(SIG / "pkn.tsv"), "--ligands", "{tmp}/binary.csv", "--tfs",
+     str(SIG / "tfs.tsv"), "--out", "{tmp}/g"],
+    ["signaling", "train", "--pkn", str(SIG / "pkn.tsv"), "--ligands", str(SIG / "ligands.tsv"), "--tfs",
+     str(SIG / "tfs.tsv"), "--out", "{tmp}/g", "--lr-max", "nan"],
+    ["signaling", "train", "--pkn", str(SIG / "pkn.tsv"), "--ligands", str(SIG / "ligands.tsv"), "--tfs",
+     str(SIG / "tfs.tsv"), "--out", "{tmp}/g", "--test-size", "1.5"],
+    ["signaling", "train", "--pkn", str(SIG / "pkn.tsv"), "--ligands", str(SIG / "ligands.tsv"), "--tfs",
+     str(SIG / "tfs.tsv"), "--out", "{tmp}/a_file"],
+    ["signaling", "train", "--pkn", "{tmp}/missing.tsv", "--ligands", str(SIG / "ligands.tsv"), "--tfs",
+     str(SIG / "tfs.tsv"), "--out", "{tmp}/g"],
 ]
 
 

@@ -87,7 +87,8 @@ def test_local_pool_and_ray_give_identical_metrics(spec, tmp_path, ray_local):
 
 @pytest.mark.parametrize("kind", ["local", "ray"])
 def test_interrupted_sweep_resumes_only_missing_points(spec, tmp_path, ray_local, kind):
-    executor = ExecutorConfig(kind=kind, workers=1 if kind == "local" else 2)
+    # one run per job, so that the interruption falls between runs (a stacked job finishes its whole stack)
+    executor = ExecutorConfig(kind=kind, workers=1 if kind == "local" else 2, stack_size=1)
     finished: list[str] = []
 
     first = run_sweep(spec, TINY, PPI_GRID, MOTIF_GRID, strategy="dash", seeds=(0,), out_dir=tmp_path,

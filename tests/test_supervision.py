@@ -88,7 +88,9 @@ def test_kill_9_of_a_sweep_job_stops_its_workers(store, dataset_dir):
     workers = _until(lambda: (w := _children(pid)) and len(w) >= 2 and w, 120, "two pool workers")
     assert store.get(rid).pgid == pid and all(os.getpgid(w) == pid for w in workers)  # one process group
     os.kill(pid, signal.SIGKILL)
-    _until(lambda: not any(pid_alive(w) for w in workers), 10, "the workers to die with their parent")
+    # no store read in between (it would stop the group itself): the workers' own watchdog must end them; under a
+    # heavy load a worker may still be importing torch before its watchdog starts, hence the generous timeout
+    _until(lambda: not any(pid_alive(w) for w in workers), 90, "the workers to die with their parent")
     assert store.get(rid).status == FAILED
 
 
@@ -100,7 +102,8 @@ def test_sigstop_pauses_a_train_job_and_sigcont_resumes_it(store, dataset_dir):
     try:
         time.sleep(2.5)  # longer than stale_after = 1 s
         rec = store.get(rid)
-        assert rec.status == RUNNING and rec.message.startswith("paused")
+        # paused, not failed ("paused" is noted unless the job was stopped while it held the write lock)
+        assert rec.status == RUNNING and not rec.stale
     finally:
         os.kill(pid, signal.SIGCONT)
     rec = _until(lambda: (r := store.get(rid)).status == COMPLETED and r, 120, "completion")

@@ -24,9 +24,9 @@ from dash_core.data import ExpressionData, Trajectory
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.io.gene_names import default_gene_names, read_gene_names, write_gene_names
 from dash_core.io.h5ad import H5adOptions, is_h5ad, read_h5ad
-from dash_core.io.phoenix import _parse_phoenix, _phoenix_header, write_expression_phoenix
-from dash_core.io.text import _read_table, _Table, _table_from_frame
-from dash_core.io.tidy import _parse_tidy, write_expression_tidy
+from dash_core.io.phoenix import _parse_phoenix, _phoenix_header, _read_phoenix_fast, write_expression_phoenix
+from dash_core.io.text import _read_table, _source_name, _Table, _table_from_frame
+from dash_core.io.tidy import _parse_tidy, _read_tidy_fast, write_expression_tidy
 
 EXPRESSION_FORMATS = {"auto": "auto", "tidy": "tidy", "wide": "tidy", "phoenix": "phoenix", "dash": "phoenix",
                       "h5ad": "h5ad", "anndata": "h5ad"}
@@ -82,6 +82,19 @@ def read_expression(src: Any, *, genes: Any = None, fmt: str = "auto",
         return ExpressionData(list(src.genes), list(src.trajectories)), report
     if key == "h5ad" or (key == "auto" and not isinstance(src, pd.DataFrame) and is_h5ad(src)):
         return read_h5ad(src, h5ad or H5adOptions(), genes=genes)
+    if not isinstance(src, pd.DataFrame):  # plain numeric files: straight into float arrays (issue 14)
+        for fast_key, fast_reader in (("tidy", _read_tidy_fast), ("phoenix", _read_phoenix_fast)):
+            if key not in ("auto", fast_key):
+                continue
+            fast = fast_reader(src, genes, report)
+            if fast is not None:
+                expr, delimiter_name = fast
+                report.info(
+                    f"Read {expr.n_genes} genes, {expr.n_trajectories} trajectories, {expr.n_observations} "
+                    f"observations ({fast_key} format, {delimiter_name}-delimited).",
+                    source=_source_name(src),
+                )
+                return expr, report
     table = _table_from_frame(src, "expression table") if isinstance(src, pd.DataFrame) else _read_table(src)
     if key == "auto":
         key = detect_expression_format(table)

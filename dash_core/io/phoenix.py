@@ -12,10 +12,24 @@ from __future__ import annotations
 import csv
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from dash_core.data import ExpressionData
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.io.gene_names import _resolve_genes, default_gene_names, write_gene_names
-from dash_core.io.text import MAX_LISTED, _float_cells, _open_text_out, _quoted, _strip_trailing, _Table
+from dash_core.io.text import (
+    _DELIMITER_NAMES,
+    MAX_LISTED,
+    _c_chunks,
+    _fast_source,
+    _float_cells,
+    _max_rows,
+    _open_text_out,
+    _quoted,
+    _strip_trailing,
+    _Table,
+)
 from dash_core.io.timeseries import _finalise, _RawTrajectory
 
 
@@ -63,9 +77,10 @@ def _check_counts(n_genes: int, n_traj: int, n_rows: int, line: int, name: str, 
     raise DashInputError(msg, source=name)
 
 
-def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> ExpressionData:
-    name = table.name
-    first_line, first = table.rows[0]
+def _phoenix_prelude(
+    first_line: int, first: list[str], n_body: int, genes: Any, name: str, report: ValidationReport
+) -> tuple[int, int, list[str]]:
+    """``(n_genes, n_trajectories, gene names)`` from the first line and the number of rows after it."""
     head = _phoenix_header(first)
     if head is None:
         raise DashInputError(
@@ -79,13 +94,11 @@ def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> Expre
             f"Line {first_line} announces {n_genes} genes and {n_traj} trajectories; both must be at least 1.",
             source=name,
         )
-    body = table.rows[1:]
     gene_names: list[str] | None = None
     label = ""
     if genes is not None:
         gene_names, label = _resolve_genes(genes)
-    _check_counts(n_genes, n_traj, len(body), first_line, name, None if gene_names is None else len(gene_names))
-    block = n_genes + 1
+    _check_counts(n_genes, n_traj, n_body, first_line, name, None if gene_names is None else len(gene_names))
     if gene_names is None:
         gene_names = default_gene_names(n_genes)
         report.warning(
@@ -97,6 +110,15 @@ def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> Expre
             f"{n_genes} genes (line {first_line}). Use the gene-name file that belongs to this expression file.",
             source=name,
         )
+    return n_genes, n_traj, gene_names
+
+
+def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> ExpressionData:
+    name = table.name
+    first_line, first = table.rows[0]
+    body = table.rows[1:]
+    n_genes, n_traj, gene_names = _phoenix_prelude(first_line, first, len(body), genes, name, report)
+    block = n_genes + 1
     raw = []
     problems: list[str] = []
     n_problems = 0
@@ -149,6 +171,74 @@ def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> Expre
         )
     return _finalise(raw, gene_names, name, report)
 
+
+#: Bytes a plain numeric PHOENIX file is made of (anything else goes to the general reader).
+_NUMERIC_BYTES = b"0123456789.+-eE,;\t \r\n"
+
+
+def _read_phoenix_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[ExpressionData, str] | None:
+    """Read a plain numeric PHOENIX file straight into one float array with pandas' C parser.
+
+    Like :func:`dash_core.io.tidy._read_tidy_fast`: only files made of numbers
+    and delimiters (empty cells only as the padding after a trajectory's last
+    time point), with consistent counts and no repeated time point; anything
+    else returns None and the general reader gives the precise message.
+
+    Returns
+    -------
+    (ExpressionData, delimiter name) or None
+    """
+    got = _fast_source(src)
+    if got is None:
+        return None
+    data, name, delim, first = got
+    if data.translate(None, _NUMERIC_BYTES):
+        return None
+    first_fields = [f.strip() for f in first.split(delim)]
+    head = _phoenix_header(first_fields)
+    if head is None or head[0] < 1 or head[1] < 1:
+        return None
+    n_max = _max_rows(data)
+    start = data.find(b"\n") + 1
+    stop = data.find(b"\n", start)
+    width = data[start : stop if stop >= 0 else len(data)].count(delim.encode()) + 1
+    if start <= 0 or width < 1:
+        return None
+    arr = np.empty((n_max, width), dtype=np.float64)
+    n = 0
+    try:
+        with _c_chunks(data, delim, dict.fromkeys(range(width), np.float64), na_filter=True) as reader:
+            for chunk in reader:
+                k = len(chunk)
+                if chunk.shape[1] != width or n + k > n_max:
+                    return None
+                arr[n : n + k] = chunk.to_numpy(dtype=np.float64)
+                n += k
+    except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    n_genes, n_traj = head
+    block = n_genes + 1
+    if n != n_traj * block:
+        return None
+    fast_report = ValidationReport()
+    try:
+        n_genes, n_traj, gene_names = _phoenix_prelude(1, first_fields, n, genes, name, fast_report)
+    except DashInputError:
+        return None
+    raw = []
+    for k in range(n_traj):
+        rows = arr[k * block : (k + 1) * block]
+        present = np.flatnonzero(~np.isnan(rows[-1]))
+        n_t = int(present[-1]) + 1 if present.size else 0
+        times = rows[-1, :n_t]
+        if (n_t == 0 or not np.isfinite(rows[:, :n_t]).all() or not np.isnan(rows[:, n_t:]).all()
+                or np.unique(times).size != n_t):
+            return None
+        raw.append(_RawTrajectory(str(k + 1), times.copy(), rows[:-1, :n_t].T.copy(), [k * block + block + 1] * n_t))
+    del arr
+    expr = _finalise(raw, gene_names, name, fast_report)
+    report.extend(fast_report)
+    return expr, _DELIMITER_NAMES[delim]
 
 
 def write_expression_phoenix(expr: ExpressionData, path: Any, genes_path: Any = None) -> None:

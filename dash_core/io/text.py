@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import os
 import re
 from collections.abc import Sequence
@@ -114,12 +115,12 @@ def check_size(n_bytes: int, name: str) -> None:
             source=name)
 
 
-def _read_text(src: Any) -> tuple[str, str]:
-    """Return ``(text, name)`` of a path or file-like source.
+def _read_raw(src: Any) -> tuple[Any, str]:
+    """Return ``(data, name)`` of a path or file-like source; ``data`` as the source gives it (bytes or str).
 
     File-like objects may provide ``getvalue()`` (Streamlit ``UploadedFile``,
     ``io.BytesIO``) or ``read()``; a seekable stream is rewound before reading
-    and left where it was.
+    and left where it was. The size limit (:func:`check_size`) is checked first.
     """
     name = _source_name(src)
     if isinstance(src, (str, os.PathLike)):
@@ -152,6 +153,12 @@ def _read_text(src: Any) -> tuple[str, str]:
             src.seek(pos)
     else:
         raise DashInputError(f"Cannot read a {type(src).__name__}: pass a file path or an uploaded file.", source=name)
+    return data, name
+
+
+def _read_text(src: Any) -> tuple[str, str]:
+    """Return ``(text, name)`` of a path or file-like source, decoded (see :func:`_read_raw`)."""
+    data, name = _read_raw(src)
     if isinstance(data, str):
         return data.lstrip("\ufeff"), name
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -253,6 +260,65 @@ def _read_table(src: Any) -> _Table:
     if not rows:
         raise DashInputError("The file has no content besides delimiters and comments.", source=name)
     return _Table(rows, delim, name)
+
+
+#: Cells converted per chunk by the fast numeric readers (bounded so a chunk's parsed cells stay small).
+_CHUNK_CELLS = 250_000
+
+
+def _fast_source(src: Any) -> tuple[bytes, str, str, str] | None:
+    """``(bytes, name, delimiter, first line)`` of a source the fast numeric readers may parse, else None.
+
+    The fast readers (pandas' C parser straight into float arrays) take only
+    UTF-8 text without comment or blank lines in the first 500 lines, delimited
+    by comma, tab or semicolon; the delimiter is detected from the same lines
+    as :func:`_read_table` does, so both readers split the file alike.
+    """
+    data, name = _read_raw(src)
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        return None
+    data = data[3:] if data[:3] == b"\xef\xbb\xbf" else data
+    if data[:2] in (b"\x1f\x8b", b"PK", b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4096] or b"#" in data:
+        return None
+    end = 0
+    for _ in range(500):
+        nl = data.find(b"\n", end)
+        if nl < 0:
+            end = len(data)
+            break
+        end = nl + 1
+    try:
+        lines = data[:end].decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return None
+    if not lines or any(not ln.strip() for ln in lines):
+        return None  # blank lines shift line numbers: leave them to the general reader
+    delim = _detect_delimiter(lines)
+    if delim not in (",", "\t", ";"):
+        return None
+    return data, name, delim, lines[0]
+
+
+def _max_rows(data: bytes) -> int:
+    """An upper bound on the number of rows of ``data`` (for preallocating the fast readers' arrays)."""
+    return max(data.count(b"\n"), data.count(b"\r")) + 1
+
+
+def _c_chunks(data: bytes, delim: str, dtype: dict[int, Any], *, na_filter: bool) -> Any:
+    """pandas' C parser over the rows of ``data`` after the first, in chunks of about :data:`_CHUNK_CELLS` cells.
+
+    ``dtype`` maps every column position (``0 .. width - 1``) to its type; a row
+    with more fields raises :class:`pandas.errors.ParserError`, a shorter one is
+    padded with NaN (numbers) or empty text.
+
+    Numbers are parsed exactly (``float_precision='round_trip'``), like :func:`float`.
+    """
+    return pd.read_csv(
+        io.BytesIO(data), sep=delim, header=None, skiprows=1, engine="c", encoding="utf-8",
+        skipinitialspace=True, na_filter=na_filter, keep_default_na=False, na_values=[""] if na_filter else None,
+        float_precision="round_trip", dtype=dtype, chunksize=max(1, _CHUNK_CELLS // max(1, len(dtype))))
 
 
 def _table_from_frame(df: pd.DataFrame, name: str) -> _Table:

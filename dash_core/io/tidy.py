@@ -8,19 +8,28 @@ from __future__ import annotations
 import csv
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from dash_core.data import ExpressionData
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.io.gene_names import _resolve_genes
 from dash_core.io.text import (
+    _DELIMITER_NAMES,
+    _QUOTES,
     MAX_LISTED,
+    _c_chunks,
     _check_gene_list,
+    _fast_source,
     _float_cells,
+    _max_rows,
     _norm,
     _open_text_out,
     _preview,
     _quoted,
     _strip_trailing,
     _Table,
+    _unquote,
 )
 from dash_core.io.timeseries import _finalise, _RawTrajectory
 
@@ -37,9 +46,10 @@ TRAJECTORY_ALIASES = (
 TIME_ALIASES = ("time", "t", "times", "timepoint", "time_point", "timepoints", "time_h", "hours")
 
 
-def _parse_tidy(table: _Table, genes: Any, report: ValidationReport) -> ExpressionData:
-    name = table.name
-    header_line, header = table.rows[0]
+def _tidy_columns(
+    header: list[str], header_line: int, name: str, delimiter_name: str, report: ValidationReport
+) -> tuple[int, int, list[int], list[str]]:
+    """``(trajectory column, time column, gene columns, gene names)`` of a tidy header, or a precise error."""
     header = _strip_trailing(header)
     normed = [_norm(h) for h in header]
     traj_col = next((i for i, h in enumerate(normed) if h in TRAJECTORY_ALIASES), None)
@@ -51,7 +61,7 @@ def _parse_tidy(table: _Table, genes: Any, report: ValidationReport) -> Expressi
             f"Missing required column(s) {_quoted(missing)} in the header (line {header_line}); found "
             f"{len(header)} column(s): {found}. A tidy expression table needs the header "
             "`trajectory,time,<gene1>,<gene2>,...` (detected delimiter: "
-            f"{table.delimiter_name})."
+            f"{delimiter_name})."
         )
         if missing == ["trajectory"]:
             msg += (
@@ -79,7 +89,14 @@ def _parse_tidy(table: _Table, genes: Any, report: ValidationReport) -> Expressi
             f"Column(s) {_preview(unnamed)} of the header (line {header_line}) have no gene name.", source=name
         )
     file_genes = _check_gene_list([header[i] for i in gene_idx], name, what="gene columns of the header")
-    width = len(header)
+    return traj_col, time_col, gene_idx, file_genes  # type: ignore[return-value]
+
+
+def _parse_tidy(table: _Table, genes: Any, report: ValidationReport) -> ExpressionData:
+    name = table.name
+    header_line, header = table.rows[0]
+    traj_col, time_col, gene_idx, file_genes = _tidy_columns(header, header_line, name, table.delimiter_name, report)
+    width = len(_strip_trailing(header))
     body = table.rows[1:]
     if not body:
         raise DashInputError("The table has a header but no data rows.", source=name)
@@ -118,6 +135,20 @@ def _parse_tidy(table: _Table, genes: Any, report: ValidationReport) -> Expressi
         delimiter=table.delimiter,
         report=report,
     )
+    return _assemble(labels, times, values, lines, file_genes, genes, name, report)
+
+
+def _assemble(
+    labels: list[str],
+    times: np.ndarray,
+    values: np.ndarray,
+    lines: list[int],
+    file_genes: list[str],
+    genes: Any,
+    name: str,
+    report: ValidationReport,
+) -> ExpressionData:
+    """Select the wanted genes and group the rows (``values``: row = observation, column = gene) by trajectory."""
     if genes is not None:
         wanted, label = _resolve_genes(genes)
         pos = {g: i for i, g in enumerate(file_genes)}
@@ -135,7 +166,12 @@ def _parse_tidy(table: _Table, genes: Any, report: ValidationReport) -> Expressi
     groups: dict[str, list[int]] = {}
     for i, lab in enumerate(labels):
         groups.setdefault(lab, []).append(i)
-    raw = [_RawTrajectory(lab, times[idx], values[idx], [lines[i] for i in idx]) for lab, idx in groups.items()]
+    raw = []
+    for lab, idx in groups.items():
+        rows: Any = idx
+        if idx[-1] - idx[0] == len(idx) - 1:  # consecutive rows: a view, no copy
+            rows = slice(idx[0], idx[-1] + 1)
+        raw.append(_RawTrajectory(lab, times[rows], values[rows], [lines[i] for i in idx]))
     return _finalise(raw, file_genes, name, report)
 
 
@@ -158,3 +194,67 @@ def write_expression_tidy(expr: ExpressionData, path: Any) -> None:
             fh.close()
 
 
+
+
+def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[ExpressionData, str] | None:
+    """Read a plain numeric tidy file straight into float arrays with pandas' C parser.
+
+    The general reader keeps every cell as a Python string (about ten times
+    the file size in memory); this path parses the body in chunks into one
+    preallocated ``(rows, columns)`` float64 array, so a file needs about twice
+    its size. It only takes files it can read exactly like the general reader:
+    UTF-8 text delimited by comma, tab or semicolon, header on the first line,
+    no comment lines, every value a finite number, no repeated time point.
+    Anything else returns None and the caller uses the general reader, which
+    gives the precise message (file, line, gene) for bad input.
+
+    Returns
+    -------
+    (ExpressionData, delimiter name) or None
+    """
+    got = _fast_source(src)
+    if got is None:
+        return None
+    data, name, delim, first = got
+    header = [_unquote(f) if f[:1] in _QUOTES or f[-1:] in _QUOTES else f.strip()
+              for f in next(csv.reader([first], delimiter=delim, skipinitialspace=True))]
+    if len(_strip_trailing(header)) != len(header):
+        return None
+    fast_report = ValidationReport()
+    try:
+        traj_col, time_col, gene_idx, file_genes = _tidy_columns(header, 1, name, _DELIMITER_NAMES[delim],
+                                                                 fast_report)
+    except DashInputError:
+        return None
+    width = len(header)
+    text_cols = [i for i in range(width) if i == traj_col or (i not in gene_idx and i != time_col)]
+    n_max = _max_rows(data)
+    values = np.empty((n_max, len(gene_idx)), dtype=np.float64)
+    times = np.empty(n_max, dtype=np.float64)
+    labels: list[str] = []
+    n = 0
+    try:
+        with _c_chunks(data, delim, {i: (str if i in text_cols else np.float64) for i in range(width)},
+                       na_filter=False) as reader:
+            for chunk in reader:
+                k = len(chunk)
+                if chunk.shape[1] != width or n + k > n_max:
+                    return None
+                values[n : n + k] = chunk.iloc[:, gene_idx].to_numpy(dtype=np.float64)
+                times[n : n + k] = chunk.iloc[:, time_col].to_numpy(dtype=np.float64)
+                labels.extend(chunk.iloc[:, traj_col].tolist())
+                n += k
+    except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if n == 0 or not (np.isfinite(values[:n]).all() and np.isfinite(times[:n]).all()):
+        return None
+    labels = [_unquote(lab) if lab[:1] in _QUOTES or lab[-1:] in _QUOTES else lab.strip() for lab in labels]
+    if not all(labels):
+        return None
+    order = sorted(range(n), key=lambda i: (labels[i], times[i]))
+    if any(labels[a] == labels[b] and times[a] == times[b] for a, b in zip(order, order[1:])):
+        return None  # repeated time points: the general reader names their lines
+    lines = list(range(2, n + 2))
+    expr = _assemble(labels, times[:n], values[:n], lines, file_genes, genes, name, fast_report)
+    report.extend(fast_report)
+    return expr, _DELIMITER_NAMES[delim]

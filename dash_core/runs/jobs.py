@@ -308,10 +308,14 @@ def cancel_job(store: RunStore, run_id: str, *, force: bool = False) -> bool:
     rec = store.get(run_id)
     if not rec.active:
         return False
-    store.request_cancel(run_id)
     if force or rec.pid is None:
-        kill_group(rec.pgid or rec.pid, signal.SIGTERM)
+        group = rec.pgid or rec.pid
+        kill_group(group, signal.SIGCONT)  # a paused (SIGSTOP) job may hold the database's write lock: resume it
+        store.request_cancel(run_id)  # first, so that the dying job records "cancelled", not "failed"
+        kill_group(group, signal.SIGTERM)
         store.finish(run_id, rec.summary, status=CANCELLED, error="Stopped by the user.")
+    else:
+        store.request_cancel(run_id)
     return True
 
 

@@ -144,18 +144,20 @@ def store_fault(exc: BaseException, home: str | os.PathLike) -> StoreError:
 
 
 @contextmanager
-def connect(db_path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Connection]:
+def connect(db_path: Path, *, read_only: bool = False, busy_seconds: float = 30.0) -> Iterator[sqlite3.Connection]:
     """A short-lived connection (autocommit, WAL, 30 s busy timeout); database errors become :class:`StoreError`.
 
     With ``read_only`` the file is opened as immutable (works on a read-only disk,
-    sees a consistent snapshot).
+    sees a consistent snapshot). ``busy_seconds`` is how long a write waits for another
+    process's lock before giving up (:class:`StoreError` of kind ``"busy"``).
     """
     home = db_path.parent
     try:
         if read_only:
-            con = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True, timeout=30.0, isolation_level=None)
+            con = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True, timeout=busy_seconds,
+                                  isolation_level=None)
         else:
-            con = sqlite3.connect(db_path, timeout=30.0, isolation_level=None)
+            con = sqlite3.connect(db_path, timeout=busy_seconds, isolation_level=None)
     except sqlite3.Error as exc:
         raise store_fault(exc, home) from None
     try:
@@ -163,7 +165,7 @@ def connect(db_path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Conne
         if not read_only:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
-        con.execute("PRAGMA busy_timeout=30000")
+        con.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         yield con
     except sqlite3.Error as exc:
         raise store_fault(exc, home) from None

@@ -213,8 +213,8 @@ class RunStore:
         return path
 
     # -- connection -------------------------------------------------------------------
-    def _connect(self):
-        return connect(self.db_path, read_only=self.read_only)
+    def _connect(self, busy_seconds: float = 30.0):
+        return connect(self.db_path, read_only=self.read_only, busy_seconds=busy_seconds)
 
     @staticmethod
     def backup_damaged(home: str | os.PathLike) -> Path:
@@ -410,6 +410,14 @@ class RunStore:
         """
         if self.read_only:
             return False
+        try:
+            return self._reconcile_now(rec)
+        except StoreError as exc:
+            if exc.kind == "busy":  # e.g. a job paused while it held the write lock: try again on the next read
+                return False
+            raise
+
+    def _reconcile_now(self, rec: RunRecord) -> bool:
         now = time.time()
         reason = None
         stale = 0
@@ -420,7 +428,7 @@ class RunStore:
         elif rec.status == RUNNING and rec.heartbeat is not None and now - rec.heartbeat > self.stale_after:
             if rec.pid is not None and process_state(rec.pid) in ("T", "t"):
                 if not rec.message.startswith("paused"):
-                    with self._connect() as con:
+                    with self._connect(busy_seconds=2.0) as con:
                         con.execute("UPDATE runs SET message = ? WHERE run_id = ?",
                                     ("paused: the job's process is stopped; it continues when resumed (SIGCONT)",
                                      rec.run_id))
@@ -437,7 +445,7 @@ class RunStore:
         tail = self._log_tail(rec)
         if tail:
             reason += f"\nLast lines of job.log:\n{tail}"
-        with self._connect() as con:
+        with self._connect(busy_seconds=2.0) as con:
             cur = con.execute(
                 "UPDATE runs SET status = ?, error = ?, finished = ?, stale = ? WHERE run_id = ? AND status IN (?, ?)",
                 (FAILED, reason, now, stale, rec.run_id, *ACTIVE_STATUSES),

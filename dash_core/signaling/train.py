@@ -1,4 +1,7 @@
-"""Training of signaling models: loss (H.7), optimiser and schedule (H.8), evaluation, checkpoints.
+"""Training one signaling model end to end (split, build, train, predict), evaluation, checkpoints.
+
+The loss (H.7), optimiser, schedule and loop (H.8) are in :mod:`dash_core.signaling.stack`: one model
+is trained as a stack of one.
 
 Matrices: ligand inputs ``X_in`` are ``(B, L)`` (row = condition, column = ligand),
 TF targets ``Y`` are ``(B, K)`` (row = condition, column = TF); model weights are
