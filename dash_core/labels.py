@@ -48,6 +48,11 @@ PLAIN: dict[str, str] = {
     "ks_statistic_unknown": "KS distance, injected vs PKN of unknown sign", "ks_pvalue_unknown":
     "KS p-value (unknown sign)", "ks_epoch": "KS test epoch", "mae": "test error (MAE)",
     "fraction_zeroed": "share of edges at zero",
+    # sweep points and run comparisons (gene regulatory networks)
+    "strategy": "strategy", "lambda_ppi": "λ_PPI", "lambda_motif": "λ_motif", "sparsity": "sparsity",
+    "balanced_accuracy": "balanced accuracy", "auroc": "AUROC", "auprc": "AUPRC",
+    "val_mse": "validation error (MSE)", "test_mse": "test error (MSE)", "epochs": "epochs trained",
+    "status": "status", "label": "run", "run_id": "run id", "level": "pruning level",
 }
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dash_core.metrics import METRIC_INFO
 from dash_core.plots import compare_curves_figure, sparsity_accuracy_figure
+from dash_core.pruning.display import strategy_label
 from pages import _ui
 
 st.title("Compare runs")
@@ -62,7 +63,7 @@ with st.expander("What the metrics mean"):
 
 st.subheader("Settings")
 settings = pd.DataFrame({labels[r.run_id]: {
-    "strategy": _ui.read_json(r.path / "config.json").get("strategy"),
+    "strategy": strategy_label(_ui.read_json(r.path / "config.json").get("strategy") or "?"),
     "model": _ui.read_json(r.path / "config.json").get("model", {}).get("model"),
     "hidden": _ui.read_json(r.path / "config.json").get("model", {}).get("hidden"),
     "λ_PPI": _ui.read_json(r.path / "config.json").get("pruning", {}).get("lambda_ppi"),

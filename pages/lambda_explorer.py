@@ -9,8 +9,10 @@ import streamlit as st
 
 from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
+from dash_core.labels import plain_columns
 from dash_core.models import ModelConfig
 from dash_core.pruning import STRATEGIES, PruningConfig
+from dash_core.pruning.display import strategy_label
 from dash_core.studies.selection import DEFAULT_TOLERANCE, aggregate_points, path_table, recommend
 from dash_core.train import TrainConfig
 from pages import _ui
@@ -40,7 +42,8 @@ with st.expander("Launch a sweep", expanded=not sweeps):
         names = STRATEGIES.names()
         c1, c2, c3 = st.columns(3)
         strategy = c1.selectbox("Swept strategy", names, index=names.index("dash") if "dash" in names else 0,
-                                key="sw_strategy", help="The strategy whose λ values are varied (DASH).")
+                                key="sw_strategy", format_func=strategy_label,
+                                help="The strategy whose λ values are varied (DASH).")
         grid_ppi = c2.multiselect("λ_PPI values", GRID, default=[0.0, 0.5, 0.95], key="sw_ppi",
                                   help="Prior weight of the input layers; the paper recommends "
                                        "{0, 0.05, 0.25, 0.5, 0.75, 0.95, 0.995}.")
@@ -49,7 +52,7 @@ with st.expander("Launch a sweep", expanded=not sweeps):
         c1, c2, c3, c4 = st.columns(4)
         baselines = c1.multiselect("Baselines (one run per seed)", [n for n in names if n != strategy],
                                    default=[n for n in ("none", "imp") if n in names and n != strategy],
-                                   key="sw_baselines",
+                                   key="sw_baselines", format_func=strategy_label,
                                    help="Other strategies trained once per seed at the base settings, for reference.")
         n_seeds = c2.number_input("Seeds per point", 1, 10, 3, key="sw_seeds",
                                   help="Repeat each point with seeds 0..k-1: curves and the recommendation average "
@@ -291,7 +294,10 @@ if len(points) and "sparsity" in points.columns:
         show = [c for c in ("strategy", "lambda_ppi", "lambda_motif", "seed", "sparsity", "balanced_accuracy",
                             "auprc", "val_mse", "test_mse", "epochs", "status", "label", "run_id")
                 if c in points.columns]
-        st.dataframe(points[show], hide_index=True)
+        table = points[show].copy()
+        if "strategy" in table.columns:
+            table["strategy"] = table["strategy"].map(lambda s: strategy_label(s) if isinstance(s, str) else s)
+        st.dataframe(plain_columns(table), hide_index=True)
 elif sel is not None:
     st.caption("No finished points yet; they appear here as the runs complete.")
 

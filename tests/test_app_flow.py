@@ -13,6 +13,7 @@ pytest.importorskip("streamlit")
 from apptest_support import errors  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from dash_core.pruning.display import strategy_label
 from dash_core.runs.store import COMPLETED, RunStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,6 +171,8 @@ def test_compare_and_lambda_explorer_show_runs(app, home):
     assert {"unpruned", "dash run"} <= set(table.columns) and "Sparsity" in table.index
     plane = json.loads(app.get("plotly_chart")[0].proto.spec)
     assert {t["name"] for t in plane["data"]} == {"unpruned", "dash run"}
+    settings = next(d.value for d in app.dataframe if "strategy" in d.value.index)
+    assert settings.loc["strategy", "dash run"] == strategy_label("dash") != "dash"  # plain names, not registry keys
 
     app.switch_page("pages/lambda_explorer.py").run()
     assert not errors(app)
@@ -178,6 +181,8 @@ def test_compare_and_lambda_explorer_show_runs(app, home):
     ids = {p[0] for t in specs[0]["data"] for p in t["customdata"]}
     assert ids == {a, b}  # click-to-open carries the run ids
     assert specs[1]["data"][0]["type"] == "heatmap"
+    points_table = next(d.value for d in app.dataframe if "λ_PPI" in d.value.columns)
+    assert set(points_table["strategy"]) == {strategy_label("none"), strategy_label("dash")}
 
     app.switch_page("pages/results.py").run()
     app.selectbox(key="res_run").set_value(a).run()
