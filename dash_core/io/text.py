@@ -345,6 +345,15 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def _all_finite(arr: np.ndarray) -> np.ndarray | None:
+    """``arr`` as float64 if every cell parses and is finite, else None."""
+    try:
+        out = arr.astype(np.float64)
+    except (ValueError, TypeError):
+        return None
+    return out if np.isfinite(out).all() else None
+
+
 def _float_cells(
     cells: list[list[str]],
     lines: Sequence[int],
@@ -379,12 +388,9 @@ def _float_cells(
         ``(R, C)`` float64, all finite.
     """
     arr = np.array(cells, dtype=object).reshape(len(cells), len(columns))
-    try:
-        out = arr.astype(np.float64)
-        if np.isfinite(out).all():
-            return out
-    except (ValueError, TypeError):
-        pass
+    out = _all_finite(arr)
+    if out is not None:
+        return out
     if delimiter == ";":
         flat = arr.ravel()
         comma = np.array([isinstance(c, str) and bool(_DECIMAL_COMMA.match(c)) for c in flat])
@@ -392,12 +398,9 @@ def _float_cells(
             arr = np.where(comma, np.array([c.replace(",", ".") for c in flat], dtype=object), flat).reshape(arr.shape)
             if report is not None:
                 report.info("Decimal commas (e.g. 0,5) were read as decimal points.", source=name)
-            try:
-                out = arr.astype(np.float64)
-                if np.isfinite(out).all():
-                    return out
-            except (ValueError, TypeError):
-                pass
+            out = _all_finite(arr)
+            if out is not None:
+                return out
     missing: list[str] = []
     bad: list[str] = []
     n_missing = n_bad = 0
