@@ -204,13 +204,17 @@ class RunStore:
             path = Path(tempfile.gettempdir()) / "dash_studio_read_only" / workspace_id
         else:
             path = self.workspaces_dir / workspace_id
+        self._make_dir(path, "workspace folder")
+        return path
+
+    def _make_dir(self, path: Path, what: str) -> None:
+        """Create ``path`` (and parents); a failure is a :class:`StoreError` naming ``what`` ("run folder", ...)."""
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"Cannot create the workspace folder {path} ({exc.strerror or exc}).",
+            raise StoreError(f"Cannot create the {what} {path} ({exc.strerror or exc}).",
                              kind="full" if getattr(exc, "errno", None) == 28 else "read_only",
                              home=self.home) from None
-        return path
 
     # -- connection -------------------------------------------------------------------
     def _connect(self, busy_seconds: float = 30.0):
@@ -293,12 +297,7 @@ class RunStore:
         if workspace_id is None:
             workspace_id = pinned_workspace()
         folder = Path(artifact_dir) if artifact_dir is not None else self.runs_dir / run_id
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"Cannot create the run folder {folder} ({exc.strerror or exc}).",
-                             kind="full" if getattr(exc, "errno", None) == 28 else "read_only",
-                             home=self.home) from None
+        self._make_dir(folder, "run folder")
         now = time.time()
         finished = now if status in (COMPLETED, FAILED, CANCELLED) else None
         with self._connect() as con:
