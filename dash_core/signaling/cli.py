@@ -22,6 +22,16 @@ def _eprint(*parts: Any) -> None:
     print(*parts, file=sys.stderr, flush=True)
 
 
+def _report_failed(failed: list, what: str, note: str = "") -> bool:
+    """Print each failed ``(key, error)`` and how to retry; True if any failed."""
+    if not failed:
+        return False
+    for key, error in failed:
+        _eprint(f"[error] {key}: {error.splitlines()[0]}")
+    _eprint(f"{len(failed)} {what} failed; run the same command again to retry them{note}.")
+    return True
+
+
 def _print_report(report: ValidationReport, verbose: bool = False) -> None:
     for issue in report.issues:
         if issue.level != "info" or verbose:
@@ -234,10 +244,7 @@ def _cmd_selfprune(args: argparse.Namespace) -> int:
         means = result.table.groupby("l2")[cols].mean()
         _eprint("mean over seeds per L2:\n" + means.to_string(float_format=lambda v: f"{v:.3f}"))
     _eprint(f"wrote {out}/selfprune.csv, selfprune_summary.csv and {len(written)} figure file(s)")
-    if result.failed:
-        for key, error in result.failed:
-            _eprint(f"[error] {key}: {error.splitlines()[0]}")
-        _eprint(f"{len(result.failed)} model(s) failed; run the same command again to retry them.")
+    if _report_failed(result.failed, "model(s)"):
         return 1
     return 0
 
@@ -286,10 +293,7 @@ def _cmd_cv(args: argparse.Namespace) -> int:
             f"{s['mean_fold_pearson']:.4f}; {s['wall_seconds'] / 60:.1f} min of training"
         )
     _eprint(f"wrote {out}/cv.csv, summary.json, predictions.csv, per_tf.csv, predicted_vs_measured.html")
-    if result.failed:
-        for key, error in result.failed:
-            _eprint(f"[error] {key}: {error.splitlines()[0]}")
-        _eprint(f"{len(result.failed)} job(s) failed; run the same command again to retry them (finished folds are kept).")
+    if _report_failed(result.failed, "job(s)", " (finished folds are kept)"):
         return 1
     if not s.get("complete"):
         _eprint("not all folds are finished; run the same command again to complete them.")
