@@ -77,13 +77,14 @@ def _validate_and_launch(validate, params: dict, device: str, kind: str, label: 
         st.toast(message)
 
 
-def _show_live(state_key: str, key: str, *, training: bool) -> None:
-    """Status panel and live values of the job remembered under ``state_key``, if any."""
+def _show_live(state_key: str, key: str, *, training: bool | None) -> None:
+    """Status panel of the job remembered under ``state_key``, if any, and its live values unless ``training`` is None."""
     live = st.session_state.get(state_key)
     if live and _ui.get_store().find(live) is not None:
         st.subheader("Progress")
         _ui.job_status_panel(live, show_curves=False, key=key)
-        _live_values(live, training=training)
+        if training is not None:
+            _live_values(live, training=training)
 
 
 @st.cache_resource(show_spinner=False)
@@ -222,6 +223,15 @@ def _select_run(runs: list, key: str, wanted: str | None, label: str, help_text:
         st.session_state[key] = ids[0]
     run_id = st.selectbox(label, ids, format_func=choices.get, key=key, help=help_text)
     return _ui.get_store().get(run_id)
+
+
+def _finished_result(kind: str, marker: str, heading: str, key: str, state_key: str, label: str, help_text: str):
+    """Heading and run selector over the finished runs of ``kind`` (preferring the one under ``state_key``); None if none."""
+    runs = _finished_runs(kind, marker)
+    if not runs:
+        return None
+    st.subheader(heading)
+    return _select_run(runs, key, st.session_state.get(state_key), label, help_text)
 
 
 def _live_values(run_id: str, *, training: bool) -> None:
@@ -380,11 +390,9 @@ with tab_train:
 
         _show_live(_TRAIN_RUN, "sig_tr_live", training=True)
 
-    runs = _finished_runs(TRAIN_KIND, "metrics.json")
-    if runs:
-        st.subheader("Results")
-        rec = _select_run(runs, "sig_tr_result", st.session_state.get(_TRAIN_RUN), "Training run",
-                          "Finished signaling training runs, newest first.")
+    rec = _finished_result(TRAIN_KIND, "metrics.json", "Results", "sig_tr_result", _TRAIN_RUN, "Training run",
+                           "Finished signaling training runs, newest first.")
+    if rec is not None:
         folder = rec.path
         m = _ui.read_json(folder / "metrics.json")
         if rec.status == CANCELLED or (rec.summary or {}).get("stopped"):
@@ -479,16 +487,11 @@ with tab_cv:
                       "executor": {"workers": int(cv_workers)}}
             _validate_and_launch(training_config, params, cv_device, CV_KIND, cv_label, _CV_RUN,
                                  "Cross-validation started.")
-        live = st.session_state.get(_CV_RUN)
-        if live and _ui.get_store().find(live) is not None:
-            st.subheader("Progress")
-            _ui.job_status_panel(live, show_curves=False, key="sig_cv_live")
+        _show_live(_CV_RUN, "sig_cv_live", training=None)
 
-    cv_runs = _finished_runs(CV_KIND, CV_SUMMARY)
-    if cv_runs:
-        st.subheader("Cross-validation results")
-        crec = _select_run(cv_runs, "sig_cv_result", st.session_state.get(_CV_RUN), "Run",
-                           "Cross-validation runs with at least one finished fold, newest first.")
+    crec = _finished_result(CV_KIND, CV_SUMMARY, "Cross-validation results", "sig_cv_result", _CV_RUN, "Run",
+                            "Cross-validation runs with at least one finished fold, newest first.")
+    if crec is not None:
         cdir = crec.path
         try:
             summary = json.loads((cdir / CV_SUMMARY).read_text())
@@ -615,11 +618,9 @@ with tab_study:
                                  "Self-pruning study started.")
         _show_live(_STUDY_RUN, "sig_sp_live", training=False)
 
-    studies = _finished_runs(STUDY_KIND, RESULTS_FILE)
-    if studies:
-        st.subheader("Study results")
-        srec = _select_run(studies, "sig_sp_result", st.session_state.get(_STUDY_RUN), "Study",
-                           "Self-pruning studies with at least one finished model, newest first.")
+    srec = _finished_result(STUDY_KIND, RESULTS_FILE, "Study results", "sig_sp_result", _STUDY_RUN, "Study",
+                            "Self-pruning studies with at least one finished model, newest first.")
+    if srec is not None:
         sdir = srec.path
         table = _ui.read_csv(sdir / RESULTS_FILE)
         if table is None or table.empty:
