@@ -26,6 +26,30 @@ def _demo_params(epochs: int = 3) -> dict:
             "config": {"epochs": epochs, "device": "cpu"}}
 
 
+class _QuietReporter:
+    """The reporter a job function gets, doing nothing (the job runs in the test process)."""
+
+    def progress(self, *a, **k):
+        pass
+
+    def should_stop(self):
+        return False
+
+    def log(self, text):
+        pass
+
+
+def _finished_job(home, kind: str, label: str, job, params: dict) -> str:
+    """Run the job function ``job`` directly into a new ``kind`` run of the store at ``home``, marked completed."""
+    from dash_core.runs.store import COMPLETED, RunStore
+
+    store = RunStore(home)
+    rec = store.create_run(kind, {}, label=label)
+    summary = job(params, rec.path, _QuietReporter())
+    store.finish(rec.run_id, summary, status=COMPLETED)
+    return rec.run_id
+
+
 def test_empty_page_then_demo_load(home):
     at = open_app(PAGE)
     assert at.title[0].value == "Signaling"
@@ -106,25 +130,10 @@ def test_train_job_runs_and_results_render(home):
 @pytest.fixture()
 def finished_study(home):
     """A finished 2-model self-pruning study registered in the store (job function called directly)."""
-    from dash_core.runs.store import COMPLETED, RunStore
     from dash_core.signaling.jobs import selfprune_job
 
-    class _Rep:
-        def progress(self, *a, **k):
-            pass
-
-        def should_stop(self):
-            return False
-
-        def log(self, text):
-            pass
-
-    store = RunStore(home)
-    rec = store.create_run("selfprune", {}, label="tiny study")
     params = {**_demo_params(3), "study": {"n_spurious": 12, "l2_levels": [1e-6, 1e-4], "seeds": [0]}}
-    summary = selfprune_job(params, rec.path, _Rep())
-    store.finish(rec.run_id, summary, status=COMPLETED)
-    return rec.run_id
+    return _finished_job(home, "selfprune", "tiny study", selfprune_job, params)
 
 
 def test_study_results_render(home, finished_study):
@@ -159,26 +168,11 @@ def test_study_results_render(home, finished_study):
 @pytest.fixture()
 def finished_cv(home):
     """A finished 3-fold cross-validation registered in the store (job function called directly)."""
-    from dash_core.runs.store import COMPLETED, RunStore
     from dash_core.signaling.jobs import signaling_cv_job
 
-    class _Rep:
-        def progress(self, *a, **k):
-            pass
-
-        def should_stop(self):
-            return False
-
-        def log(self, text):
-            pass
-
-    store = RunStore(home)
-    rec = store.create_run("signaling_cv", {}, label="tiny cv")
     params = {**_demo_params(2), "preset": "self_prune", "cv": {"folds": 3}}
     params["config"]["max_steps"] = 30
-    summary = signaling_cv_job(params, rec.path, _Rep())
-    store.finish(rec.run_id, summary, status=COMPLETED)
-    return rec.run_id
+    return _finished_job(home, "signaling_cv", "tiny cv", signaling_cv_job, params)
 
 
 def test_cv_results_render(home, finished_cv):
