@@ -329,6 +329,25 @@ def load_yeast_demo() -> Path:
                             report=clean_report(report, str(YEAST_DIR) + "/"), preset="yeast")
 
 
+def load_button(label: str, loader, *, key: str, help: str, icon: str, what: str, primary: bool = False,
+                success: str | None = None) -> bool:
+    """A button that activates a bundled dataset with ``loader`` (e.g. :func:`load_yeast_demo`).
+
+    Shows ``success`` (if given) when it loaded, or "``what`` could not be loaded: <reason>" for a
+    :class:`DashInputError`. Returns True when the dataset was loaded on this click.
+    """
+    if not st.button(label, type="primary" if primary else "secondary", icon=icon, key=key, help=help):
+        return False
+    try:
+        loader()
+    except DashInputError as exc:
+        st.error(f"{what} could not be loaded: {exc}", icon=":material/error:")
+        return False
+    if success:
+        st.success(success, icon=":material/check_circle:")
+    return True
+
+
 def clean_report(report, prefix: str):
     """A copy of a :class:`ValidationReport` with ``prefix`` (a server folder) removed from its texts."""
     from dash_core.io.errors import ValidationReport

@@ -130,14 +130,9 @@ with tab_upload:
                         "test_expression": f_test, "validation_expression": f_val, "gene_sets": f_gmt}, fmt, h5ad)
     st.caption("No files at hand? Load the real yeast cell-cycle set (500 genes, 24 time points, a validation "
                "series and a motif prior; Pramila et al. 2006 via PHOENIX, MIT).")
-    if st.button("Load yeast cell-cycle data", icon=":material/biotech:", key="data_load_yeast",
-                 help="The bundled files of assets/yeast_demo, as published; the Train page proposes the yeast "
-                      "preset."):
-        try:
-            _ui.load_yeast_demo()
-            st.success("Loaded the yeast cell-cycle data.", icon=":material/check_circle:")
-        except DashInputError as exc:
-            st.error(f"The yeast data could not be loaded: {exc}", icon=":material/error:")
+    _ui.load_button("Load yeast cell-cycle data", _ui.load_yeast_demo, icon=":material/biotech:", key="data_load_yeast",
+                    help="The bundled files of assets/yeast_demo, as published; the Train page proposes the yeast "
+                         "preset.", what="The yeast data", success="Loaded the yeast cell-cycle data.")
 
 with tab_sim:
     st.markdown("Simulate a SIM350-style network with a known true network: inputs, internal regulators and "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dash_core.io.errors import DashInputError
 from pages import _ui
 
 st.title("DASH Studio")
@@ -22,23 +21,15 @@ with left:
     st.subheader("Start with the demo")
     st.caption("48 simulated genes with a known true network, a slightly wrong prior, a PPI-like "
                "co-regulation table and matching gene sets — everything needed for every page.")
-    if st.button("Load demo dataset", type="primary", icon=":material/play_arrow:", key="load_demo",
-                 help="Load the bundled demo (assets/demo: expression, prior, truth, PPI, gene sets) as the active "
-                      "dataset of this browser session."):
-        try:
-            _ui.load_demo()
-            st.session_state["home_demo_loaded"] = True
-        except DashInputError as exc:
-            st.error(f"The demo could not be loaded: {exc}")
+    if _ui.load_button("Load demo dataset", _ui.load_demo, primary=True, icon=":material/play_arrow:", key="load_demo",
+                       help="Load the bundled demo (assets/demo: expression, prior, truth, PPI, gene sets) as the "
+                            "active dataset of this browser session.", what="The demo"):
+        st.session_state["home_demo_loaded"] = True
     st.caption("Or real data: the yeast cell cycle (500 genes, 24 time points and a second series for validation, "
                "a motif prior; Pramila et al. 2006, from the PHOENIX paper), loaded with the paper's yeast settings.")
-    if st.button("Load yeast cell-cycle data", icon=":material/biotech:", key="load_yeast_demo",
-                 help="Load the bundled real yeast set (assets/yeast_demo, files as published) with the 'yeast' "
-                      "preset proposed on the Train page."):
-        try:
-            _ui.load_yeast_demo()
-        except DashInputError as exc:
-            st.error(f"The yeast data could not be loaded: {exc}")
+    _ui.load_button("Load yeast cell-cycle data", _ui.load_yeast_demo, icon=":material/biotech:", key="load_yeast_demo",
+                    help="Load the bundled real yeast set (assets/yeast_demo, files as published) with the 'yeast' "
+                         "preset proposed on the Train page.", what="The yeast data")
     man = _ui.active_manifest()
     if man is not None:
         st.success(f"Active dataset: **{man.get('name')}** — {man.get('n_genes')} genes, "
