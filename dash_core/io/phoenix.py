@@ -21,8 +21,8 @@ from dash_core.io.gene_names import _resolve_genes, default_gene_names, write_ge
 from dash_core.io.text import (
     _DELIMITER_NAMES,
     MAX_LISTED,
-    _c_chunks,
     _fast_source,
+    _fill_from_chunks,
     _float_cells,
     _max_rows,
     _open_text_out,
@@ -205,16 +205,13 @@ def _read_phoenix_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[
     if start <= 0 or width < 1:
         return None
     arr = np.empty((n_max, width), dtype=np.float64)
-    n = 0
-    try:
-        with _c_chunks(data, delim, dict.fromkeys(range(width), np.float64), na_filter=True) as reader:
-            for chunk in reader:
-                k = len(chunk)
-                if chunk.shape[1] != width or n + k > n_max:
-                    return None
-                arr[n : n + k] = chunk.to_numpy(dtype=np.float64)
-                n += k
-    except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+
+    def store(chunk: pd.DataFrame, n: int, out: np.ndarray = arr) -> None:
+        out[n : n + len(chunk)] = chunk.to_numpy(dtype=np.float64)
+
+    n = _fill_from_chunks(data, delim, dict.fromkeys(range(width), np.float64), na_filter=True, n_max=n_max,
+                          store=store)
+    if n is None:
         return None
     n_genes, n_traj = head
     block = n_genes + 1
@@ -235,7 +232,7 @@ def _read_phoenix_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[
                 or np.unique(times).size != n_t):
             return None
         raw.append(_RawTrajectory(str(k + 1), times.copy(), rows[:-1, :n_t].T.copy(), [k * block + block + 1] * n_t))
-    del arr
+    del arr, store
     expr = _finalise(raw, gene_names, name, fast_report)
     report.extend(fast_report)
     return expr, _DELIMITER_NAMES[delim]

@@ -321,6 +321,32 @@ def _c_chunks(data: bytes, delim: str, dtype: dict[int, Any], *, na_filter: bool
         float_precision="round_trip", dtype=dtype, chunksize=max(1, _CHUNK_CELLS // max(1, len(dtype))))
 
 
+def _fill_from_chunks(data: bytes, delim: str, dtype: dict[int, Any], *, na_filter: bool, n_max: int,
+                      store: Any) -> int | None:
+    """Feed the rows of ``data`` after the first, chunk by chunk (:func:`_c_chunks`), to ``store(chunk, n)``.
+
+    ``n`` is the number of rows stored before the chunk; ``store`` copies the
+    chunk into the caller's preallocated arrays (``n_max`` rows, from
+    :func:`_max_rows`). Returns the number of rows read, or None when the file
+    is not one the fast readers take as it is: a row with another number of
+    fields than ``len(dtype)``, more than ``n_max`` rows, or a cell that does
+    not parse.
+    """
+    width = len(dtype)
+    n = 0
+    try:
+        with _c_chunks(data, delim, dtype, na_filter=na_filter) as reader:
+            for chunk in reader:
+                k = len(chunk)
+                if chunk.shape[1] != width or n + k > n_max:
+                    return None
+                store(chunk, n)
+                n += k
+    except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    return n
+
+
 def _table_from_frame(df: pd.DataFrame, name: str) -> _Table:
     """A :class:`_Table` view of an in-memory DataFrame (line 1 = header)."""
     header = [_unquote(str(c)) for c in df.columns]

@@ -18,9 +18,9 @@ from dash_core.io.text import (
     _DELIMITER_NAMES,
     _QUOTES,
     MAX_LISTED,
-    _c_chunks,
     _check_gene_list,
     _fast_source,
+    _fill_from_chunks,
     _float_cells,
     _max_rows,
     _norm,
@@ -232,21 +232,16 @@ def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[Exp
     values = np.empty((n_max, len(gene_idx)), dtype=np.float64)
     times = np.empty(n_max, dtype=np.float64)
     labels: list[str] = []
-    n = 0
-    try:
-        with _c_chunks(data, delim, {i: (str if i in text_cols else np.float64) for i in range(width)},
-                       na_filter=False) as reader:
-            for chunk in reader:
-                k = len(chunk)
-                if chunk.shape[1] != width or n + k > n_max:
-                    return None
-                values[n : n + k] = chunk.iloc[:, gene_idx].to_numpy(dtype=np.float64)
-                times[n : n + k] = chunk.iloc[:, time_col].to_numpy(dtype=np.float64)
-                labels.extend(chunk.iloc[:, traj_col].tolist())
-                n += k
-    except (ValueError, TypeError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        return None
-    if n == 0 or not (np.isfinite(values[:n]).all() and np.isfinite(times[:n]).all()):
+
+    def store(chunk: pd.DataFrame, n: int) -> None:
+        k = len(chunk)
+        values[n : n + k] = chunk.iloc[:, gene_idx].to_numpy(dtype=np.float64)
+        times[n : n + k] = chunk.iloc[:, time_col].to_numpy(dtype=np.float64)
+        labels.extend(chunk.iloc[:, traj_col].tolist())
+
+    n = _fill_from_chunks(data, delim, {i: (str if i in text_cols else np.float64) for i in range(width)},
+                          na_filter=False, n_max=n_max, store=store)
+    if not n or not (np.isfinite(values[:n]).all() and np.isfinite(times[:n]).all()):
         return None
     labels = [_unquote(lab) if lab[:1] in _QUOTES or lab[-1:] in _QUOTES else lab.strip() for lab in labels]
     if not all(labels):
