@@ -26,6 +26,14 @@ def _demo_params(epochs: int = 3) -> dict:
             "config": {"epochs": epochs, "device": "cpu"}}
 
 
+def _open_with_demo():
+    """The Signaling page with the demo data loaded (no error shown)."""
+    at = open_app(PAGE)
+    at.button(key="sig_demo").click().run()
+    assert not errors(at)
+    return at
+
+
 class _QuietReporter:
     """The reporter a job function gets, doing nothing (the job runs in the test process)."""
 
@@ -85,8 +93,7 @@ def test_bad_upload_shows_library_message(home, tmp_path):
 
 
 def test_custom_l2_is_validated(home):
-    at = open_app(PAGE)
-    at.button(key="sig_demo").click().run()
+    at = _open_with_demo()
     at.text_input(key="sig_sp_l2_custom").set_value("3e-5, abc").run()
     assert not errors(at)
     assert any("'abc' is not a number" in e.value for e in at.error)
@@ -99,8 +106,7 @@ def test_custom_l2_is_validated(home):
 def test_train_job_runs_and_results_render(home):
     from dash_core.runs.store import COMPLETED, RunStore
 
-    at = open_app(PAGE)
-    at.button(key="sig_demo").click().run()
+    at = _open_with_demo()
     at.number_input(key="sig_tr_epochs").set_value(3)
     at.selectbox(key="sig_tr_device").set_value("cpu")
     at.button(key="sig_tr_launch").click().run()
@@ -137,9 +143,7 @@ def finished_study(home):
 
 
 def test_study_results_render(home, finished_study):
-    at = open_app(PAGE)
-    at.button(key="sig_demo").click().run()
-    assert not errors(at)
+    at = _open_with_demo()
     assert at.selectbox(key="sig_sp_result").value == finished_study
     specs = [c.proto.spec for c in at.get("plotly_chart") if c.proto.spec]
     assert any("Self-pruning readouts" in s for s in specs)  # heatmap
@@ -176,9 +180,7 @@ def finished_cv(home):
 
 
 def test_cv_results_render(home, finished_cv):
-    at = open_app(PAGE)
-    at.button(key="sig_demo").click().run()
-    assert not errors(at)
+    at = _open_with_demo()
     assert at.selectbox(key="sig_cv_result").value == finished_cv
     m = _metrics(at)
     assert m["Folds"] == "3 / 3" and m["Pooled r"] != "—" and m["Baseline r"] != "—"
