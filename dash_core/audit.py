@@ -22,8 +22,14 @@ supported (1 = pruned in every seed; support averages zeros for the seeds that
 pruned the edge, so it also reflects confidence). On simulated data with a
 corrupted prior (noise-free expression as in the paper's prior-robustness table,
 30 % of the prior edges moved), corrupted edges get higher doubt than true prior
-edges: AUROC 0.81 (demo network, 80 trajectories, 3 seeds, 50 epochs; 0.74-0.79 with 2 seeds;
-``tests/test_selection.py``).
+edges when the audited models judge edges by the data: unpruned PHOENIX models give AUROC 0.93
+(demo network, 80 trajectories, 50 epochs, seeds 0-2, 0-4 or 2-4 alike; ``tests/test_selection.py``).
+
+The audit is only as data-driven as the models it is given. DASH models at the default lambdas
+are a poor referee of their own prior, because DASH's pruning score keeps prior edges first: the
+same test with DASH models gives 0.79 (seeds 0-2), 0.72 (0-4) and 0.57 (2-4). Audit a prior with
+models that give it little weight (the unpruned baseline, or low lambdas) when the question is
+"which prior edges does the data reject".
 
 Orientation: matrices are ``(n, n)``, row = regulator (source), column = target.
 """

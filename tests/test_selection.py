@@ -84,13 +84,18 @@ def corrupted():
 
 
 def test_audit_ranks_corrupted_prior_edges_first(corrupted):
-    """Corrupted prior edges (moved at random, nu = 0.3) get more doubt than true prior edges: AUROC >= 0.8."""
-    from dash_core.experiment import run_experiment
+    """Corrupted prior edges (moved at random, nu = 0.3) get more doubt than true prior edges: AUROC >= 0.8.
+
+    The models audited must judge edges by the data: unpruned PHOENIX models (measured AUROC 0.93 for seeds
+    0-2, 0.93 for 0-4, 0.93 for 2-4). DASH models at the default lambdas are not a fair referee of their own
+    prior (its pruning score keeps prior edges first): 0.79 / 0.72 / 0.57 for the same seed sets.
+    """
+    from dash_core.experiment import run_experiments
 
     ds = corrupted.dataset
-    cfg = RunConfig(model=ModelConfig(hidden=16), train=TrainConfig(max_epochs=50, patience=0), strategy="dash",
+    cfg = RunConfig(model=ModelConfig(hidden=16), train=TrainConfig(max_epochs=50, patience=0), strategy="none",
                     pruning=PruningConfig())
-    effects = [run_experiment(ds, RunConfig(**{**cfg.__dict__, "seed": s})).effect for s in (0, 1, 2)]
+    effects = [r.effect for r in run_experiments(ds, [RunConfig(**{**cfg.__dict__, "seed": s}) for s in (0, 1, 2)])]
     table = prior_audit(ds.prior_matrix(), effects, ds.genes)
     assert list(table["category"].drop_duplicates()) == [c for c in ("unsupported prior", "new, data-supported",
                                                                     "confirmed prior") if c in set(table["category"])]
