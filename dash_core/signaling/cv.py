@@ -9,7 +9,7 @@ model must beat).
 
 Folds of one job are trained together as a stack (:mod:`dash_core.signaling.stack`);
 jobs run on the executor (:mod:`dash_core.runs.executors`). Each finished fold is written
-to ``DIR/folds/fold_XXX/`` and the run can be resumed: finished folds are not redone.
+to ``DIR/folds/fold_NNN/`` and the run can be resumed: finished folds are not redone.
 
 Matrices: ligand inputs are ``(C, L)`` (row = condition, column = ligand), TF tables
 ``(C, T)`` (row = condition, column = TF).
@@ -136,7 +136,7 @@ def run_cv_stack(
     folds
         ``(fold number, held-out condition indices)`` pairs.
     out_dir
-        The run folder; fold files go to ``folds/fold_XXX/`` (``metrics.json``,
+        The run folder; fold files go to ``folds/fold_NNN/`` (``metrics.json``,
         ``predictions.csv`` of the held-out conditions, ``baseline.csv``, ``history.csv`` and the
         fold's model: ``model.pt`` + ``config.json``, see :func:`dash_core.signaling.train.load_checkpoint`).
 

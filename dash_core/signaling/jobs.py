@@ -473,7 +473,7 @@ def signaling_cv_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     run_dir
         The run folder (:func:`dash_core.signaling.cv.run_cv`): ``cv.csv``, ``summary.json``,
         ``predictions.csv`` (held-out condition x TF), ``per_tf.csv``, ``predicted_vs_measured.html``,
-        ``folds/fold_XXX/``; plus ``inputs/``.
+        ``folds/fold_NNN/``; plus ``inputs/``.
     reporter
         One progress entry per finished fold (``fold``, its ``test_pearson``, ``folds_done``,
         ``folds_total``, ``eta_seconds``). A stop request is honoured when the next fold
