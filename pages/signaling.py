@@ -493,10 +493,7 @@ with tab_cv:
                             "Cross-validation runs with at least one finished fold, newest first.")
     if crec is not None:
         cdir = crec.path
-        try:
-            summary = json.loads((cdir / CV_SUMMARY).read_text())
-        except (OSError, json.JSONDecodeError):
-            summary = {}
+        summary = _ui.read_json(cdir / CV_SUMMARY)
         folds_table = _ui.read_csv(cdir / CV_FILE)
         if not summary.get("folds") or folds_table is None:
             st.info("No fold of this run has finished yet.")

@@ -524,12 +524,13 @@ def signaling_cv_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     stopped = False
     failed: list = []
     try:
-        failed = run_cv(data, cv, run_dir, executor=executor, on_fold=on_fold).failed
+        result = run_cv(data, cv, run_dir, executor=executor, on_fold=on_fold)
+        failed, summary = result.failed, result.summary
     except _Stopped:
         stopped = True
         reporter.log("stopped by the user; finished folds are kept (run again in the same folder to resume)")
-    path = Path(run_dir) / SUMMARY_FILE
-    summary = json.loads(path.read_text()) if path.is_file() else {}
+        path = Path(run_dir) / SUMMARY_FILE
+        summary = json.loads(path.read_text()) if path.is_file() else {}
     reporter.progress(1.0, f"{summary.get('folds', 0)}/{total} folds" + (" (stopped)" if stopped else ""))
     return {**summary, "metrics": {k: summary.get(k) for k in ("pooled_pearson", "mean_fold_pearson", "baseline_pooled_pearson")},
             "stopped": stopped, "n_failed": len(failed), "dataset": str((params.get("data") or {}).get("name") or "data")}

@@ -564,7 +564,7 @@ def train_stack(
                     if p.grad is not None:
                         p.grad.mul_(scale.reshape(k, *([1] * (p.dim() - 1))))
             optimizer.step()
-            sums += torch.stack([parts[n].double().cpu() for n in names])
+            sums += torch.stack([parts[n] for n in names]).double().cpu()  # one device-to-host copy
             if not math.isfinite(float(loss.detach())):
                 raise FloatingPointError(f"The training loss became {float(loss.detach())} at epoch {epoch + 1}; lower the learning rate.")
         last = epoch + 1 == cfg.epochs
