@@ -30,7 +30,7 @@ schedule and early stopping, so it must measure *prediction*. Rules
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -39,6 +39,12 @@ from dash_core.io.errors import DashInputError
 
 #: Shortest held-out block (pairs); shorter trajectories are not cut.
 MIN_BLOCK_PAIRS = 2
+
+
+#: How validation data are held out without a separate validation series (see :class:`SplitConfig`).
+SplitRule = Literal["auto", "trajectories", "time_blocks", "pairs"]
+#: The names of :data:`SplitRule`, for option choices and messages.
+SPLIT_RULES: tuple[str, ...] = get_args(SplitRule)
 
 
 @dataclass(frozen=True)
@@ -59,14 +65,14 @@ class SplitConfig:
         ``"auto"`` holds out whole trajectories from this many trajectories on.
     """
 
-    rule: Literal["auto", "trajectories", "time_blocks", "pairs"] = "auto"
+    rule: SplitRule = "auto"
     block_fraction: float = 0.2
     blocks: int = 2
     min_trajectories: int = 5
 
     def validate(self) -> None:
-        if self.rule not in ("auto", "trajectories", "time_blocks", "pairs"):
-            raise DashInputError(f"Unknown split rule {self.rule!r}; choose auto, trajectories, time_blocks or pairs.")
+        if self.rule not in SPLIT_RULES:
+            raise DashInputError(f"Unknown split rule {self.rule!r}; choose {', '.join(SPLIT_RULES)}.")
         if not 0 < self.block_fraction < 1:
             raise DashInputError(f"block_fraction must be in (0, 1) (got {self.block_fraction}).")
         if self.blocks < 1:
@@ -212,4 +218,4 @@ def resolve_batching(expr: ExpressionData, batching: str) -> str:
     return "pairs" if expr.n_trajectories == 1 else "trajectory"
 
 
-__all__ = ["MIN_BLOCK_PAIRS", "resolve_batching", "Split", "SplitConfig", "split_expression", "time_block_starts"]
+__all__ = ["MIN_BLOCK_PAIRS", "SPLIT_RULES", "SplitRule", "resolve_batching", "Split", "SplitConfig", "split_expression", "time_block_starts"]

@@ -34,8 +34,6 @@ MAX_AUTO_STACK = {"cpu": 16, "cuda": 64}
 
 def max_auto_stack(device: torch.device | str) -> int:
     """:data:`MAX_AUTO_STACK` of a device (``"auto"`` is resolved)."""
-    from dash_core.device import resolve_device
-
     return MAX_AUTO_STACK.get(resolve_device(str(device)).type, MAX_AUTO_STACK["cpu"])
 #: Share of the available memory that automatic stacks may plan to use.
 MEMORY_SHARE = 0.5

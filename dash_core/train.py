@@ -35,6 +35,7 @@ from dash_core.integrate import SolverConfig, integrate, integrate_pairs, is_fix
 from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
 from dash_core.models.base import GRNModel, stack_tensors
+from dash_core.pruning.masks import total_unmasked
 
 Tensor = torch.Tensor
 
@@ -200,14 +201,9 @@ class PathRecorder:
     def __init__(self) -> None:
         self.levels: list[dict[str, Any]] = []
 
-    @staticmethod
-    def n_unmasked(model: GRNModel) -> int:
-        """Unmasked entries over the model's prunable layers (what changes at a pruning event)."""
-        return int(sum(int(p.layer.n_unmasked) for p in model.prunable_layers()))
-
     def observe(self, trainer: Trainer, epoch: int, val_mse: float, sparsity: float) -> None:
         """Record epoch ``epoch``; opens a new level when the mask changed since the last call."""
-        n = self.n_unmasked(trainer.model)
+        n = total_unmasked(trainer.model.prunable_layers())
         if not self.levels or self.levels[-1]["n_unmasked"] != n:
             self.levels.append({"level": len(self.levels), "first_epoch": epoch, "last_epoch": epoch,
                                 "best_epoch": epoch, "val_mse": math.inf, "sparsity": sparsity,

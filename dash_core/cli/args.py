@@ -23,6 +23,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from dash_core.device import DEVICES
 from dash_core.experiment import RunConfig
 from dash_core.integrate import SolverConfig
 from dash_core.io import load_dataset, minmax_scale_dataset
@@ -31,7 +32,7 @@ from dash_core.models import MODELS
 from dash_core.presets import PRESETS, apply_preset
 from dash_core.pruning import STRATEGIES, PruningConfig
 from dash_core.runs.executors import EXECUTORS, ExecutorConfig, checked_executor_config
-from dash_core.split import SplitConfig
+from dash_core.split import SPLIT_RULES, SplitConfig
 from dash_core.studies.datasets import DatasetSpec
 from dash_core.studies.table import PointProgress, is_missing
 from dash_core.timescale import TIME_SCALES
@@ -311,7 +312,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                             "options given explicitly override the preset")
     g.add_argument("--time-scale", dest="time_scale", choices=list(TIME_SCALES),
                    help="time unit of the ODE: " + "; ".join(f"{k}: {v}" for k, v in TIME_SCALES.items()))
-    g.add_argument("--split-rule", dest="split_rule", choices=["auto", "trajectories", "time_blocks", "pairs"],
+    g.add_argument("--split-rule", dest="split_rule", choices=SPLIT_RULES,
                    help="validation without --val-expression: auto (whole trajectories from "
                         f"{SplitConfig.min_trajectories} trajectories on, else time blocks), trajectories, time_blocks "
                         "(contiguous blocks of time from each trajectory) or pairs (random pairs, the reference)")
@@ -346,7 +347,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                         "0 = off, steps-per-unit alone)")
     g.add_argument("--adjoint", action="store_true", help="dopri5 with adjoint back-propagation")
     g.add_argument("--seed", type=int, default=None, help="the run's seed (default 0)")
-    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default auto (CUDA when present)")
+    g.add_argument("--device", choices=DEVICES, default=None, help="default auto (CUDA when present)")
     add_dataclass_arguments(p, PruningConfig, group_title="pruning strategy options")
 
 

@@ -14,6 +14,7 @@ import sys
 from tqdm import tqdm
 
 from dash_core.cli.args import existing_file, positive_int
+from dash_core.device import DEVICES
 from dash_core.integrate import SolverConfig
 from dash_core.io.errors import DashInputError
 from dash_core.io.gmt import read_gmt
@@ -39,7 +40,7 @@ def register(subparsers) -> None:
                    help="ODE solver (default: the one the run was trained with)")
     g.add_argument("--batch-rows", type=positive_int, dest="batch_rows",
                    help="starts stacked per solver call (default 8192 on CPU, 65536 on CUDA)")
-    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default auto")
+    g.add_argument("--device", choices=DEVICES, default="auto", help="default auto")
     g = p.add_argument_group("tests (G.1)")
     g.add_argument("--permutations", type=positive_int, default=500, help="permutations B (default 500)")
     g.add_argument("--alpha", type=float, default=0.05, help="level of the Bonferroni-corrected test (default 0.05)")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dash_core.cli.args import add_executor_arguments, executor_config_from_args, positive_int
+from dash_core.device import DEVICES
 from dash_core.io.errors import DashInputError, ValidationReport
 
 
@@ -81,7 +82,7 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
     g.add_argument("--epochs", type=positive_int, help="training epochs (default 5000)")
     if seed:
         g.add_argument("--seed", type=int, help="seed (default 0)")
-    g.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto (CUDA when available)")
+    g.add_argument("--device", choices=DEVICES, help="default auto (CUDA when available)")
     g.add_argument("--test-size", type=float, dest="test_size",
                    help="held-out conditions: fraction in (0, 1) or a count (package default 0.2, self_prune 0.05)")
     g.add_argument("--lr-max", type=float, dest="lr_max", help="peak learning rate of the cosine schedule")
