@@ -191,6 +191,11 @@ class GRNModel(nn.Module, ABC):
 
         return f
 
+    #: ``stacked_rk4(models, x0, dt, n_steps)``: a classmethod solving K models of the class with ``n_steps`` RK4
+    #: steps of size ``1 / n_steps`` on the rescaled interval (``(K, B, n)`` states, ``dt`` ``(K, B)``) in one fused
+    #: forward/backward node, or None when the class has none (:func:`dash_core.integrate.integrate` then loops).
+    stacked_rk4: Callable[..., Tensor] | None = None
+
     @classmethod
     def stacked_drive(cls, models: list[GRNModel], x: Tensor) -> Tensor:
         """:meth:`drive` of K models at once on ``(K, B, n)`` states (batch k through model k)."""
