@@ -211,8 +211,12 @@ class PathRecorder:
         level = self.levels[-1]
         level["last_epoch"] = epoch
         if val_mse < level["val_mse"]:
-            level.update(best_epoch=epoch, val_mse=float(val_mse), sparsity=float(sparsity),
-                         state={k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()})
+            state = trainer.best_state if trainer.best_epoch == epoch else None
+            if state is None or any(v.device.type != "cpu" for v in state.values()):
+                state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
+            # else: the trainer's own best checkpoint of this epoch, already a CPU copy (states are replaced,
+            # never changed in place, so both may hold the same tensors)
+            level.update(best_epoch=epoch, val_mse=float(val_mse), sparsity=float(sparsity), state=state)
 
 
 class StrategyHooks(Protocol):
