@@ -492,8 +492,8 @@ def _run_process_pool(
 def _run_local(
     jobs: Sequence[Job], config: ExecutorConfig, book: _Book, should_stop: Callable[[], bool] | None
 ) -> None:
-    workers = min(config.workers or (os.cpu_count() or 1), len(jobs))  # a single job runs in this process
-    if workers <= 1:
+    workers = config.workers or (os.cpu_count() or 1)
+    if workers == 1:
         _run_in_process(jobs, config, book, should_stop)
     else:
         _run_process_pool(jobs, config, book, should_stop, workers)
