@@ -138,7 +138,6 @@ def audit_run(run_dir, *, prior: np.ndarray | None = None, keep: float = 0.5, hi
     DashInputError
         No prior can be found (give one), or the run folder is incomplete.
     """
-    import torch
 
     from dash_core.experiment import load_checkpoint
     from dash_core.studies.selection import level_effects
@@ -156,8 +155,7 @@ def audit_run(run_dir, *, prior: np.ndarray | None = None, keep: float = 0.5, hi
         dataset_spec = members.get("dataset")
     else:
         model, _, genes = load_checkpoint(folder / "model.pt")
-        with torch.no_grad():
-            effects = [model.effect_matrix().detach().cpu().double().numpy()]
+        effects = [model.effect_array()]
         for up in (folder.parent, folder.parent.parent):
             if (up / "study.json").is_file():
                 dataset_spec = json.loads((up / "study.json").read_text(encoding="utf-8")).get("dataset")

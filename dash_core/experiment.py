@@ -378,8 +378,7 @@ def score_path(model: GRNModel, levels: list[dict[str, Any]], dataset: Dataset, 
             continue
         model.load_state_dict(lv["state"])
         model.eval()
-        with torch.no_grad():
-            effect = model.effect_matrix().detach().cpu().double().numpy()
+        effect = model.effect_array()
         row = {k: lv[k] for k in ("level", "first_epoch", "last_epoch", "best_epoch", "sparsity", "val_mse")}
         row.update(n_edges=M.n_edges(effect), test_mse=None, balanced_accuracy=None, auroc=None, auprc=None,
                    reported=reported_epoch is not None and lv["first_epoch"] <= reported_epoch <= lv["last_epoch"])
@@ -417,7 +416,7 @@ def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse:
     """
     with torch.no_grad():
         model.eval()
-        effect = model.effect_matrix().detach().cpu().double().numpy()
+        effect = model.effect_array()
         blocks = [b.detach().cpu().numpy() for b in model.sparsity_blocks()]
     truth = dataset.truth_matrix()
     net = M.score_network(effect, truth)

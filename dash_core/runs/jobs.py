@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dash_core.estimate import run_epoch_cost
 from dash_core.io.errors import DashInputError
 from dash_core.registry import Registry
 from dash_core.runs.datasets import dataset_files, load_dataset_dir
@@ -468,17 +469,7 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
             "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name,
             "n_genes": int(dataset.n_genes), "n_trajectories": int(dataset.expression.n_trajectories),
             "n_observations": int(dataset.expression.n_observations), "hidden": int(config.model.hidden),
-            "train_seconds": round(train_seconds, 3), "reference_epoch_seconds": _reference_cost(config, dataset)}
-
-
-def _reference_cost(config, dataset) -> float:
-    """:func:`dash_core.estimate.epoch_cost` of a run (kept in its summary to calibrate later estimates)."""
-    from dash_core.estimate import epoch_cost
-
-    lam = config.train.lambda_data
-    return epoch_cost(dataset.n_genes, dataset.expression.n_trajectories, dataset.expression.n_observations,
-                      hidden=int(config.model.hidden), strategy=config.strategy,
-                      prior_loss=lam is not None and lam < 1)
+            "train_seconds": round(train_seconds, 3), "reference_epoch_seconds": run_epoch_cost(config, dataset)}
 
 
 #: Columns of a sweep result that may name a point's artifact folder.

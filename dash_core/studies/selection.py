@@ -298,7 +298,6 @@ def level_effects(run_dirs: Sequence, level: int) -> tuple[list[np.ndarray], lis
     DashInputError
         A run without that level, or runs with different gene orders.
     """
-    import torch
 
     from dash_core.experiment import load_level
 
@@ -310,8 +309,7 @@ def level_effects(run_dirs: Sequence, level: int) -> tuple[list[np.ndarray], lis
         elif list(g) != genes:
             raise DashInputError("the runs have different gene orders; edge confidence compares runs on one dataset.",
                                  source=str(d))
-        with torch.no_grad():
-            effects.append(model.effect_matrix().detach().cpu().double().numpy())
+        effects.append(model.effect_array())
     return effects, genes or []
 
 
