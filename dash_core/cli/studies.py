@@ -65,14 +65,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     cfg = run_config_from_args(args)
     executor = executor_config_from_args(args)
     spec = dataset_spec_from_args(args)
-    _, messages = spec.load()  # validate once here, with the warnings shown to the user
+    dataset, messages = spec.load()  # validate once here, with the warnings shown to the user
     for m in messages:
         eprint(m)
     total = len(ppi) * len(motif) * len(seeds)
     eprint(f"[sweep] {strategy}: {len(ppi)} x {len(motif)} lambda points x {len(seeds)} seed(s) = {total} runs "
            f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
     df = run_sweep(spec, cfg, ppi, motif, strategy=strategy, seeds=seeds, out_dir=args.out, executor=executor,
-                   on_point=progress_printer("sweep"), tolerance=args.tolerance)
+                   on_point=progress_printer("sweep"), tolerance=args.tolerance, dataset=dataset)
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_failed = int((df["status"] == "failed").sum()) if len(df) else 0
     eprint(f"[sweep] finished: {n_ok} ok, {n_failed} failed" + (" (run the same command again to retry them)"
