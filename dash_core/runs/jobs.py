@@ -559,7 +559,9 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         Receives ``points.csv`` (one row per run), ``paths.csv`` (the pruning path of
         every finished run, appended as each run finishes, for live curves) and each
         point's artifacts under ``points/<strategy>/``; the recommended model of the
-        swept strategy in ``points/<strategy>/recommended/`` (registered as a child run).
+        swept strategy in ``points/<strategy>/recommended/`` (registered as a child run), its
+        prior audit refereed by the baseline ``none`` runs (unpruned, same seeds) when they were
+        trained (:func:`dash_core.audit.audit_models`).
 
     Returns
     -------
@@ -570,6 +572,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """
     import pandas as pd  # lazy: see the note on imports at the top
 
+    from dash_core.audit import REFEREE_STRATEGY
     from dash_core.experiment import RunConfig
     from dash_core.studies import sweeps
     from dash_core.studies.datasets import DatasetSpec
@@ -611,14 +614,20 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
 
         frame = sweeps.run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
                                   out_dir=run_dir / "points" / strat, executor=executor, on_point=on_point,
-                                  should_stop=reporter.should_stop,
-                                  tolerance=tolerance if strat == strategy else None)
-        if strat == strategy:
-            selection = frame.attrs.get("selection")
+                                  should_stop=reporter.should_stop)
         frame = pd.DataFrame(frame).copy()
         if "strategy" not in frame.columns:
             frame["strategy"] = strat
         frames.append(frame)
+    swept = frames[0] if frames else pd.DataFrame()
+    if len(swept) and (swept["status"] == "ok").any():
+        # after the baselines: their unpruned runs (strategy none, same seeds) referee the prior audit
+        from dash_core.studies.selection import finalize_sweep
+
+        dataset, _ = spec.load()
+        selection = finalize_sweep(run_dir / "points" / strategy, swept, dataset, dataset_spec=spec.to_dict(),
+                                   tolerance=tolerance, strategy=strategy,
+                                   referee_dir=run_dir / "points" / REFEREE_STRATEGY)
     points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     n_registered = _register_points(reporter.store, reporter.run_id, points, strategy) if len(points) else 0
     points.to_csv(run_dir / "points.csv", index=False)
