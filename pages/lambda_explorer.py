@@ -161,6 +161,30 @@ def _open_recommended(rec, swept: str, tol: float) -> None:
     _ui.open_results(run_id)
 
 
+def _open_level(rec, run_id: str, level) -> None:
+    """Open pruning level ``level`` of run ``run_id`` (a point of sweep ``rec``) in Results.
+
+    The reported checkpoint opens the run itself; any other level is written once from the run's
+    ``path.pt`` (no retraining) and registered next to it.
+    """
+    from dash_core.runs.jobs import register_level
+
+    try:
+        level = int(float(level))
+    except (TypeError, ValueError):
+        _ui.open_results(run_id)
+        return
+    ds_dir = _ui.run_dataset_dir(rec)
+    try:
+        with st.spinner(f"Writing pruning level {level} (scores, edges)…"):
+            dataset = _ui.load_dir_cached(ds_dir)[0] if ds_dir is not None else None
+            target = register_level(store, run_id, level, dataset)
+    except DashInputError as exc:
+        st.error(str(exc))
+        return
+    _ui.open_results(target)
+
+
 frames = []
 if sel is not None:
     rec = store.get(sel)
@@ -203,7 +227,7 @@ if sel is not None:
             left, right = st.columns([3, 2], gap="large")
             with left:
                 st.markdown("**Sparsity–accuracy curves** (one per λ point and baseline; seeds averaged) — click a point "
-                            "to open that run")
+                            "to open that pruning level's checkpoint (first seed) in Results")
                 fig = path_curves_figure(curves, metric=metric, recommended=None if best is None else {
                     "lambda_ppi": best.lambda_ppi, "lambda_motif": best.lambda_motif, "level": best.level,
                     "sparsity": best.sparsity, **({"val_mse": best.val_mse} if metric == "val_mse" else {})})
@@ -215,7 +239,7 @@ if sel is not None:
                     token = (run_id, picked[0].get("x"), picked[0].get("y"))
                     if st.session_state.get("sw_last_path_pick") != token and store.find(run_id) is not None:
                         st.session_state["sw_last_path_pick"] = token
-                        _ui.open_results(run_id)
+                        _open_level(rec, run_id, picked[0]["customdata"][1])
             with right:
                 if best is None:
                     st.info("No recommendation yet: it needs at least one finished run of the swept strategy.")

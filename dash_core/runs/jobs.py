@@ -680,6 +680,54 @@ def register_recommended(store: RunStore, parent_id: str, sweep_dir: Path, selec
     return rec.run_id
 
 
+def register_level(store: RunStore, run_id: str, level: int, dataset) -> str:
+    """The run to open for pruning level ``level`` of run ``run_id``: the run itself or an exported level.
+
+    When ``level`` is the run's reported checkpoint, that is ``run_id``. Otherwise the level's
+    best-validation checkpoint (``path.pt``) is written once as a run folder of its own,
+    ``<run folder>/levels/level_NNN/`` (:func:`dash_core.experiment.export_level`, scored on
+    ``dataset``, the run's data; None: raise when it is needed), and registered as a completed run next
+    to ``run_id`` (same parent); a level already registered is reused.
+
+    Returns
+    -------
+    str
+        The run id to open.
+    """
+    import pandas as pd  # lazy: see the note on imports at the top
+
+    from dash_core.experiment import export_level
+
+    rec = store.get(run_id)
+    source = rec.path
+    path_file = source / "path.csv"
+    if not path_file.is_file():
+        return run_id  # saved before pruning paths existed: only the reported checkpoint
+    path = pd.read_csv(path_file)
+    row = path[path["level"] == int(level)]
+    if row.empty:
+        raise DashInputError(f"level {level} is not in this run's pruning path.", source=str(path_file))
+    if "reported" in path.columns and bool(row["reported"].iloc[0]):
+        return run_id
+    folder = source / "levels" / f"level_{int(level):03d}"
+    for old in store.list_runs(parent_id=rec.parent_id) if rec.parent_id else []:
+        if old.params.get("level_of") == run_id and int(old.params.get("level", -1)) == int(level) \
+                and (old.path / "metrics.json").is_file():
+            return old.run_id
+    if not (folder / "metrics.json").is_file():
+        if dataset is None:
+            raise DashInputError("the run's data is missing, so pruning level "
+                                 f"{level} cannot be scored; only the reported checkpoint can be opened.",
+                                 source=str(source))
+        export_level(source, int(level), dataset, folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    params = {"level_of": run_id, "level": int(level), "sweep_point": rec.params.get("sweep_point")}
+    new = store.create_run("train", params, label=f"{rec.label} · pruning level {int(level)}",
+                           parent_id=rec.parent_id, status=COMPLETED, artifact_dir=str(folder),
+                           summary={"metrics": metrics, "level": int(level), "level_of": run_id})
+    return new.run_id
+
+
 if __name__ == "__main__":  # pragma: no cover - the job process
     # Run through the importable module so that job kinds registered by plugins
     # (which import ``dash_core.runs.jobs``) land in the registry that is used.
