@@ -413,8 +413,7 @@ def score_path(model: GRNModel, levels: list[dict[str, Any]], dataset: Dataset, 
             continue
         model.load_state_dict(lv["state"])
         model.eval()
-        with torch.no_grad():
-            effect = model.effect_matrix().detach().cpu().double().numpy()
+        effect = model.effect_array()
         row["n_edges"] = M.n_edges(effect)
         if dataset.test_expression is not None:
             row["test_mse"] = one_step_mse(model, dataset.test_expression, cfg)
@@ -497,7 +496,7 @@ def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse:
     ref = dataset_scores(dataset) if reference is None else reference
     with torch.no_grad():
         model.eval()
-        effect = model.effect_matrix().detach().cpu().double().numpy()
+        effect = model.effect_array()
         blocks = [b.detach().cpu().numpy() for b in model.sparsity_blocks()]
     truth, prior = ref.truth, ref.prior
     net = M.score_network(effect, truth)

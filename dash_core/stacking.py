@@ -126,11 +126,18 @@ def plan_stacks(dataset: Dataset, configs: list[RunConfig], *, stack_size: int |
     plan: list[list[int]] = []
     for members in groups.values():
         k = stack_size or auto_stack_size(dataset, configs[members[0]], len(members), workers=workers)
-        k = max(1, int(k))
-        n_stacks = max(math.ceil(len(members) / k), min(max(1, workers), len(members)))
-        size = math.ceil(len(members) / n_stacks)
-        plan.extend(members[j: j + size] for j in range(0, len(members), size))
+        plan.extend(split_group(members, k, workers))
     return sorted(plan, key=lambda g: g[0])
+
+
+def split_group(members: list, cap: int, workers: int = 1) -> list[list]:
+    """Cut one group of compatible runs into balanced stacks, in order: at most ``cap`` runs per stack and, when
+    the group has enough runs, at least ``workers`` stacks (9 runs, cap 4 -> 3 + 3 + 3; 4 runs, 2 workers -> 2 + 2)."""
+    if not members:
+        return []
+    n_stacks = max(math.ceil(len(members) / max(1, int(cap))), min(max(1, workers), len(members)))
+    size = math.ceil(len(members) / n_stacks)
+    return [members[j: j + size] for j in range(0, len(members), size)]
 
 
 @dataclass

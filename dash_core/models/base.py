@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -156,6 +157,12 @@ class GRNModel(nn.Module, ABC):
     def effect_matrix(self) -> Tensor:
         """``(n, n)`` effect matrix E, row = regulator, column = target (methods A.5)."""
         ...
+
+    @torch.no_grad()
+    def effect_array(self) -> np.ndarray:
+        """E (:meth:`effect_matrix`) as a float64 NumPy array on the host, row = regulator, column = target."""
+        with torch.no_grad():
+            return self.effect_matrix().detach().cpu().double().numpy()
 
     @abstractmethod
     def sparsity_blocks(self) -> list[Tensor]:

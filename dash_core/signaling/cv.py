@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dash_core.config import guard_settings_file
 from dash_core.io.errors import DashInputError
 from dash_core.signaling.config import SignalingConfig
 from dash_core.signaling.data import SignalingData
@@ -118,6 +119,17 @@ def make_folds(n_conditions: int, folds: str | int, seed: int = 0) -> list[np.nd
     return [np.sort(part) for part in np.array_split(perm, k)]
 
 
+def validation_split(train: np.ndarray, size: int, seed: int, fold: int) -> np.ndarray:
+    """``size`` validation conditions drawn from a fold's training conditions (seeded by ``seed`` and the fold
+    number, so every setting compared on a fold validates on the same conditions); empty when ``size`` is 0."""
+    if size <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if size >= len(train):
+        raise DashInputError(f"validation_size {size} leaves no training condition out of {len(train)}; use a smaller one.")
+    rng = np.random.default_rng([int(seed), int(fold)])
+    return np.sort(rng.choice(np.asarray(train, dtype=np.int64), size=int(size), replace=False))
+
+
 def fold_folder(out_dir: str | os.PathLike, fold: int) -> Path:
     return Path(out_dir) / FOLDS_DIR / f"fold_{fold:03d}"
 
@@ -152,10 +164,14 @@ def run_cv_stack(
     c = data.n_conditions
     tests = [np.asarray(t, dtype=np.int64) for _, t in folds]
     trains = [np.setdiff1d(np.arange(c), t) for t in tests]
+    vals = [validation_split(tr, config.validation_size, config.seed, fold) for tr, (fold, _) in zip(trains, folds)]
+    trains = [np.setdiff1d(tr, v) for tr, v in zip(trains, vals)]
     models = [build_model(data, config, device=device) for _ in folds]
     stack = ModelStack(models, config)
     start = time.perf_counter()
-    histories, metrics = train_stack(stack, x, y, train_sets=trains, test_sets=tests, seeds=[int(config.seed)] * len(folds))
+    histories, metrics = train_stack(
+        stack, x, y, train_sets=trains, test_sets=tests, seeds=[int(config.seed)] * len(folds), val_sets=vals
+    )
     pred = predict_stack(stack, x).cpu().numpy()
     seconds = time.perf_counter() - start
     stack.write_back(models)
@@ -177,6 +193,10 @@ def run_cv_stack(
             "baseline_pearson": pearson(np.tile(baseline, (len(tests[i]), 1)), truth[tests[i]]),
             "train_pearson": metrics[i]["train_pearson"],
             "train_mse": metrics[i]["train_mse"],
+            "n_val": int(len(vals[i])),
+            "val_conditions": ";".join(names[j] for j in vals[i]),
+            "val_pearson": metrics[i].get("val_pearson", float("nan")),
+            "best_epoch": int(metrics[i].get("best_epoch", config.epochs)),
             "epochs": int(config.epochs),
             "final_steps": int(histories[i]["steps"].iloc[-1]),
             "final_spectral_radius": float(histories[i]["spectral_radius"].iloc[-1]),
@@ -195,27 +215,6 @@ def run_cv_stack(
 
 def _finite(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-
-
-def _check_settings(out: Path, config: CVConfig) -> None:
-    path = out / SETTINGS_FILE
-    current = config.identity()
-    if path.exists():
-        try:
-            previous = json.loads(path.read_text()).get("identity", {})
-        except json.JSONDecodeError:
-            previous = {}
-        if previous and previous != current:
-            diff = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
-            if "train" in diff:
-                t_old, t_new = previous.get("train", {}), current["train"]
-                diff = [k for k in diff if k != "train"] + sorted(k for k in set(t_old) | set(t_new) if t_old.get(k) != t_new.get(k))
-            raise DashInputError(
-                f"This folder holds a cross-validation made with other settings ({', '.join(diff)} differ). "
-                "Use a new --out folder, or the same settings to resume.",
-                source=str(out),
-            )
-    path.write_text(json.dumps({"identity": current, "config": asdict(config)}, indent=2))
 
 
 def _done_folds(out: Path) -> dict[int, dict[str, Any]]:
@@ -290,6 +289,11 @@ def summarise(data: SignalingData, out_dir: str | os.PathLike, n_folds: int, ext
     summary: dict[str, Any] = {
         "pooled_pearson": pearson(pred_values, truth) if len(truth) else None,
         "mean_fold_pearson": float(np.nanmean(table["test_pearson"].astype(float))) if len(table) else None,
+        "mean_fold_val_pearson": (
+            float(np.nanmean(table["val_pearson"].astype(float)))
+            if "val_pearson" in table and table["val_pearson"].astype(float).notna().any()
+            else None
+        ),
         "pooled_mse": float(np.mean((pred_values - truth) ** 2)) if len(truth) else None,
         "baseline_pooled_pearson": pearson(pd.concat(bases)[tfs].to_numpy(dtype=float), truth) if bases and len(bases) == len(preds) else None,
         "median_tf_pearson": float(np.nanmedian(per_tf["pearson"])) if per_tf["pearson"].notna().any() else None,
@@ -317,6 +321,7 @@ def run_cv(
     *,
     executor: Any = None,
     on_fold: Callable[[int, int, dict[str, Any] | None, str | None], None] | None = None,
+    only: Sequence[int] | None = None,
 ) -> CVResult:
     """Run (or resume) a cross-validation and write its tables and plot.
 
@@ -334,6 +339,9 @@ def run_cv(
         ``stack_size``.
     on_fold
         Called after each finished fold as ``on_fold(done, total, row_or_None, error_or_None)``.
+    only
+        Fold numbers (0-based) to run; the others are left to other invocations sharing ``out_dir``
+        (the summary covers every finished fold). None = all.
 
     Returns
     -------
@@ -343,11 +351,16 @@ def run_cv(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_settings(out, config)
+    guard_settings_file(out / SETTINGS_FILE, config.identity(), asdict(config), what="a cross-validation")
     executor = executor or ExecutorConfig()
     folds = make_folds(data.n_conditions, config.folds, config.split_seed)
     done = _done_folds(out)
-    todo = [(i, f) for i, f in enumerate(folds) if i not in done]
+    if only is not None:
+        bad = sorted(set(int(i) for i in only) - set(range(len(folds))))
+        if bad:
+            raise DashInputError(f"Fold number(s) {bad} do not exist: this cross-validation has folds 0-{len(folds) - 1}.")
+    chosen = set(range(len(folds))) if only is None else {int(i) for i in only}
+    todo = [(i, f) for i, f in enumerate(folds) if i not in done and i in chosen]
     workers = max(1, int(getattr(executor, "workers", 1)))
     groups = [todo[w::workers] for w in range(workers)]
     size = config.stack_size
