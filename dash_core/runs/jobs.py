@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -220,8 +221,6 @@ def job_fingerprint(kind: str, params: Mapping[str, Any], dataset_dir: str | os.
 
     Two launches with equal fingerprints would compute the same thing.
     """
-    import hashlib
-
     blob = json.dumps({"kind": kind, "params": params, "dataset": Path(dataset_dir).name if dataset_dir else None},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
