@@ -205,7 +205,8 @@ def successive_halving(dataset: Dataset, configs: list[RunConfig], *, grace_peri
     -------
     list of dict
         Per run ``{"result": RunResult | BaseException, "stopped_at": epoch or None, "best_val_at_stop": float}``;
-        ``stopped_at`` is set for runs halving stopped (their result holds the best checkpoint reached).
+        ``stopped_at`` is set for runs halving stopped (their result holds the best checkpoint reached and the
+        history, unscored: see ``score`` of :func:`dash_core.experiment.run_stack`).
     """
     from dash_core.experiment import run_stack
 
@@ -249,8 +250,9 @@ def successive_halving(dataset: Dataset, configs: list[RunConfig], *, grace_peri
             return not alive[i]
         return stop
 
+    # the trials halving stopped are not scored: the search keeps only their history and best validation MSE
     results = run_stack(dataset, configs, progress=[progress_for(i) for i in range(k)],
-                        should_stop=[stop_for(i) for i in range(k)])
+                        should_stop=[stop_for(i) for i in range(k)], score=lambda i: stopped_at[i] is None)
     return [{"result": r, "stopped_at": stopped_at[i],
              "best_val_at_stop": best[i].get(stopped_at[i]) if stopped_at[i] else None}
             for i, r in enumerate(results)]

@@ -5,7 +5,7 @@ Modules
 data
     PKN / ligand / TF readers and validation (:func:`load_signaling_data`).
 config
-    :class:`SignalingConfig` and the ``package`` / ``self_prune`` / ``self_prune_hc`` presets.
+    :class:`SignalingConfig` and the ``package`` / ``lembas_cv`` / ``self_prune`` / ``self_prune_hc`` presets.
 model
     :class:`SignalingModel` (``W[target, source]``: row = target, column = source), MML activation.
 stack

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from dash_core.cli.args import add_executor_arguments, executor_config_from_args, positive_int
 from dash_core.device import DEVICES
 from dash_core.io.errors import DashInputError, ValidationReport
-from dash_core.signaling.config import SignalingConfig, preset
+from dash_core.signaling.config import PRESETS, SignalingConfig, preset
 from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
 from dash_core.signaling.data import load_signaling_data, write_table
 from dash_core.signaling.synthetic import (
@@ -91,9 +91,10 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True) -> None:
     g = p.add_argument_group("model and training")
-    g.add_argument("--preset", choices=["package", "self_prune", "self_prune_hc"], default=default_preset,
-                   help=f"starting settings: LEMBAS package, self-pruning study (low coverage / synthetic) or its "
-                        f"high-coverage ligand-screen settings (default: {default_preset})")
+    g.add_argument("--preset", choices=list(PRESETS), default=default_preset,
+                   help=f"starting settings: LEMBAS package, LEMBAS's macrophage cross-validation script (lembas_cv), "
+                        f"self-pruning study (low coverage / synthetic) or its high-coverage ligand-screen settings "
+                        f"(default: {default_preset})")
     g.add_argument("--config", help="a config.json of an earlier run to start from (overrides --preset)")
     g.add_argument("--epochs", type=positive_int, help="training epochs (default 5000)")
     if seed:
@@ -107,6 +108,8 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
     g.add_argument("--backend", choices=["auto", "dense", "sparse"], help="auto: sparse edge list on CPU, dense on CUDA")
     g.add_argument("--max-steps", type=positive_int, dest="max_steps", help="recurrence steps T_max (default 150)")
     g.add_argument("--eval-every", type=positive_int, dest="eval_every", help="test evaluation interval in epochs (default 50)")
+    g.add_argument("--validation-size", type=int, dest="validation_size",
+                   help="training conditions held out for validation; the epoch with the best validation r is kept (default 0)")
     g.add_argument("--threads", type=positive_int,
                    help="torch CPU threads (per job for selfprune; default: torch's, or CPUs / workers in worker processes)")
 
@@ -122,7 +125,7 @@ def _training_config(args: argparse.Namespace, *, l2: float | None = None):
     else:
         base = preset(args.preset)
     overrides: dict[str, Any] = {}
-    for name in ("epochs", "seed", "device", "test_size", "lr_max", "gradient", "backend", "max_steps", "eval_every"):
+    for name in ("epochs", "seed", "device", "test_size", "lr_max", "gradient", "backend", "max_steps", "eval_every", "validation_size"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
@@ -280,7 +283,7 @@ def _cmd_cv(args: argparse.Namespace) -> int:
             bar.write(f"[error] a fold failed: {error.splitlines()[0] if error else ''}", file=sys.stderr)
 
     try:
-        result = run_cv(data, cv, out, executor=executor, on_fold=on_fold)
+        result = run_cv(data, cv, out, executor=executor, on_fold=on_fold, only=args.only)
     finally:
         bar.close()
     s = result.summary
@@ -388,6 +391,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     g.add_argument("--split-seed", type=int, default=0, dest="split_seed", help="seed of the K-fold partition (default 0)")
     g.add_argument("--stack", type=int, default=1,
                    help="folds trained together in one pass (default 1; 0 = all folds of a worker, best on a GPU)")
+    g.add_argument("--only", type=_seed_list, metavar="FOLDS",
+                   help="run only these fold numbers (0-based: a list 0,3,7 or a range 12-22), e.g. to share one run "
+                        "folder between machines or processes; the summary covers every finished fold")
     p.add_argument("--out", required=True, help="output folder (re-running resumes: finished folds are kept)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verbose", action="store_true", help="also print informational validation notes")

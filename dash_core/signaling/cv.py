@@ -120,6 +120,17 @@ def make_folds(n_conditions: int, folds: str | int, seed: int = 0) -> list[np.nd
     return [np.sort(part) for part in np.array_split(perm, k)]
 
 
+def validation_split(train: np.ndarray, size: int, seed: int, fold: int) -> np.ndarray:
+    """``size`` validation conditions drawn from a fold's training conditions (seeded by ``seed`` and the fold
+    number, so every setting compared on a fold validates on the same conditions); empty when ``size`` is 0."""
+    if size <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if size >= len(train):
+        raise DashInputError(f"validation_size {size} leaves no training condition out of {len(train)}; use a smaller one.")
+    rng = np.random.default_rng([int(seed), int(fold)])
+    return np.sort(rng.choice(np.asarray(train, dtype=np.int64), size=int(size), replace=False))
+
+
 def fold_folder(out_dir: str | os.PathLike, fold: int) -> Path:
     return Path(out_dir) / FOLDS_DIR / f"fold_{fold:03d}"
 
@@ -154,10 +165,14 @@ def run_cv_stack(
     c = data.n_conditions
     tests = [np.asarray(t, dtype=np.int64) for _, t in folds]
     trains = [np.setdiff1d(np.arange(c), t) for t in tests]
+    vals = [validation_split(tr, config.validation_size, config.seed, fold) for tr, (fold, _) in zip(trains, folds)]
+    trains = [np.setdiff1d(tr, v) for tr, v in zip(trains, vals)]
     models = [build_model(data, config, device=device) for _ in folds]
     stack = ModelStack(models, config)
     start = time.perf_counter()
-    histories, metrics = train_stack(stack, x, y, train_sets=trains, test_sets=tests, seeds=[int(config.seed)] * len(folds))
+    histories, metrics = train_stack(
+        stack, x, y, train_sets=trains, test_sets=tests, seeds=[int(config.seed)] * len(folds), val_sets=vals
+    )
     pred = predict_stack(stack, x).cpu().numpy()
     seconds = time.perf_counter() - start
     stack.write_back(models)
@@ -179,6 +194,10 @@ def run_cv_stack(
             "baseline_pearson": pearson(np.tile(baseline, (len(tests[i]), 1)), truth[tests[i]]),
             "train_pearson": metrics[i]["train_pearson"],
             "train_mse": metrics[i]["train_mse"],
+            "n_val": int(len(vals[i])),
+            "val_conditions": ";".join(names[j] for j in vals[i]),
+            "val_pearson": metrics[i].get("val_pearson", float("nan")),
+            "best_epoch": int(metrics[i].get("best_epoch", config.epochs)),
             "epochs": int(config.epochs),
             "final_steps": int(histories[i]["steps"].iloc[-1]),
             "final_spectral_radius": float(histories[i]["spectral_radius"].iloc[-1]),
@@ -271,6 +290,11 @@ def summarise(data: SignalingData, out_dir: str | os.PathLike, n_folds: int, ext
     summary: dict[str, Any] = {
         "pooled_pearson": pearson(pred_values, truth) if len(truth) else None,
         "mean_fold_pearson": float(np.nanmean(table["test_pearson"].astype(float))) if len(table) else None,
+        "mean_fold_val_pearson": (
+            float(np.nanmean(table["val_pearson"].astype(float)))
+            if "val_pearson" in table and table["val_pearson"].astype(float).notna().any()
+            else None
+        ),
         "pooled_mse": float(np.mean((pred_values - truth) ** 2)) if len(truth) else None,
         "baseline_pooled_pearson": pearson(pd.concat(bases)[tfs].to_numpy(dtype=float), truth) if bases and len(bases) == len(preds) else None,
         "median_tf_pearson": float(np.nanmedian(per_tf["pearson"])) if per_tf["pearson"].notna().any() else None,
@@ -298,6 +322,7 @@ def run_cv(
     *,
     executor: Any = None,
     on_fold: Callable[[int, int, dict[str, Any] | None, str | None], None] | None = None,
+    only: Sequence[int] | None = None,
 ) -> CVResult:
     """Run (or resume) a cross-validation and write its tables and plot.
 
@@ -315,6 +340,9 @@ def run_cv(
         ``stack_size``.
     on_fold
         Called after each finished fold as ``on_fold(done, total, row_or_None, error_or_None)``.
+    only
+        Fold numbers (0-based) to run; the others are left to other invocations sharing ``out_dir``
+        (the summary covers every finished fold). None = all.
 
     Returns
     -------
@@ -326,7 +354,12 @@ def run_cv(
     executor = executor or ExecutorConfig()
     folds = make_folds(data.n_conditions, config.folds, config.split_seed)
     done = _done_folds(out)
-    todo = [(i, f) for i, f in enumerate(folds) if i not in done]
+    if only is not None:
+        bad = sorted(set(int(i) for i in only) - set(range(len(folds))))
+        if bad:
+            raise DashInputError(f"Fold number(s) {bad} do not exist: this cross-validation has folds 0-{len(folds) - 1}.")
+    chosen = set(range(len(folds))) if only is None else {int(i) for i in only}
+    todo = [(i, f) for i, f in enumerate(folds) if i not in done and i in chosen]
     workers = max(1, int(getattr(executor, "workers", 1)))
     groups = [todo[w::workers] for w in range(workers)]
     size = config.stack_size

@@ -383,34 +383,62 @@ def solve_steady_state(
         ``(R, B)`` steady states and the number of steps taken.
     """
     cfg = config
+    leak = float(cfg.leak)
     implicit = cfg.gradient == "implicit" and torch.is_grad_enabled()
-    if not implicit and sparse is not None:
-        values, plan = sparse
-        x, steps = _SparseRecurrence.apply(values, u_cols, plan, float(cfg.leak), int(cfg.max_steps), float(cfg.tol))
-        return x, int(steps)
-    x = torch.zeros_like(u_cols)
-    steps = 0
-    with torch.set_grad_enabled(torch.is_grad_enabled() and not implicit):
+    if torch.is_grad_enabled() and not implicit:
+        if sparse is not None:
+            values, plan = sparse
+            x, steps = _SparseRecurrence.apply(values, u_cols, plan, leak, int(cfg.max_steps), float(cfg.tol))
+            return x, int(steps)
+        x = torch.zeros_like(u_cols)
+        steps = 0
         for t in range(cfg.max_steps):
-            x_new = mml_activation(fwd(x) + u_cols, cfg.leak)
+            x_new = mml_activation(fwd(x) + u_cols, leak)
             steps = t + 1
-            if t > 20 and t % 10 == 0 and float((x_new - x).detach().abs().max()) < cfg.tol:
-                x = x_new
-                break
+            done = t > 20 and t % 10 == 0 and float((x_new - x).detach().abs().max()) < cfg.tol
             x = x_new
+            if done:
+                break
+        return x, steps
+    # no graph through the iterations (inference, or the implicit gradient's forward pass)
+    with torch.no_grad():
+        if sparse is not None:
+            a = sparse[1].matrix(sparse[0].detach(), False)
+            u_det = u_cols.detach()
+
+            def step(x: Tensor) -> Tensor:
+                return _mml_values(torch.sparse.addmm(u_det, a, x), leak)
+        else:
+
+            def step(x: Tensor) -> Tensor:
+                return _mml_values(fwd(x) + u_cols, leak)
+
+        x, steps = _fixed_point(step, torch.zeros_like(u_cols), cfg.max_steps, cfg.tol)
     if not implicit:
         return x, steps
-    y = mml_activation(fwd(x.detach()) + u_cols, cfg.leak)
+    y = mml_activation(fwd(x) + u_cols, leak)
     if y.requires_grad:
-        d = mml_derivative(y.detach(), cfg.leak)
-        bwd_det = detached_bwd()
+        d = mml_derivative(y.detach(), leak)
+        if sparse is not None:
+            a_t = sparse[1].matrix(sparse[0].detach(), True)
+
+            def adjoint_step(g: Tensor, g0: Tensor) -> Tensor:
+                return torch.sparse.addmm(g0, a_t, d * g)
+        else:
+            bwd_det = detached_bwd()
+
+            def adjoint_step(g: Tensor, g0: Tensor) -> Tensor:
+                return g0 + bwd_det(d * g)
 
         def adjoint(g0: Tensor) -> Tensor:
-            g = g0
+            # g = g0 + W^T (phi' * g): the adjoint of the fixed point, iterated to the same tolerance (relative
+            # to max|g0|) and step cap as the forward pass; convergence checked every 5 steps (one host sync each)
+            g0 = g0.detach()
             scale = max(1.0, float(g0.abs().max()))
-            for _ in range(cfg.max_steps):
-                g_new = g0 + bwd_det(d * g)
-                done = float((g_new - g).abs().max()) < cfg.tol * scale
+            g = g0
+            for t in range(cfg.max_steps):
+                g_new = adjoint_step(g, g0)
+                done = t % 5 == 4 and float((g_new - g).abs().max()) < cfg.tol * scale
                 g = g_new
                 if done:
                     break
@@ -418,6 +446,19 @@ def solve_steady_state(
 
         y.register_hook(adjoint)
     return y, steps
+
+
+def _fixed_point(step: Callable[[Tensor], Tensor], x: Tensor, max_steps: int, tol: float) -> tuple[Tensor, int]:
+    """``x <- step(x)`` until ``max|dx| < tol`` (checked after step t+1 for t > 20, t % 10 == 0) or ``max_steps``."""
+    steps = 0
+    for t in range(max_steps):
+        x_new = step(x)
+        steps = t + 1
+        done = t > 20 and t % 10 == 0 and float((x_new - x).abs().max()) < tol
+        x = x_new
+        if done:
+            break
+    return x, steps
 
 
 # --------------------------------------------------------------------------- model

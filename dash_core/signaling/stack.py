@@ -416,8 +416,10 @@ def predict_stack(stack: ModelStack, x_in: Tensor) -> Tensor:
     return pred
 
 
-def _evaluate(stack: ModelStack, x_in: Tensor, y: Tensor, index_sets: Sequence[np.ndarray]) -> list[dict[str, float]]:
-    pred = predict_stack(stack, x_in).cpu().numpy()
+def _evaluate(
+    stack: ModelStack, x_in: Tensor, y: Tensor, index_sets: Sequence[np.ndarray], pred: np.ndarray | None = None
+) -> list[dict[str, float]]:
+    pred = predict_stack(stack, x_in).cpu().numpy() if pred is None else pred
     truth = y.cpu().numpy()
     out = []
     for k, idx in enumerate(index_sets):
@@ -463,6 +465,7 @@ def train_stack(
     seeds: Sequence[int],
     progress: Callable[[ProgressInfo], None] | None = None,
     on_epoch_end: Callable[[int, list[dict]], None] | None = None,
+    val_sets: Sequence[Sequence[int]] | None = None,
 ) -> tuple[list[pd.DataFrame], list[dict[str, float]]]:
     """Train all models of ``stack`` in place with Adam and the H.8 schedule.
 
@@ -486,6 +489,10 @@ def train_stack(
     on_epoch_end
         Called as ``on_epoch_end(completed_epochs, records)`` after every epoch, one history
         row per model (raise to stop training).
+    val_sets
+        Per model, validation condition indices (not in its training set). Each model is
+        evaluated on them every ``eval_every`` epochs and at the end, and its parameters with
+        the best validation Pearson r (ties: the earlier epoch) are restored after training.
 
     Returns
     -------
@@ -519,6 +526,14 @@ def train_stack(
     histories: list[list[dict]] = [[] for _ in range(k)]
     start = time.perf_counter()
     test_now = [{"mse": float("nan"), "pearson": float("nan")}] * k
+    vals = [np.asarray(s, dtype=np.int64) for s in (val_sets or [[]] * k)]
+    if len(vals) != k:
+        raise ValueError("val_sets needs one entry per model of the stack")
+    use_val = any(len(v) for v in vals)
+    val_now = [{"mse": float("nan"), "pearson": float("nan")}] * k
+    best_r = [-math.inf] * k
+    best_epoch = [0] * k
+    best_state: list[dict[str, Tensor] | None] = [None] * k
     names = ("loss", "mse", "sign_penalty", "ligand_penalty", "l2_penalty", "spectral_radius", "spectral_term", "uniform_term")
     stack.train()
     for epoch in range(cfg.epochs):
@@ -569,8 +584,16 @@ def train_stack(
                 raise FloatingPointError(f"The training loss became {float(loss.detach())} at epoch {epoch + 1}; lower the learning rate.")
         last = epoch + 1 == cfg.epochs
         evaluated = (epoch + 1) % cfg.eval_every == 0 or last
-        if evaluated and any(len(t) for t in tests):
-            test_now = _evaluate(stack, x_in, y, tests)
+        if evaluated and (use_val or any(len(t) for t in tests)):
+            pred_all = predict_stack(stack, x_in).cpu().numpy()
+            test_now = _evaluate(stack, x_in, y, tests, pred_all)
+            if use_val:
+                val_now = _evaluate(stack, x_in, y, vals, pred_all)
+                for i in range(k):
+                    r = val_now[i]["pearson"]
+                    if len(vals[i]) and math.isfinite(r) and r > best_r[i]:
+                        best_r[i], best_epoch[i] = r, epoch + 1
+                        best_state[i] = {n: p.detach()[i].clone() for n, p in stack.named_parameters()}
             stack.train()
         elapsed = time.perf_counter() - start
         means = (sums / n_steps).numpy()
@@ -579,6 +602,9 @@ def train_stack(
             rec = {"epoch": epoch + 1, "lr": lr, **{n: float(means[r, i]) for r, n in enumerate(names)}, "steps": steps}
             rec["test_mse"] = test_now[i]["mse"] if evaluated else float("nan")
             rec["test_pearson"] = test_now[i]["pearson"] if evaluated else float("nan")
+            if use_val:
+                rec["val_mse"] = val_now[i]["mse"] if evaluated else float("nan")
+                rec["val_pearson"] = val_now[i]["pearson"] if evaluated else float("nan")
             rec["seconds"] = elapsed
             histories[i].append(rec)
             records.append(rec)
@@ -599,6 +625,13 @@ def train_stack(
                 )
             )
     stack.eval()
+    if use_val:  # checkpoint by validation: restore each model's best-validation parameters
+        with torch.no_grad():
+            params_by_name = dict(stack.named_parameters())
+            for i, state in enumerate(best_state):
+                if state is not None:
+                    for name, value in state.items():
+                        params_by_name[name][i] = value
     seconds = time.perf_counter() - start
     train_m = _evaluate(stack, x_in, y, [t.cpu().numpy() for t in trains])
     test_m = _evaluate(stack, x_in, y, tests)
@@ -613,6 +646,7 @@ def train_stack(
             "n_train": n_train[i],
             "n_test": int(len(tests[i])),
             "stack_size": k,
+            **({"val_pearson": best_r[i] if best_state[i] is not None else float("nan"), "best_epoch": best_epoch[i]} if use_val else {}),
         }
         for i in range(k)
     ]

@@ -86,7 +86,7 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
               out_dir, executor: ExecutorConfig = ExecutorConfig(),
               on_point: Callable[[dict[str, Any], PointProgress], None] | None = None,
               should_stop: Callable[[], bool] | None = None, tolerance: float | None = None,
-              dataset: Dataset | None = None) -> pd.DataFrame:
+              dataset: Dataset | None = None, referee_dir=None) -> pd.DataFrame:
     """Train one model per lambda grid point and collect the metrics (methods B.8).
 
     Rows are written to ``out_dir/sweep.csv`` as each run finishes; points
@@ -111,6 +111,9 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
     dataset
         ``dataset_spec`` already loaded (the CLI loads it once to show its warnings); None: loaded here when the
         selection needs it.
+    referee_dir
+        Study folder of the unpruned baseline runs (strategy ``none``, same seeds) that referee the
+        recommended model's prior audit (see :func:`~dash_core.studies.selection.finalize_sweep`).
 
     Returns
     -------
@@ -133,7 +136,7 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
         if dataset is None:
             dataset, _ = dataset_spec.load()
         df.attrs["selection"] = finalize_sweep(root, df, dataset, dataset_spec=dataset_spec.to_dict(),
-                                               tolerance=tolerance, strategy=strategy)
+                                               tolerance=tolerance, strategy=strategy, referee_dir=referee_dir)
     return df
 
 
