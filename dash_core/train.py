@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
+from scipy import sparse
 from torch.optim.adam import adam as adam_fn
 
 from dash_core.data import ExpressionData, make_pairs
@@ -35,7 +36,10 @@ from dash_core.integrate import SolverConfig, integrate_pairs, is_fixed_step, mo
 from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
 from dash_core.models.base import GRNModel, stack_tensors
+from dash_core.models.stack import ModelStack
+from dash_core.pruning.base import Strategy
 from dash_core.pruning.masks import total_unmasked
+from dash_core.split import resolve_batching
 
 Tensor = torch.Tensor
 
@@ -245,7 +249,6 @@ def _probe_drive(probes: Tensor, prior: np.ndarray, dtype: torch.dtype) -> Tenso
     density = np.count_nonzero(prior) / max(1, prior.size)
     if density > 0.05:
         return probes @ torch.as_tensor(prior, dtype=dtype, device=probes.device)
-    from scipy import sparse
 
     out = sparse.csr_matrix(prior).T.dot(probes.detach().cpu().double().numpy().T).T  # (P^T probes^T)^T
     return torch.as_tensor(np.ascontiguousarray(out), dtype=dtype, device=probes.device)
@@ -312,7 +315,6 @@ class Trainer:
     ) -> None:
         config.validate()
         if config.batching == "auto":  # normally resolved by run_experiment on the unsplit data
-            from dash_core.split import resolve_batching
 
             config = replace(config, batching=resolve_batching(train_data, "auto"))
         self.config = config
@@ -585,8 +587,6 @@ class _Loop:
 
 
 def _stack_of(trainers: list[Trainer]):
-    from dash_core.models.stack import ModelStack
-
     return ModelStack([t.model for t in trainers])
 
 
@@ -971,8 +971,6 @@ class CudaGraphStep:
 
     @staticmethod
     def supported(trainers: list[Trainer]) -> bool:
-        from dash_core.pruning.base import Strategy
-
         for t in trainers:
             hooks = type(t.hooks)
             if hooks is not _NoHooks and getattr(hooks, "penalty", None) is not Strategy.penalty:

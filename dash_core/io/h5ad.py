@@ -83,7 +83,7 @@ def is_h5ad(src: Any) -> bool:
 
 def _open(src: Any, name: str):
     try:
-        import anndata
+        import anndata  # lazy: ~1-3 s to import, only .h5ad input needs it
     except ImportError:  # pragma: no cover - anndata is in requirements.txt
         raise DashInputError("Reading .h5ad files needs the 'anndata' package: pip install anndata.",
                              source=name) from None

@@ -571,7 +571,7 @@ def network_html(edges: pd.DataFrame, *, truth: pd.DataFrame | None = None, top_
     str
         HTML without any external ``<link>``/``<script>`` reference.
     """
-    from pyvis.network import Network
+    from pyvis.network import Network  # lazy: only the interactive network view needs pyvis (+ jinja2)
 
 
     top = top_edges(edges[["source", "target", "weight"]], int(top_k))

@@ -506,7 +506,7 @@ def _run_local(
 def _import_ray() -> Any:
     """Import ray or raise a :class:`DashInputError` telling how to install it."""
     try:
-        import ray
+        import ray  # lazy: Ray is optional and slow to import
     except ImportError as exc:
         raise DashInputError(f"The 'ray' executor needs the ray package, which is not installed ({exc}). "
                              + _RAY_INSTALL_HINT) from None

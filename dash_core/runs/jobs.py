@@ -618,7 +618,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     swept = frames[0] if frames else pd.DataFrame()
     if len(swept) and (swept["status"] == "ok").any():
         # after the baselines: their unpruned runs (strategy none, same seeds) referee the prior audit
-        from dash_core.studies.selection import finalize_sweep
+        from dash_core.studies.selection import finalize_sweep  # lazy: see the note on imports at the top
 
         dataset, _ = spec.load()
         selection = finalize_sweep(run_dir / "points" / strategy, swept, dataset, dataset_spec=spec.to_dict(),
@@ -646,7 +646,7 @@ def _append_path(path: Path, rows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
     if not new:
-        import pandas as pd
+        import pandas as pd  # lazy: see the note on imports at the top
 
         rows = rows.reindex(columns=list(pd.read_csv(path, nrows=0).columns))
     with path.open("a", encoding="utf-8") as fh:
@@ -692,7 +692,7 @@ def register_level(store: RunStore, run_id: str, level: int, dataset) -> str:
     """
     import pandas as pd  # lazy: see the note on imports at the top
 
-    from dash_core.experiment import export_level
+    from dash_core.experiment import export_level  # lazy: see the note on imports at the top
 
     rec = store.get(run_id)
     source = rec.path

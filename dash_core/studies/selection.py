@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dash_core.audit import audit_models, referee_runs
+from dash_core.experiment import export_level, load_level
 from dash_core.io.errors import DashInputError
 
 __all__ = [
@@ -298,9 +300,6 @@ def level_effects(run_dirs: Sequence, level: int) -> tuple[list[np.ndarray], lis
     DashInputError
         A run without that level, or runs with different gene orders.
     """
-
-    from dash_core.experiment import load_level
-
     effects, genes = [], None
     for d in run_dirs:
         model, _, g = load_level(d, level)
@@ -413,9 +412,6 @@ def finalize_sweep(out_dir, runs: pd.DataFrame, dataset, *, dataset_spec: dict[s
     dict
         The content of ``selection.json``.
     """
-    from dash_core.audit import audit_models, referee_runs
-    from dash_core.experiment import export_level
-
     out = Path(out_dir)
     table = path_table(runs, root=out)
     rec = recommend(table, tolerance, strategy=strategy)

@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from dash_core.config import changed_keys
-from dash_core.experiment import METRIC_KEYS, RunConfig, RunResult, run_experiment, save_run
+from dash_core.experiment import METRIC_KEYS, RunConfig, RunResult, run_experiment, run_experiments, save_run
 from dash_core.io.errors import DashInputError
 from dash_core.runs.executors import CANCELLED, ExecutorConfig, Job, JobResult, run_jobs
+from dash_core.stacking import max_auto_stack, split_group, stack_key
 from dash_core.studies.datasets import DatasetSpec
 
 __all__ = [
@@ -147,8 +148,6 @@ def run_points(*, points: list[dict[str, Any]], stack_size: int | None = None) -
     is saved to its run folder, and the rows come back in input order; a run that failed gets a ``failed`` row
     and the others are kept. ``job_seconds`` of a row is its share of the job's time.
     """
-    from dash_core.experiment import run_experiments
-
     t0 = time.perf_counter()
     ds, _ = DatasetSpec(**points[0]["dataset"]).load()
     results = run_experiments(ds, [RunConfig.from_dict(p["config"]) for p in points], stack_size=stack_size)
@@ -179,8 +178,6 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
         The jobs to run (a single-run group stays a plain :func:`run_point` job) and, per stacked job key, the
         run jobs it holds.
     """
-    from dash_core.stacking import max_auto_stack, split_group, stack_key
-
     if executor.stack_size == 1:
         return list(jobs), {}
     workers = executor.workers or ((os.cpu_count() or 1) if executor.kind == "local" else 1)
