@@ -20,6 +20,7 @@ settings are added when a GPU is present.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.gradient:
         base = replace(base, gradient=args.gradient)
     if args.at_cap:
-        base = replace(base, tol=1e-30, spectral_target=base.rho_star)
+        # rho* = tol**(1/target_steps) is kept by scaling target_steps (a preset's spectral_target wins anyway)
+        base = replace(base, tol=1e-30, target_steps=max(1, round(math.log(1e-30) / math.log(base.rho_star))))
     print(
         f"data: {label}; {data.pkn.n_nodes} nodes, {data.pkn.n_edges} edges, {data.n_conditions} conditions; "
         f"preset {args.preset} ({base.epochs} epochs, {base.gradient} gradient{', recurrence at its T_max cap' if args.at_cap else ''}); "
