@@ -11,6 +11,7 @@ import dataclasses
 import json
 import types
 import typing
+from pathlib import Path
 from typing import Any, TypeVar
 
 from dash_core.io.errors import DashInputError
@@ -58,6 +59,43 @@ def config_from_dict(cls: type[C], data: dict[str, Any] | None) -> C:
             value = tuple(value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the leaves that differ between two nested dicts (``["train.lr", "folds"]``)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for k in sorted(set(old) | set(new)):
+            out += changed_keys(old.get(k), new.get(k), f"{prefix}{k}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".") or "(all)"]
+
+
+def guard_settings_file(path: Path, identity: dict[str, Any], config: dict[str, Any], *, what: str) -> None:
+    """Resume guard of a results folder: refuse when ``path`` records another ``identity``, else (re)write it.
+
+    ``path`` holds ``{"identity": ..., "config": ...}``; ``identity`` is what must match for results to be
+    combined in the folder (compared as JSON values), ``config`` the full settings kept for the record.
+
+    Raises
+    ------
+    DashInputError
+        Naming the differing settings, when the folder holds ``what`` (e.g. "a cross-validation") made with
+        other settings.
+    """
+    current = json.loads(json.dumps(identity, default=_json_default))
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text()).get("identity")
+        except json.JSONDecodeError:
+            previous = None
+        if previous and previous != current:
+            raise DashInputError(
+                f"This folder holds {what} made with other settings ({', '.join(changed_keys(previous, current))} "
+                "differ). Use a new --out folder, or the same settings to resume.",
+                source=str(path.parent),
+            )
+    path.write_text(json.dumps({"identity": current, "config": config}, indent=2, default=_json_default))
 
 
 def _dataclass_type(tp: Any) -> type | None:

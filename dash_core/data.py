@@ -13,7 +13,8 @@ Conventions
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,11 @@ def make_pairs(trajectories: list[Trajectory]) -> Pairs:
     return Pairs(np.concatenate(x0), np.concatenate(x1), np.concatenate(dt), np.concatenate(idx))
 
 
+#: The expression series of a dataset beside the training ``expression`` (same genes and time unit): held-out
+#: test trajectories, their noise-free version (simulations) and a separate validation series.
+EXTRA_SERIES = ("test_expression", "test_expression_clean", "validation_expression")
+
+
 @dataclass
 class Dataset:
     """Everything a training run needs, aligned to one gene index.
@@ -193,6 +199,10 @@ class Dataset:
     @property
     def n_genes(self) -> int:
         return self.expression.n_genes
+
+    def map_extra_series(self, fn: Callable[[ExpressionData], ExpressionData]) -> Dataset:
+        """A copy whose :data:`EXTRA_SERIES` that are present are replaced by ``fn(series)`` (self unchanged)."""
+        return replace(self, **{k: fn(getattr(self, k)) for k in EXTRA_SERIES if getattr(self, k) is not None})
 
     def prior_matrix(self) -> np.ndarray:
         """``(n, n)`` signed prior; row = regulator, column = target; zeros if no prior."""

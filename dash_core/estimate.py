@@ -18,7 +18,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["RunEstimate", "epoch_cost", "estimate_train_seconds", "format_estimate"]
+__all__ = ["RunEstimate", "epoch_cost", "estimate_train_seconds", "format_estimate", "run_epoch_cost"]
 
 #: Seconds per trajectory step (overhead) and per gene x hidden unit x time point, reference machine.
 _STEP_SECONDS = 3.0e-3
@@ -63,6 +63,15 @@ def epoch_cost(n_genes: int, n_trajectories: int, n_observations: int, *, hidden
     per_traj = max(1.0, n_observations / max(1, n_trajectories))
     cost = max(1, n_trajectories) * (_STEP_SECONDS + _UNIT_SECONDS * n_genes * hidden * per_traj)
     return cost * (_PRIOR_FACTOR if prior_loss else 1.0) * STRATEGY_FACTOR.get(strategy, 1.0)
+
+
+def run_epoch_cost(config, dataset) -> float:
+    """:func:`epoch_cost` of a run: ``config`` a :class:`dash_core.experiment.RunConfig`, ``dataset`` a
+    :class:`dash_core.data.Dataset` (kept in a run's summary to calibrate later estimates)."""
+    lam = config.train.lambda_data
+    return epoch_cost(dataset.n_genes, dataset.expression.n_trajectories, dataset.expression.n_observations,
+                      hidden=int(config.model.hidden), strategy=config.strategy,
+                      prior_loss=lam is not None and lam < 1)
 
 
 def estimate_train_seconds(reference_epoch_seconds: float, max_epochs: int, *,

@@ -116,7 +116,8 @@ class RunResult:
     details
         All other measurements (validation MSE, true test MSE, off-diagonal BA, ...).
     effect
-        ``(n, n)`` effect matrix E of the reported checkpoint, row = regulator, column = target.
+        ``(n, n)`` effect matrix E of the reported checkpoint, row = regulator, column = target (None for a run
+        left unscored, see :func:`run_stack`).
     edges
         Non-zero entries of E as a ``source, target, weight`` table, by decreasing |weight|.
     history
@@ -137,7 +138,7 @@ class RunResult:
 
     metrics: dict[str, Any]
     details: dict[str, Any]
-    effect: np.ndarray
+    effect: np.ndarray | None
     edges: pd.DataFrame
     history: pd.DataFrame
     model: GRNModel
@@ -204,8 +205,8 @@ def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCal
 
 def run_stack(dataset: Dataset, configs: list[RunConfig], *,
               progress: ProgressCallback | list[ProgressCallback | None] | None = None,
-              should_stop: Callable[[], bool] | list[Callable[[], bool] | None] | None = None
-              ) -> list[RunResult | BaseException]:
+              should_stop: Callable[[], bool] | list[Callable[[], bool] | None] | None = None,
+              score: Callable[[int], bool] | None = None) -> list[RunResult | BaseException]:
     """Train, prune and score K runs on one dataset as one stacked model (methods as in :func:`run_experiment`).
 
     The runs share the architecture, data, device and a fixed-step solver (:func:`dash_core.stacking.stack_key`)
@@ -224,6 +225,9 @@ def run_stack(dataset: Dataset, configs: list[RunConfig], *,
     should_stop
         Cancellation poll: one for all runs or one per run (a cancelled run keeps its best checkpoint so far
         and leaves the stack; the others go on).
+    score
+        Asked after training, per run index: False returns the run unscored (its history, model and best
+        validation MSE only; ``effect`` None), e.g. the trials a successive-halving search stopped. Default: all.
 
     Returns
     -------
@@ -241,7 +245,7 @@ def run_stack(dataset: Dataset, configs: list[RunConfig], *,
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _run_stack(dataset, configs, progress=progress, should_stop=should_stop)
+        return _run_stack(dataset, configs, progress=progress, should_stop=should_stop, score=score)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -259,7 +263,8 @@ def run_experiments(dataset: Dataset, configs: list[RunConfig], *, stack_size: i
     return out
 
 
-def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_stop) -> list[RunResult | BaseException]:
+def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_stop,
+               score=None) -> list[RunResult | BaseException]:
     t0 = time.perf_counter()
     prior = dataset.prior_matrix()
     ppi = dataset.ppi_matrix()
@@ -292,31 +297,46 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
     peak_mb = probe.peak_mb()
     train_wall = time.perf_counter() - t0
     results: list[RunResult | BaseException] = []
-    for (config, train_cfg, split, _, trainer), (stop_reason, error) in zip(members, outcomes):
+    reference = None  # the dataset-only numbers, computed once for the whole stack
+    for i, ((config, train_cfg, split, _, trainer), (stop_reason, error)) in enumerate(zip(members, outcomes)):
         if error is not None:
             results.append(error)
             continue
+        stack = {"stack_size": len(configs), "stack_train_seconds": round(train_wall, 3), "stack_peak_memory_mb": peak_mb}
+        if score is not None and not score(i):
+            trainer.load_best()
+            metrics = {**dict.fromkeys(METRIC_KEYS), "val_mse": trainer.best_val, "epochs": int(trainer.epoch),
+                       "best_epoch": int(trainer.best_epoch)}
+            results.append(RunResult(metrics, {"scored": False, "stop_reason": stop_reason, **stack}, None,
+                                     pd.DataFrame(columns=["source", "target", "weight"]),
+                                     pd.DataFrame(trainer.history), trainer.model, replace(config, train=train_cfg),
+                                     list(dataset.genes), stop_reason))
+            continue
+        reference = reference or dataset_scores(dataset)
         results.append(_finish_run(dataset, config, train_cfg, split, trainer, stop_reason, (time_scale, time_note),
                                    train_seconds=train_wall / len(configs), stack_size=len(configs),
-                                   stack_train_seconds=train_wall, peak_mb=peak_mb))
+                                   stack_train_seconds=train_wall, peak_mb=peak_mb, reference=reference))
     return results
 
 
 def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, split, trainer: Trainer,
                 stop_reason: str, timing: tuple[str, str], *, train_seconds: float, stack_size: int, stack_train_seconds: float,
-                peak_mb: float) -> RunResult:
+                peak_mb: float, reference: DatasetScores | None = None) -> RunResult:
     """Score one trained member of a stack; its wall time is its share of the stack's training plus its scoring."""
     t1 = time.perf_counter()
     time_scale, time_note = timing
     model = trainer.model
     levels = trainer.path.levels if trainer.path is not None else []
-    path = score_path(model, levels, dataset, train_cfg, reported_epoch=trainer.best_epoch)
     trainer.load_best()
     model.eval()
     val_data, train_data = split.validation, split.train
     # Without held-out data the trainer monitors the training fit; val_mse and its baseline are then on those pairs.
     result = score_model(model, dataset, train_cfg, val_mse=trainer.best_val,
-                         validation=val_data if val_data is not None else train_data)
+                         validation=val_data if val_data is not None else train_data, reference=reference)
+    path = score_path(model, levels, dataset, train_cfg, reported_epoch=trainer.best_epoch,
+                      reported=(trainer.best_state, result))
+    trainer.load_best()
+    model.eval()
     wall = train_seconds + (time.perf_counter() - t1)
     verdict = M.training_verdict(best_epoch=int(trainer.best_epoch), val_mse=result["metrics"]["val_mse"],
                                  val_mse_persistence=result["metrics"]["val_mse_persistence"],
@@ -346,7 +366,7 @@ def _finish_run(dataset: Dataset, config: RunConfig, train_cfg: TrainConfig, spl
 
 
 def score_path(model: GRNModel, levels: list[dict[str, Any]], dataset: Dataset, cfg: TrainConfig, *,
-               reported_epoch: int | None = None) -> pd.DataFrame:
+               reported_epoch: int | None = None, reported: tuple[dict | None, dict] | None = None) -> pd.DataFrame:
     """Score the best-validation checkpoint of every pruning level (the pruning path).
 
     Parameters
@@ -363,6 +383,9 @@ def score_path(model: GRNModel, levels: list[dict[str, Any]], dataset: Dataset, 
         Training settings (solver of the test MSE).
     reported_epoch
         The run's reported (best-validation) epoch; its level gets ``reported = True``.
+    reported
+        ``(state, score_model result)`` of the reported checkpoint when the caller scored it already: a level
+        whose state is that very state dict takes its numbers instead of being scored again.
 
     Returns
     -------
@@ -376,13 +399,22 @@ def score_path(model: GRNModel, levels: list[dict[str, Any]], dataset: Dataset, 
     for lv in levels:
         if lv["state"] is None:
             continue
+        row = {k: lv[k] for k in ("level", "first_epoch", "last_epoch", "best_epoch", "sparsity", "val_mse")}
+        row.update(test_mse=None, balanced_accuracy=None, auroc=None, auprc=None,
+                   reported=reported_epoch is not None and lv["first_epoch"] <= reported_epoch <= lv["last_epoch"])
+        if reported is not None and lv["state"] is reported[0]:  # scored already (score_model)
+            done = reported[1]
+            row.update(n_edges=M.n_edges(done["effect"]), test_mse=done["metrics"]["test_mse"])
+            if truth is not None:
+                row.update(balanced_accuracy=done["metrics"]["balanced_accuracy"])
+                if dataset.n_genes < PATH_RANKING_MAX_GENES:
+                    row.update(auroc=done["metrics"]["auroc"], auprc=done["metrics"]["auprc"])
+            rows.append(row)
+            continue
         model.load_state_dict(lv["state"])
         model.eval()
-        with torch.no_grad():
-            effect = model.effect_matrix().detach().cpu().double().numpy()
-        row = {k: lv[k] for k in ("level", "first_epoch", "last_epoch", "best_epoch", "sparsity", "val_mse")}
-        row.update(n_edges=M.n_edges(effect), test_mse=None, balanced_accuracy=None, auroc=None, auprc=None,
-                   reported=reported_epoch is not None and lv["first_epoch"] <= reported_epoch <= lv["last_epoch"])
+        effect = model.effect_array()
+        row["n_edges"] = M.n_edges(effect)
         if dataset.test_expression is not None:
             row["test_mse"] = one_step_mse(model, dataset.test_expression, cfg)
         if truth is not None:
@@ -406,20 +438,67 @@ def pairs_persistence_mse(expr: ExpressionData | None) -> float | None:
     return M.persistence_mse(p.x0, p.x1)
 
 
+@dataclass
+class DatasetScores:
+    """What scoring needs from the dataset alone, computed once and shared by every run of a stack or sweep.
+
+    Attributes
+    ----------
+    truth, prior
+        The gold standard (None without one) and the signed prior, ``(n, n)``, row = regulator, column = target.
+    prior_metrics, prior_details
+        The prior alone (``|P|`` as the score) scored like a model: ``prior_*`` entries of the metrics and details.
+    gs_regulators
+        Rows (regulators) the gold standard covers (None without one).
+    test_persistence
+        The test set's persistence ("no change") MSE, None without a test set.
+    """
+
+    truth: np.ndarray | None
+    prior: np.ndarray
+    prior_metrics: dict[str, Any]
+    prior_details: dict[str, Any]
+    gs_regulators: np.ndarray | None
+    test_persistence: float | None
+
+
+def dataset_scores(dataset: Dataset) -> DatasetScores:
+    """The dataset-only numbers of :func:`score_model` (see :class:`DatasetScores`)."""
+    truth = dataset.truth_matrix()
+    prior = dataset.prior_matrix()
+    prior_metrics: dict[str, Any] = {}
+    prior_details: dict[str, Any] = {}
+    gs = M.gold_standard_regulators(truth) if truth is not None else None
+    if truth is not None and np.any(prior):
+        prior_net = M.score_network(np.abs(prior), truth)
+        prior_metrics.update(prior_balanced_accuracy=prior_net["balanced_accuracy"], prior_auroc=prior_net["auroc"],
+                             prior_auprc=prior_net["auprc"])
+        prior_details.update(prior_auprc_ratio=prior_net["auprc_ratio"],
+                             prior_early_precision_ratio=prior_net["early_precision_ratio"])
+        if 0 < gs.sum() < len(gs):
+            r = M.score_network(np.abs(prior), truth, regulators=gs)
+            prior_details.update(prior_balanced_accuracy_gs_regulators=r["balanced_accuracy"],
+                                 prior_auroc_gs_regulators=r["auroc"], prior_auprc_gs_regulators=r["auprc"])
+    return DatasetScores(truth, prior, prior_metrics, prior_details, gs,
+                         pairs_persistence_mse(dataset.test_expression))
+
+
 def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse: float | None = None,
-                validation: ExpressionData | None = None) -> dict[str, Any]:
+                validation: ExpressionData | None = None, reference: DatasetScores | None = None) -> dict[str, Any]:
     """Metrics of a trained model (methods D): sparsity, network recovery, test MSE, and their baselines.
 
     Beside every network metric the prior alone (``|P|`` as the score, row = regulator, column = target)
     is scored the same way (``prior_*``); beside the validation / test MSE the persistence baseline.
     With a gold standard that covers only some regulators (ChIP-seq of a few TFs), the D.2 variant
     restricted to those regulators is in ``details`` (``*_gs_regulators``, for the model and the prior).
+    ``reference``: the dataset's :func:`dataset_scores` when the caller scores many runs (computed here if None).
     """
+    ref = dataset_scores(dataset) if reference is None else reference
     with torch.no_grad():
         model.eval()
-        effect = model.effect_matrix().detach().cpu().double().numpy()
+        effect = model.effect_array()
         blocks = [b.detach().cpu().numpy() for b in model.sparsity_blocks()]
-    truth = dataset.truth_matrix()
+    truth, prior = ref.truth, ref.prior
     net = M.score_network(effect, truth)
     test_mse = test_true = None
     if dataset.test_expression is not None:
@@ -431,31 +510,23 @@ def score_model(model: GRNModel, dataset: Dataset, cfg: TrainConfig, *, val_mse:
                    auroc=net.get("auroc"), auprc=net.get("auprc"), auprc_ratio=net.get("auprc_ratio"),
                    early_precision_ratio=net.get("early_precision_ratio"), test_mse=test_mse, val_mse=val_mse,
                    val_mse_persistence=pairs_persistence_mse(validation) if val_mse is not None else None,
-                   test_mse_persistence=pairs_persistence_mse(dataset.test_expression))
+                   test_mse_persistence=ref.test_persistence)
     details = {k: v for k, v in net.items() if k not in metrics}
-    prior = dataset.prior_matrix()
+    metrics.update(ref.prior_metrics)
+    details.update(ref.prior_details)
     if truth is not None and np.any(prior):
-        prior_score = np.abs(prior)
-        prior_net = M.score_network(prior_score, truth)
-        metrics.update(prior_balanced_accuracy=prior_net["balanced_accuracy"], prior_auroc=prior_net["auroc"],
-                       prior_auprc=prior_net["auprc"])
-        details.update(prior_auprc_ratio=prior_net["auprc_ratio"],
-                       prior_early_precision_ratio=prior_net["early_precision_ratio"])
         # D.5 ``tf_only``: candidate rows restricted to the prior's regulators.
         regulators = np.any(prior != 0, axis=1)
         tf_only = M.ranking_metrics(effect, truth, regulators=regulators, epr=False)
         details.update(auroc_tf_only=tf_only["auroc"], auprc_tf_only=tf_only["auprc"])
     if truth is not None:
         # D.2 for real data: rows restricted to the regulators the gold standard covers.
-        gs = M.gold_standard_regulators(truth)
+        gs = ref.gs_regulators
         details["gs_regulators"] = int(gs.sum())
         if 0 < gs.sum() < len(gs):
-            for who, score in (("", effect), ("prior_", np.abs(prior) if np.any(prior) else None)):
-                if score is None:
-                    continue
-                r = M.score_network(score, truth, regulators=gs)
-                details.update({f"{who}balanced_accuracy_gs_regulators": r["balanced_accuracy"],
-                                f"{who}auroc_gs_regulators": r["auroc"], f"{who}auprc_gs_regulators": r["auprc"]})
+            r = M.score_network(effect, truth, regulators=gs)
+            details.update({"balanced_accuracy_gs_regulators": r["balanced_accuracy"],
+                            "auroc_gs_regulators": r["auroc"], "auprc_gs_regulators": r["auprc"]})
     details.update(val_mse=val_mse, test_mse_true=test_true)
     return {"metrics": metrics, "details": details, "effect": effect}
 

@@ -248,9 +248,32 @@ def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: Sol
     Returns ``(len(taus), B, n)``. With ``dt = 1`` the taus are real times, which
     is how influence scores (methods A.6) integrate to ``tau = 0, 0.1, ..., 0.9``.
     """
+    dt = dt.to(x0.dtype)
+    if solver.method == "rk4" and FUSED_RK4 and taus.numel() == 2 and taus.tolist() == [0.0, 1.0]:
+        solve = _fused_rk4(model)
+        if solve is not None:
+            z1 = solve(x0, dt, _n_steps(dt, solver, max_dt, model, n_steps))
+            return torch.stack([x0, z1])
     fn = SOLVERS.get(solver.method).obj
     f = model.vector_field()
-    return fn(f, x0, dt.to(x0.dtype), taus, solver, model, max_dt=max_dt, n_steps=n_steps)
+    return fn(f, x0, dt, taus, solver, model, max_dt=max_dt, n_steps=n_steps)
+
+
+#: Solve one-step-ahead RK4 problems with the model's fused forward/backward node when it has one
+#: (:attr:`dash_core.models.base.GRNModel.stacked_rk4`; same numbers, a fraction of the kernels). False: the
+#: generic step loop (the tests compare the two).
+FUSED_RK4 = True
+
+
+def _fused_rk4(model) -> Callable[[Tensor, Tensor, int], Tensor] | None:
+    """``solve(x0, dt, n_steps)`` of a model or model stack with a fused RK4 node, else None."""
+    stack = getattr(model, "fused_rk4", None)
+    if stack is not None:  # a ModelStack: (K, B, n) states
+        return stack()
+    fn = getattr(type(model), "stacked_rk4", None)
+    if fn is None:
+        return None
+    return lambda x0, dt, n_steps: fn([model], x0.unsqueeze(0), dt.unsqueeze(0), n_steps)[0]
 
 
 def is_fixed_step(solver: SolverConfig) -> bool:

@@ -126,11 +126,18 @@ def plan_stacks(dataset: Dataset, configs: list[RunConfig], *, stack_size: int |
     plan: list[list[int]] = []
     for members in groups.values():
         k = stack_size or auto_stack_size(dataset, configs[members[0]], len(members), workers=workers)
-        k = max(1, int(k))
-        n_stacks = max(math.ceil(len(members) / k), min(max(1, workers), len(members)))
-        size = math.ceil(len(members) / n_stacks)
-        plan.extend(members[j: j + size] for j in range(0, len(members), size))
+        plan.extend(split_group(members, k, workers))
     return sorted(plan, key=lambda g: g[0])
+
+
+def split_group(members: list, cap: int, workers: int = 1) -> list[list]:
+    """Cut one group of compatible runs into balanced stacks, in order: at most ``cap`` runs per stack and, when
+    the group has enough runs, at least ``workers`` stacks (9 runs, cap 4 -> 3 + 3 + 3; 4 runs, 2 workers -> 2 + 2)."""
+    if not members:
+        return []
+    n_stacks = max(math.ceil(len(members) / max(1, int(cap))), min(max(1, workers), len(members)))
+    size = math.ceil(len(members) / n_stacks)
+    return [members[j: j + size] for j in range(0, len(members), size)]
 
 
 @dataclass
@@ -198,7 +205,8 @@ def successive_halving(dataset: Dataset, configs: list[RunConfig], *, grace_peri
     -------
     list of dict
         Per run ``{"result": RunResult | BaseException, "stopped_at": epoch or None, "best_val_at_stop": float}``;
-        ``stopped_at`` is set for runs halving stopped (their result holds the best checkpoint reached).
+        ``stopped_at`` is set for runs halving stopped (their result holds the best checkpoint reached and the
+        history, unscored: see ``score`` of :func:`dash_core.experiment.run_stack`).
     """
     from dash_core.experiment import run_stack
 
@@ -242,8 +250,9 @@ def successive_halving(dataset: Dataset, configs: list[RunConfig], *, grace_peri
             return not alive[i]
         return stop
 
+    # the trials halving stopped are not scored: the search keeps only their history and best validation MSE
     results = run_stack(dataset, configs, progress=[progress_for(i) for i in range(k)],
-                        should_stop=[stop_for(i) for i in range(k)])
+                        should_stop=[stop_for(i) for i in range(k)], score=lambda i: stopped_at[i] is None)
     return [{"result": r, "stopped_at": stopped_at[i],
              "best_val_at_stop": best[i].get(stopped_at[i]) if stopped_at[i] else None}
             for i, r in enumerate(results)]

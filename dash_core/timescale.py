@@ -107,10 +107,8 @@ def scale_time(dataset: Dataset, mode: str) -> tuple[Dataset, str, str]:
         raise DashInputError("Cannot rescale time: all time points are equal.")
     if mode == "auto":
         what += " (time scale auto)"
-    out = replace(dataset, expression=_apply(dataset.expression, concrete, lo, unit),
-                  test_expression=_apply(dataset.test_expression, concrete, lo, unit),
-                  test_expression_clean=_apply(dataset.test_expression_clean, concrete, lo, unit),
-                  validation_expression=_apply(dataset.validation_expression, concrete, lo, unit))
+    out = replace(dataset, expression=_apply(dataset.expression, concrete, lo, unit))
+    out = out.map_extra_series(lambda series: _apply(series, concrete, lo, unit))
     return out, concrete, what
 
 

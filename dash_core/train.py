@@ -31,7 +31,7 @@ from torch.optim.adam import adam as adam_fn
 
 from dash_core.data import ExpressionData, make_pairs
 from dash_core.device import resolve_device
-from dash_core.integrate import SolverConfig, integrate, integrate_pairs, is_fixed_step, model_rate, n_fixed_steps
+from dash_core.integrate import SolverConfig, integrate_pairs, is_fixed_step, model_rate, n_fixed_steps
 from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
 from dash_core.models.base import GRNModel, stack_tensors
@@ -211,8 +211,12 @@ class PathRecorder:
         level = self.levels[-1]
         level["last_epoch"] = epoch
         if val_mse < level["val_mse"]:
-            level.update(best_epoch=epoch, val_mse=float(val_mse), sparsity=float(sparsity),
-                         state={k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()})
+            state = trainer.best_state if trainer.best_epoch == epoch else None
+            if state is None or any(v.device.type != "cpu" for v in state.values()):
+                state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
+            # else: the trainer's own best checkpoint of this epoch, already a CPU copy (states are replaced,
+            # never changed in place, so both may hold the same tensors)
+            level.update(best_epoch=epoch, val_mse=float(val_mse), sparsity=float(sparsity), state=state)
 
 
 class StrategyHooks(Protocol):
@@ -648,39 +652,57 @@ def _row_mse(err: Tensor, rows: list[int] | None) -> Tensor:
     return sums / torch.as_tensor([r * err.shape[2] for r in rows], dtype=err.dtype, device=err.device)
 
 
-def _prior_losses(trainers: list[Trainer]) -> Tensor:
-    """``(K,)`` prior soft losses (A.3), each on probes drawn with its trainer's generator."""
-    xs, ts = [], []
-    for t in trainers:
-        k = t.config.prior_probe_batch
-        if k is None or k >= t.probes.shape[0]:
-            xs.append(t.probes)
-            ts.append(t.probe_targets)
-        else:
-            idx = torch.randint(0, t.probes.shape[0], (k,), generator=t.generator).to(t.device)
-            xs.append(t.probes[idx])
-            ts.append(t.probe_targets[idx])
+def _draw_probes(t: Trainer) -> Tensor | None:
+    """Rows of the probe states for one prior-loss estimate, drawn with the trainer's generator (None: all)."""
+    k = t.config.prior_probe_batch
+    if k is None or k >= t.probes.shape[0]:
+        return None
+    return torch.randint(0, t.probes.shape[0], (k,), generator=t.generator).to(t.device)
+
+
+def _prior_losses(trainers: list[Trainer], probe_rows: list[Tensor | None] | None = None) -> Tensor:
+    """``(K,)`` prior soft losses (A.3), each on probes drawn with its trainer's generator (or on ``probe_rows``)."""
+    rows = [_draw_probes(t) for t in trainers] if probe_rows is None else probe_rows
+    xs = [t.probes if i is None else t.probes[i] for t, i in zip(trainers, rows)]
+    ts = [t.probe_targets if i is None else t.probe_targets[i] for t, i in zip(trainers, rows)]
     drive = type(trainers[0].model).stacked_drive([t.model for t in trainers], stack_tensors(xs))
     return torch.mean((drive - stack_tensors(ts)) ** 2, dim=(1, 2))
 
 
-def _stack_loss(trainers: list[Trainer], batches: list[_Batch]) -> tuple[Tensor, Tensor]:
+@dataclass
+class _LossWeights:
+    """The data and prior weights of K trainers' losses (A.3), as tensors on their device."""
+
+    data: Tensor | None  # (K,) lambda_data; None when every member has lambda_data = 1
+    with_prior: list[Trainer]  # the members with a prior term
+    prior: Tensor | None  # (len(with_prior),) 1 - lambda_data
+
+    @classmethod
+    def of(cls, trainers: list[Trainer], like: Tensor) -> _LossWeights:
+        lams = [t.lambda_data for t in trainers]
+        if all(lam >= 1.0 for lam in lams):
+            return cls(None, [], None)
+        with_prior = [t for t in trainers if t.prior is not None and t.lambda_data < 1.0]
+        return cls(torch.as_tensor(lams, dtype=like.dtype, device=like.device), with_prior,
+                   torch.as_tensor([1.0 - t.lambda_data for t in with_prior], dtype=like.dtype, device=like.device)
+                   if with_prior else None)
+
+
+def _stack_loss(trainers: list[Trainer], batches: list[_Batch], *, probe_rows: list[Tensor | None] | None = None,
+                weights: _LossWeights | None = None) -> tuple[Tensor, Tensor]:
     """Sum over the K models of their training losses, and their ``(K,)`` data MSEs (detached).
 
-    The sum's gradient with respect to model k's parameters is model k's own loss gradient.
+    The sum's gradient with respect to model k's parameters is model k's own loss gradient. ``probe_rows`` (the
+    prior-loss probes of the members with a prior term) and ``weights`` are given by the CUDA-graph step, whose
+    captured code may neither draw on the host nor copy host values to the device.
     """
     packed = _pack(trainers, batches)
     pred = _predict(trainers, batches, packed)
     data = _row_mse((pred - packed[1]) ** 2, packed[3])
-    lams = [t.lambda_data for t in trainers]
-    if all(lam >= 1.0 for lam in lams):
-        total = data.sum()
-    else:
-        total = (data * torch.as_tensor(lams, dtype=data.dtype, device=data.device)).sum()
-        with_prior = [t for t in trainers if t.prior is not None and t.lambda_data < 1.0]
-        if with_prior:
-            w = torch.as_tensor([1.0 - t.lambda_data for t in with_prior], dtype=data.dtype, device=data.device)
-            total = total + (w * _prior_losses(with_prior)).sum()
+    w = _LossWeights.of(trainers, data) if weights is None else weights
+    total = data.sum() if w.data is None else (data * w.data).sum()
+    if w.with_prior:
+        total = total + (w.prior * _prior_losses(w.with_prior, probe_rows)).sum()
     for t in trainers:
         pen = t.hooks.penalty(t)
         if pen is not None:
@@ -991,19 +1013,14 @@ class _CapturedStep:
 
     def __init__(self, trainers: list[Trainer], batches: list[_Batch], *, capture: bool = True) -> None:
         self.trainers = trainers
-        self.max_dt = max(b.max_dt for b in batches)
-        self.n_steps = _step_counts(trainers, batches)[0]  # one count per captured graph (part of its key)
         self.x0 = stack_tensors([b.x0 for b in batches]).clone()
         self.x1 = stack_tensors([b.x1 for b in batches]).clone()
         self.dt = stack_tensors([b.dt for b in batches]).clone()
-        dev, dtype = self.x0.device, self.x0.dtype
-        self.lams = torch.as_tensor([t.lambda_data for t in trainers], dtype=dtype, device=dev)
-        self.prior_members = [t for t in trainers if t.prior is not None and t.lambda_data < 1.0]
-        self.prior_weights = torch.as_tensor([1.0 - t.lambda_data for t in self.prior_members], dtype=dtype,
-                                             device=dev)
-        # Static probe indices: redrawn from each member's generator before every replay (as its own run draws).
-        self.probe_idx = [self._static_indices(t) for t in self.prior_members]
-        self.taus = torch.tensor([0.0, 1.0], dtype=dtype)  # host tensor: fixed-step solvers only read its values
+        # the step's batches as views of the static inputs (every replay copies the new batches into them)
+        self.batches = [_Batch(self.x0[k], self.x1[k], self.dt[k], b.max_dt) for k, b in enumerate(batches)]
+        self.weights = _LossWeights.of(trainers, self.x0)
+        # Static probe rows: redrawn from each member's generator before every replay (as its own run draws).
+        self.probe_rows = [self._static_rows(t) for t in self.weights.with_prior]
         self.graph = None
         self.grads: list[tuple[Tensor, Tensor]] = []
         if capture:
@@ -1032,34 +1049,27 @@ class _CapturedStep:
             t.optimizer.zero_grad(set_to_none=True)
 
     @staticmethod
-    def _static_indices(t: Trainer) -> Tensor:
-        k, n = t.config.prior_probe_batch, t.probes.shape[0]
-        if k is None or k >= n:
-            return torch.arange(n, device=t.device)
+    def _static_rows(t: Trainer) -> Tensor | None:
+        k = t.config.prior_probe_batch
+        if k is None or k >= t.probes.shape[0]:
+            return None
         return torch.zeros(k, dtype=torch.long, device=t.device)
 
     def _forward_backward(self) -> Tensor:
-        pred = integrate(_stack_of(self.trainers), self.x0, self.dt, self.taus, self.trainers[0].config.solver,
-                         max_dt=self.max_dt, n_steps=self.n_steps)[-1]
-        data = (pred - self.x1).pow(2).mean(dim=(1, 2))
-        total = (data * self.lams).sum()
-        if self.prior_members:
-            sub = self.prior_members
-            xs = stack_tensors([t.probes[i] for t, i in zip(sub, self.probe_idx)])
-            ts = stack_tensors([t.probe_targets[i] for t, i in zip(sub, self.probe_idx)])
-            drive = type(sub[0].model).stacked_drive([t.model for t in sub], xs)
-            total = total + (self.prior_weights * torch.mean((drive - ts) ** 2, dim=(1, 2))).sum()
+        total, data = _stack_loss(self.trainers, self.batches, probe_rows=self.probe_rows, weights=self.weights)
         total.backward()
-        return data.detach()
+        return data
 
     def replay(self, batches: list[_Batch]) -> Tensor:
         self.x0.copy_(stack_tensors([b.x0 for b in batches]))
         self.x1.copy_(stack_tensors([b.x1 for b in batches]))
         self.dt.copy_(stack_tensors([b.dt for b in batches]))
-        for t, static in zip(self.prior_members, self.probe_idx):
-            k, n = t.config.prior_probe_batch, t.probes.shape[0]
-            if k is not None and k < n:
-                static.copy_(torch.randint(0, n, (k,), generator=t.generator), non_blocking=True)
+        for static, b in zip(self.batches, batches):  # the step count (part of the graph's key) follows from these
+            static.max_dt = b.max_dt
+        for t, static in zip(self.weights.with_prior, self.probe_rows):
+            if static is not None:
+                static.copy_(torch.randint(0, t.probes.shape[0], (static.shape[0],), generator=t.generator),
+                             non_blocking=True)
         if self.graph is None:
             return self._forward_backward()
         self.graph.replay()

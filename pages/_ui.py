@@ -439,7 +439,7 @@ def launch_help(kind: str, params: dict, default: str, *, with_dataset: bool = T
 
 def train_estimate(cfg, dataset) -> str:
     """Expected run time of a training run with ``cfg`` on ``dataset`` (text), calibrated by this server's past runs."""
-    from dash_core.estimate import epoch_cost, estimate_train_seconds, format_estimate
+    from dash_core.estimate import estimate_train_seconds, format_estimate, run_epoch_cost
 
     past = []
     for rec in base_store().list_runs(kind="train", status=COMPLETED, limit=60):
@@ -447,10 +447,7 @@ def train_estimate(cfg, dataset) -> str:
         epochs, secs, ref = rec.metrics.get("epochs"), d.get("train_seconds"), d.get("reference_epoch_seconds")
         if secs and epochs and ref:
             past.append((float(secs) / float(epochs), float(ref)))
-    lam = cfg.train.lambda_data
-    ref = epoch_cost(dataset.n_genes, dataset.expression.n_trajectories, dataset.expression.n_observations,
-                     hidden=int(cfg.model.hidden), strategy=cfg.strategy, prior_loss=lam is not None and lam < 1)
-    est = estimate_train_seconds(ref, int(cfg.train.max_epochs), past=past)
+    est = estimate_train_seconds(run_epoch_cost(cfg, dataset), int(cfg.train.max_epochs), past=past)
     return format_estimate(est)
 
 

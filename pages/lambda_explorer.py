@@ -53,7 +53,9 @@ with st.expander("Launch a sweep", expanded=not sweeps):
         baselines = c1.multiselect("Baselines (one run per seed)", [n for n in names if n != strategy],
                                    default=[n for n in ("none", "imp") if n in names and n != strategy],
                                    key="sw_baselines", format_func=strategy_label,
-                                   help="Other strategies trained once per seed at the base settings, for reference.")
+                                   help="Other strategies trained once per seed at the base settings, for reference. "
+                                        "The unpruned baseline (none) also referees the recommended model's prior "
+                                        "audit: it judges edges by the data alone.")
         n_seeds = c2.number_input("Seeds per point", 1, 10, 3, key="sw_seeds",
                                   help="Repeat each point with seeds 0..k-1: curves and the recommendation average "
                                        "the seeds, and each edge of the recommended model gets a confidence (the "
@@ -75,7 +77,9 @@ with st.expander("Launch a sweep", expanded=not sweeps):
                                    "averaged over seeds, is within this fraction of the best. No gold standard is "
                                    "used. You can change it below after the sweep, too.")
         n_points = len(grid_ppi) * len(grid_motif) * int(n_seeds) + len(baselines) * int(n_seeds)
-        st.caption(f"{n_points} runs in total.")
+        st.caption(f"{n_points} runs in total." + ("" if "none" in baselines else
+                   " Without the unpruned baseline (none), the prior audit is refereed by the recommended DASH "
+                   "seeds themselves, which favour their prior."))
         if st.button("Launch sweep", type="primary", icon=":material/rocket_launch:", key="sw_launch",
                      disabled=not grid_ppi or not grid_motif,
                      help="Start the sweep as a background job; points appear below as they finish."):
@@ -135,6 +139,7 @@ def _open_recommended(rec, swept: str, tol: float) -> None:
             and store.find(summary["run_id"]) is not None:
         _ui.open_results(summary["run_id"])
         return
+    from dash_core.audit import REFEREE_STRATEGY
     from dash_core.runs.jobs import register_recommended
     from dash_core.studies.selection import finalize_sweep
 
@@ -147,12 +152,37 @@ def _open_recommended(rec, swept: str, tol: float) -> None:
     try:
         with st.spinner("Writing the recommended model (edge confidence, prior audit)…"):
             dataset = _ui.load_dir_cached(ds_dir)[0]
-            selection = finalize_sweep(sweep_dir, table, dataset, tolerance=tol, strategy=swept)
+            selection = finalize_sweep(sweep_dir, table, dataset, tolerance=tol, strategy=swept,
+                                       referee_dir=rec.path / "points" / REFEREE_STRATEGY)
             run_id = register_recommended(store, rec.run_id, sweep_dir, selection)
     except DashInputError as exc:
         st.error(str(exc))
         return
     _ui.open_results(run_id)
+
+
+def _open_level(rec, run_id: str, level) -> None:
+    """Open pruning level ``level`` of run ``run_id`` (a point of sweep ``rec``) in Results.
+
+    The reported checkpoint opens the run itself; any other level is written once from the run's
+    ``path.pt`` (no retraining) and registered next to it.
+    """
+    from dash_core.runs.jobs import register_level
+
+    try:
+        level = int(float(level))
+    except (TypeError, ValueError):
+        _ui.open_results(run_id)
+        return
+    ds_dir = _ui.run_dataset_dir(rec)
+    try:
+        with st.spinner(f"Writing pruning level {level} (scores, edges)…"):
+            dataset = _ui.load_dir_cached(ds_dir)[0] if ds_dir is not None else None
+            target = register_level(store, run_id, level, dataset)
+    except DashInputError as exc:
+        st.error(str(exc))
+        return
+    _ui.open_results(target)
 
 
 frames = []
@@ -197,7 +227,7 @@ if sel is not None:
             left, right = st.columns([3, 2], gap="large")
             with left:
                 st.markdown("**Sparsity–accuracy curves** (one per λ point and baseline; seeds averaged) — click a point "
-                            "to open that run")
+                            "to open that pruning level's checkpoint (first seed) in Results")
                 fig = path_curves_figure(curves, metric=metric, recommended=None if best is None else {
                     "lambda_ppi": best.lambda_ppi, "lambda_motif": best.lambda_motif, "level": best.level,
                     "sparsity": best.sparsity, **({"val_mse": best.val_mse} if metric == "val_mse" else {})})
@@ -209,7 +239,7 @@ if sel is not None:
                     token = (run_id, picked[0].get("x"), picked[0].get("y"))
                     if st.session_state.get("sw_last_path_pick") != token and store.find(run_id) is not None:
                         st.session_state["sw_last_path_pick"] = token
-                        _ui.open_results(run_id)
+                        _open_level(rec, run_id, picked[0]["customdata"][1])
             with right:
                 if best is None:
                     st.info("No recommendation yet: it needs at least one finished run of the swept strategy.")

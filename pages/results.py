@@ -288,27 +288,34 @@ with tab_conf:
         from dash_core.audit import audit_run
 
         try:
-            audit = audit_run(folder)
+            audit, _ = audit_run(folder)
         except DashInputError as exc:
             st.error(str(exc))
     if audit is not None:
         from dash_core.audit import CATEGORIES
 
         st.markdown("**Prior audit** — which prior edges the data supports")
+        from dash_core.audit import referee_note
+
+        info = _ui.read_json(folder / "members.json").get("audit")
+        refereed = bool(info) and info.get("referee") == "unpruned"
+        (st.info if refereed else st.warning)(referee_note(info), icon=":material/gavel:")
+        who = "referee runs" if refereed else "seeds"
         counts = audit["category"].value_counts()
         cols = st.columns(len(CATEGORIES))
-        helps = {"unsupported prior": "In the prior, but pruned in most seeds: the data does not need it.",
-                 "new, data-supported": "Absent from the prior (or a low prior score) but kept by every seed, "
+        helps = {"unsupported prior": f"In the prior, but dropped by most {who}: the data does not need it.",
+                 "new, data-supported": f"Absent from the prior (or a low prior score) but kept by every {who[:-1]}, "
                                         "at least as strong as a typical edge.",
-                 "confirmed prior": "In the prior and kept in most seeds."}
+                 "confirmed prior": f"In the prior and kept by most {who}."}
         for col, cat in zip(cols, CATEGORIES):
             col.metric(cat, f"{int(counts.get(cat, 0)):,}", help=helps[cat])
         cat = st.segmented_control("Show", list(CATEGORIES), default=CATEGORIES[0], key="res_audit_cat") \
             if hasattr(st, "segmented_control") else st.radio("Show", list(CATEGORIES), key="res_audit_cat")
         view = audit[audit["category"] == cat] if cat else audit
         st.dataframe(view, hide_index=True, height=320)
-        st.caption("doubt = 1 / (1 + support); support = |E| relative to a typical kept edge, averaged over seeds "
-                   "(0 where pruned). Rows: regulator (source) → target.")
+        st.caption(f"doubt = 1 / (1 + support); support = |E| relative to a typical kept edge, averaged over the "
+                   f"{who} (0 where pruned); confidence = share of the {who} keeping the edge. Rows: regulator "
+                   "(source) → target.")
         st.download_button("Prior audit (CSV)", audit.to_csv(index=False), file_name=f"{run_id}_prior_audit.csv",
                            mime="text/csv", key="dl_audit", help="All three groups, with confidence and support.")
     elif not (folder / "members.json").is_file():

@@ -77,6 +77,14 @@ def _validate_and_launch(validate, params: dict, device: str, kind: str, label: 
         st.toast(message)
 
 
+def _job_params(spec: dict, preset: str, epochs: int, device: str, **config) -> dict:
+    """Parameters of a signaling job: the dataset's files, the preset and the training settings (``config``
+    beside the epochs, the device and a progress point every ~5 % of the epochs, at most every 50)."""
+    return {"data": {r: spec[r] for r in ROLES} | {"name": spec["name"]}, "preset": preset,
+            "config": {"epochs": int(epochs), "device": device, "eval_every": max(1, min(50, int(epochs) // 20)),
+                       **config}}
+
+
 def _show_live(state_key: str, key: str, *, training: bool | None) -> None:
     """Status panel of the job remembered under ``state_key``, if any, and its live values unless ``training`` is None."""
     live = st.session_state.get(state_key)
@@ -382,10 +390,8 @@ with tab_train:
                           "progress."):
             from dash_core.signaling.jobs import training_config
 
-            params = {"data": {r: spec[r] for r in ROLES} | {"name": spec["name"]}, "preset": preset_name,
-                      "config": {"epochs": int(epochs), "lambda_l2": float(l2), "lr_max": float(lr),
-                                 "seed": int(seed), "device": device, "test_size": int(n_test),
-                                 "eval_every": max(1, min(50, int(epochs) // 20))}}
+            params = _job_params(spec, preset_name, epochs, device, lambda_l2=float(l2), lr_max=float(lr),
+                                 seed=int(seed), test_size=int(n_test))
             _validate_and_launch(training_config, params, device, TRAIN_KIND, label, _TRAIN_RUN, "Training started.")
 
         _show_live(_TRAIN_RUN, "sig_tr_live", training=True)
@@ -480,11 +486,9 @@ with tab_cv:
                      help="Start in a background process; folds appear below as they finish."):
             from dash_core.signaling.jobs import training_config
 
-            params = {"data": {r: spec[r] for r in ROLES} | {"name": spec["name"]}, "preset": cv_preset,
-                      "config": {"epochs": int(cv_epochs), "device": cv_device, "seed": int(cv_seed),
-                                 "eval_every": max(1, min(50, int(cv_epochs) // 20))},
-                      "cv": {"folds": "loo" if fold_mode != "K-fold" else int(k_folds), "stack_size": int(cv_stack)},
-                      "executor": {"workers": int(cv_workers)}}
+            params = _job_params(spec, cv_preset, cv_epochs, cv_device, seed=int(cv_seed)) | {
+                "cv": {"folds": "loo" if fold_mode != "K-fold" else int(k_folds), "stack_size": int(cv_stack)},
+                "executor": {"workers": int(cv_workers)}}
             _validate_and_launch(training_config, params, cv_device, CV_KIND, cv_label, _CV_RUN,
                                  "Cross-validation started.")
         _show_live(_CV_RUN, "sig_cv_live", training=None)
@@ -605,12 +609,9 @@ with tab_study:
                      help="Start the study in a background process; results appear below as models finish."):
             from dash_core.signaling.jobs import study_config
 
-            params = {"data": {r: spec[r] for r in ROLES} | {"name": spec["name"]}, "preset": "self_prune",
-                      "config": {"epochs": int(sp_epochs), "device": sp_device,
-                                 "eval_every": max(1, min(50, int(sp_epochs) // 20))},
-                      "study": {"n_spurious": int(n_spurious), "l2_levels": levels,
-                                "seeds": list(range(int(n_seeds)))},
-                      "executor": {"workers": int(workers)}}
+            params = _job_params(spec, "self_prune", sp_epochs, sp_device) | {
+                "study": {"n_spurious": int(n_spurious), "l2_levels": levels, "seeds": list(range(int(n_seeds)))},
+                "executor": {"workers": int(workers)}}
             _validate_and_launch(study_config, params, sp_device, STUDY_KIND, sp_label, _STUDY_RUN,
                                  "Self-pruning study started.")
         _show_live(_STUDY_RUN, "sig_sp_live", training=False)

@@ -34,3 +34,16 @@ def open_app(page: str | None = None):
         at.switch_page(page).run()
         assert not errors(at)
     return at
+
+
+def click_chart_point(at, chart, point: dict):
+    """Rerun ``at`` as if the user clicked ``point`` (``x``, ``y``, ``customdata``) of the plotly ``chart`` element
+    (one of ``at.get("plotly_chart")``, drawn with ``on_select="rerun"``); returns ``at``."""
+    import json
+
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = chart.proto.id
+    state.string_value = json.dumps({"selection": {"points": [point], "point_indices": [0], "box": [],
+                                                   "lasso": []}})
+    return at._run(states)

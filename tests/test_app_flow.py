@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("streamlit")
-from apptest_support import errors  # noqa: E402
+from apptest_support import click_chart_point, errors  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from dash_core.pruning.display import strategy_label
@@ -246,12 +246,14 @@ def test_sweep_curves_recommendation_and_confidence(app, home):
                     strategy="dash", pruning=PruningConfig(first_epoch=2, interval=2))
     rec = store.create_run("sweep", {"config": cfg.to_dict(), "dataset_dir": str(ds), "strategy": "dash",
                                      "lambda_ppi_grid": [0.05, 0.95], "lambda_motif_grid": [0.05], "seeds": [0, 1],
-                                     "baselines": ["imp"], "tolerance": 0.05}, label="tiny sweep", dataset_dir=ds)
+                                     "baselines": ["imp", "none"], "tolerance": 0.05}, label="tiny sweep",
+                           dataset_dir=ds)
     assert run_job(store, rec.run_id) == COMPLETED, store.get(rec.run_id).error
     summary = store.get(rec.run_id).summary
     assert "best" not in summary and summary["recommended"]["tolerance"] == 0.05
     paths = pd.read_csv(rec.path / "paths.csv")
-    assert len(paths) == 6 * 3 and set(paths["strategy"]) == {"dash", "imp"}  # 6 runs x 3 levels (events 2, 4)
+    # 6 pruned runs x 3 levels (events 2, 4) + 2 unpruned runs x 1 level
+    assert len(paths) == 6 * 3 + 2 and set(paths["strategy"]) == {"dash", "imp", "none"}
 
     app.switch_page("pages/lambda_explorer.py").run()
     assert not errors(app)
@@ -266,5 +268,31 @@ def test_sweep_curves_recommendation_and_confidence(app, home):
     hist = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     assert any("Edge confidence" in str(h.get("layout", {}).get("title")) for h in hist)
     assert any(m.label == "unsupported prior" for m in app.metric)
+    # the unpruned baseline (none, seeds 0 and 1) referees the prior audit, and Results says so
+    assert any("Refereed by 2 unpruned PHOENIX run(s)" in i.value for i in app.info)
     app.slider(key="res_min_conf").set_value(1.0).run()
     assert not errors(app)
+
+    # clicking a curve point opens that pruning level's checkpoint, not the run's reported one
+    app.switch_page("pages/lambda_explorer.py").run()
+    chart = app.get("plotly_chart")[0]
+    trace = next(t for t in json.loads(chart.proto.spec)["data"] if t["name"] == "dash λ=(0.05, 0.05)")
+    run_id = trace["customdata"][0][0]
+    source = store.get(run_id).path
+    path = pd.read_csv(source / "path.csv")
+    level = int(path.loc[~path["reported"].astype(bool), "level"].iloc[0])
+    i = [int(float(c[1])) for c in trace["customdata"]].index(level)
+    click_chart_point(app, chart, {"x": i, "y": i, "customdata": trace["customdata"][i]})
+    assert not errors(app)
+    opened = store.get(app.selectbox(key="res_run").value)
+    assert opened.run_id != run_id and opened.params["level_of"] == run_id and opened.params["level"] == level
+    assert f"pruning level {level}" in opened.label
+    metrics = json.loads((opened.path / "metrics.json").read_text())
+    assert metrics["sparsity"] == pytest.approx(float(path.loc[path["level"] == level, "sparsity"].iloc[0]))
+    # the reported level opens the run itself
+    reported = int(path.loc[path["reported"].astype(bool), "level"].iloc[0])
+    app.switch_page("pages/lambda_explorer.py").run()
+    chart = app.get("plotly_chart")[0]
+    i = [int(float(c[1])) for c in trace["customdata"]].index(reported)
+    click_chart_point(app, chart, {"x": i, "y": i, "customdata": trace["customdata"][i]})
+    assert not errors(app) and app.selectbox(key="res_run").value == run_id

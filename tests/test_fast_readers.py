@@ -142,3 +142,21 @@ def test_phoenix_bad_files_fall_back(case):
         assert str(public.value) == str(exc)
     else:  # decimal commas: read by the general reader
         _same(read_expression(io.BytesIO(text.encode("utf-8")))[0], expected)
+
+
+@pytest.mark.parametrize("text, fmt", [
+    ("trajectory,time,A\nx,0,1\nx,1,2\n", "tidy"),                     # tidy fast path
+    ("1,1\n0.1,0.2\n0,1\n", "phoenix"),                                 # PHOENIX fast path
+    ("# comment\ntrajectory,time,A\nx,0,1\nx,1,2\n", "tidy"),          # general reader
+])
+def test_read_expression_reads_a_file_once(tmp_path, monkeypatch, text, fmt):
+    from pathlib import Path
+
+    path = tmp_path / "expr.csv"
+    path.write_text(text)
+    reads = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or original(self))
+    expr, report = read_expression(path)
+    assert len(reads) == 1 and expr.n_observations == 2
+    assert f"({fmt} format" in " ".join(str(i) for i in report.issues)

@@ -179,9 +179,15 @@ def test_sweep_kind_with_fake_run_sweep(store, tiny_sim, tmp_path, monkeypatch):
                     assert should_stop() is False
         return pd.DataFrame(rows)
 
-    from dash_core.studies import sweeps
+    from dash_core.studies import selection, sweeps
+
+    finalized = []
+
+    def finalize_sweep(out_dir, runs, dataset, *, dataset_spec, tolerance, strategy, referee_dir):
+        finalized.append((Path(out_dir), len(runs), tolerance, strategy, Path(referee_dir)))
 
     monkeypatch.setattr(sweeps, "run_sweep", run_sweep)
+    monkeypatch.setattr(selection, "finalize_sweep", finalize_sweep)
     folder = save_dataset_dir(tiny_sim.dataset, tmp_path / "ds")
     params = {"config": RunConfig().to_dict(), "dataset_dir": str(folder), "strategy": "dash",
               "lambda_ppi_grid": [0.0, 0.5], "lambda_motif_grid": [0.05, 1.0], "seeds": [0],
@@ -193,8 +199,11 @@ def test_sweep_kind_with_fake_run_sweep(store, tiny_sim, tmp_path, monkeypatch):
     assert "expression" in calls[0][5] and "truth" in calls[0][5]
     done = store.get(rec.run_id)
     assert done.summary["n_points"] == 5 and done.summary["n_registered"] == 5
-    # the swept strategy is recommended by validation (default tolerance), baselines are not; no gold-standard "best"
-    assert calls[0][6] == pytest.approx(0.05) and calls[1][6] is None
+    # the swept strategy is recommended by validation (default tolerance) once the baselines are done, with the
+    # unpruned baseline's folder as the prior audit's referee; baselines are not; no gold-standard "best"
+    assert calls[0][6] is None and calls[1][6] is None
+    assert finalized == [(done.path / "points" / "dash", 4, pytest.approx(0.05), "dash",
+                          done.path / "points" / "none")]
     assert "best" not in done.summary
     assert len(pd.read_csv(done.path / "paths.csv")) == 5  # one path row per finished run, appended live
     points = pd.read_csv(done.path / "points.csv")

@@ -60,3 +60,21 @@ def test_level_checkpoint_reloads_and_exports(saved, tiny_sim, tmp_path):
     edges = pd.read_csv(folder / "edges.csv")
     assert len(edges) == row["n_edges"] and (folder / "model.pt").is_file()
     assert np.all(edges["weight"] != 0)
+
+
+def test_reported_level_takes_the_runs_own_scores(saved, tiny_sim):
+    """The reported checkpoint is scored once (score_model); its path row equals scoring that level afresh."""
+    import copy
+
+    from dash_core.experiment import score_path
+
+    res, _ = saved
+    rep = res.path[res.path["reported"]].iloc[0]
+    for key in ("balanced_accuracy", "auroc", "auprc", "test_mse"):
+        assert rep[key] == res.metrics[key], key
+    levels = [{**row, "state": res.path_states[int(row["level"])]} for row in res.path.to_dict("records")]
+    fresh = score_path(copy.deepcopy(res.model), levels, tiny_sim.dataset, res.config.train,
+                       reported_epoch=int(res.metrics["best_epoch"]))
+    again = fresh[fresh["reported"]].iloc[0]
+    for key in ("n_edges", "balanced_accuracy", "auroc", "auprc", "test_mse"):
+        assert again[key] == pytest.approx(rep[key], rel=1e-9), key

@@ -73,6 +73,12 @@ def test_edge_confidence():
     conf, support = edge_confidence([a, b])
     assert conf.tolist() == [[0.0, 1.0], [0.5, 0.0]]
     assert support[0, 1] == pytest.approx((2 / 1.5 + 1.0) / 2) and support[1, 0] == pytest.approx(1 / 1.5 / 2)
+    # dense (unpruned) models compared at a density: kept = among the n_keep strongest off-diagonal edges
+    dense = [np.array([[9.0, 3.0, 1.0], [2.0, 9.0, 0.5], [0.1, 4.0, 9.0]]),
+             np.array([[9.0, 0.2, 1.0], [2.0, 9.0, 0.5], [3.0, 4.0, 9.0]])]
+    conf2, support2 = edge_confidence(dense, n_keep=2)
+    assert conf2.tolist() == [[0.0, 0.5, 0.0], [0.0, 0.0, 0.0], [0.5, 1.0, 0.0]]
+    assert np.allclose(support2, edge_confidence(dense)[1])  # support still reads the full |E|
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +120,18 @@ def test_audit_ranks_corrupted_prior_edges_first(corrupted):
     # new edges are absent from the prior and kept by every seed
     new = table[table["category"] == "new, data-supported"]
     assert (new["prior_weight"] == 0).all() and (new["confidence"] == 1).all()
+    # as a referee (dense models compared at a pruned model's density: here the prior's edge count) the same
+    # models sort prior edges into groups: the "unsupported" ones are mostly corrupted, the confirmed mostly true
+    k = int(len(prior_rows))
+    refereed = prior_audit(ds.prior_matrix(), effects, ds.genes, n_keep=k)
+    refereed = refereed[refereed["category"] != "new, data-supported"]
+    pd.testing.assert_series_equal(refereed["doubt"].sort_values(ignore_index=True),
+                                   table["doubt"][table["category"] != "new, data-supported"]
+                                   .sort_values(ignore_index=True), check_names=False)
+    bad = {(s, t) for s, t, c in zip(prior_rows["source"], prior_rows["target"], corrupt, strict=True) if c}
+    frac = {cat: np.mean([(s, t) in bad for s, t in zip(g["source"], g["target"], strict=True)])
+            for cat, g in refereed.groupby("category") if cat != "new, data-supported"}
+    assert frac["unsupported prior"] > 2 * frac["confirmed prior"], frac
 
 
 def test_sweep_writes_selection_and_recommended_model(tmp_path):
@@ -149,6 +167,46 @@ def test_sweep_writes_selection_and_recommended_model(tmp_path):
     audit_before = pd.read_csv(folder / "prior_audit.csv")
     assert main(["audit", "--run", str(folder)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(folder / "prior_audit.csv"), audit_before)
+    # no unpruned baseline runs: the seeds referee themselves, and the selection says so
+    assert json.loads((folder / "members.json").read_text())["audit"]["referee"] == "self"
+    assert "own seed(s)" in sel["audit_referee"]
+
+
+def test_sweep_audit_is_refereed_by_the_unpruned_baseline(tmp_path, capsys):
+    """With unpruned runs (strategy none) of the same seeds, they referee the prior audit; the output says which."""
+    from dash_core.cli import main
+    from dash_core.simulate import SimulationConfig, simulate, write_simulation
+
+    write_simulation(simulate(SimulationConfig.scaled(16, n_trajectories=6, n_test_trajectories=3, seed=1)),
+                     tmp_path / "sim")
+    d = tmp_path / "sim"
+    args = ["sweep", "--expression", str(d / "expression.csv"), "--prior", str(d / "prior.csv"),
+            "--lambda-ppi-grid", "0.5", "--lambda-motif-grid", "0.05,0.95", "--seeds", "0,1", "--max-epochs", "5",
+            "--patience", "0", "--first-epoch", "2", "--interval", "2", "--hidden", "4", "--device", "cpu",
+            "--solver", "euler", "--out", str(tmp_path / "sw")]
+    assert main(args) == 0, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "prior audit referee: unpruned PHOENIX" in err and "Refereed by 2 unpruned PHOENIX run(s)" in out
+    runs = pd.read_csv(tmp_path / "sw" / "baseline_none" / "sweep.csv")
+    assert sorted(runs["seed"]) == [0, 1] and set(runs["strategy"]) == {"none"}
+    folder = tmp_path / "sw" / "recommended"
+    info = json.loads((folder / "members.json").read_text())["audit"]
+    assert info["referee"] == "unpruned" and info["seeds"] == [0, 1] and len(info["runs"]) == 2
+    from dash_core.studies.selection import level_effects
+
+    effects, _ = level_effects([folder / r for r in json.loads((folder / "members.json").read_text())["runs"]],
+                               json.loads((folder / "members.json").read_text())["level"])
+    off = ~np.eye(16, dtype=bool)
+    # referees are compared at the recommended model's density: its mean off-diagonal edge count over seeds
+    assert info["n_keep"] == round(np.mean([np.count_nonzero(e[off]) for e in effects]))
+    audit = pd.read_csv(folder / "prior_audit.csv")
+    assert set(audit["confidence"]) <= {0.0, 0.5, 1.0}
+    # the audit command replays the referee; --self-referee audits with the DASH seeds instead
+    assert main(["audit", "--run", str(folder)]) == 0
+    assert "unpruned PHOENIX" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "prior_audit.csv"), audit)
+    assert main(["audit", "--run", str(folder), "--self-referee"]) == 0
+    assert "own seed(s)" in capsys.readouterr().out
 
 
 def metrics_edges(folder) -> int:

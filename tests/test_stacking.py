@@ -207,6 +207,9 @@ def test_successive_halving_on_one_stack(tiny_sim):
     for o in out:
         if o["stopped_at"]:
             assert o["result"].metrics["epochs"] == o["stopped_at"] and o["result"].stop_reason == "cancelled"
+            # stopped trials are not scored (the search keeps their history and best validation MSE only)
+            assert o["result"].effect is None and o["result"].details["scored"] is False
+            assert o["result"].metrics["val_mse"] == o["result"].history["best_val_mse"].iloc[-1]
     # the ranking at epoch 2 used the best validation MSE: every run kept beats every run stopped there
     at2 = {i: o["result"].history.loc[1, "best_val_mse"] for i, o in enumerate(out)}
     kept = [at2[i] for i, o in enumerate(out) if o["stopped_at"] != 2]

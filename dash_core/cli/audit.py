@@ -24,13 +24,16 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         genes = [g for g in genes_file.read_text().splitlines() if g]
         edges, _ = read_network(args.prior, kind="prior")
         prior = edges_to_matrix(edges[edges["source"].isin(genes) & edges["target"].isin(genes)], genes)
-    table = audit_run(args.run, prior=prior, keep=args.keep, high=args.high, min_support=args.min_support)
+    table, info = audit_run(args.run, prior=prior, keep=args.keep, high=args.high, min_support=args.min_support,
+                            referee=not args.self_referee)
     counts = table["category"].value_counts()
     print(f"Prior audit of {args.run}: " + ", ".join(f"{int(counts.get(c, 0))} {c}" for c in CATEGORIES)
           + f" -> {Path(args.run) / 'prior_audit.csv'}")
+    print(info["note"])
     shown = table[table["category"] == CATEGORIES[0]].head(args.show)
     if len(shown):
-        print(f"Least supported prior edges (pruned in most seeds; first {len(shown)}):")
+        who = "referee runs" if info["referee"] == "unpruned" else "seeds"
+        print(f"Least supported prior edges (dropped by most {who}; first {len(shown)}):")
         print(shown[["source", "target", "prior_weight", "confidence", "support"]].to_string(index=False))
     return 0
 
@@ -41,8 +44,11 @@ def register(subparsers) -> None:
         "audit", help="prior audit of a run: unsupported prior edges, new data-supported edges, confirmed ones",
         description="Sort the prior's edges by how much the data supports them, for a run folder: a sweep's "
                     "OUT/recommended (all seeds at the recommended lambda and pruning level; confidence = fraction "
-                    "of seeds keeping an edge) or any single run (confidence 0 or 1). Writes RUN/prior_audit.csv. "
-                    "The prior is the one recorded with the sweep, or --prior FILE.")
+                    "of seeds keeping an edge) or any single run (confidence 0 or 1). A sweep's audit is refereed by "
+                    "its unpruned baseline runs (strategy none, same seeds) when the sweep has them: they judge "
+                    "edges by the data alone, keeping an edge when it is among their N strongest (N = the "
+                    "recommended model's edge count). Writes RUN/prior_audit.csv. The prior is the one recorded "
+                    "with the sweep, or --prior FILE.")
     p.add_argument("--run", required=True, type=existing_dir, help="run folder (model.pt; members.json for seeds)")
     p.add_argument("--prior", type=existing_file, default=None, help="prior network (default: the sweep's prior)")
     p.add_argument("--keep", type=fraction, default=0.5,
@@ -51,5 +57,7 @@ def register(subparsers) -> None:
                    help="a non-prior edge needs at least this confidence to be 'new, data-supported' (default 1)")
     p.add_argument("--min-support", type=nonneg_float, default=1.0, dest="min_support",
                    help="... and at least this |E| relative to the average kept edge (default 1)")
+    p.add_argument("--self-referee", action="store_true", dest="self_referee",
+                   help="audit with the run's own seeds even when unpruned referee runs are recorded")
     p.add_argument("--show", type=positive_int, default=15, help="unsupported prior edges printed (default 15)")
     p.set_defaults(func=_cmd_audit)

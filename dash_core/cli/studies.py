@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from dash_core.audit import CATEGORIES, REFEREE_STRATEGY
 from dash_core.cli.args import (
     add_data_arguments,
     add_executor_arguments,
@@ -29,7 +32,7 @@ from dash_core.studies.asha import LAMBDA_SPACES, run_asha_search, run_halving_s
 from dash_core.studies.datasets import DatasetSpec
 from dash_core.studies.inputs import parse_grid, parse_percents, parse_seeds, parse_strategies
 from dash_core.studies.paper_benchmark import BENCHMARK_PRESETS, run_benchmark
-from dash_core.studies.selection import DEFAULT_TOLERANCE
+from dash_core.studies.selection import DEFAULT_TOLERANCE, REFEREE_DIR, finalize_sweep
 from dash_core.studies.sweeps import run_sweep
 from dash_core.studies.table import is_missing
 
@@ -65,21 +68,31 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     cfg = run_config_from_args(args)
     executor = executor_config_from_args(args)
     spec = dataset_spec_from_args(args)
-    _, messages = spec.load()  # validate once here, with the warnings shown to the user
+    dataset, messages = spec.load()  # validate once here, with the warnings shown to the user
     for m in messages:
         eprint(m)
     total = len(ppi) * len(motif) * len(seeds)
     eprint(f"[sweep] {strategy}: {len(ppi)} x {len(motif)} lambda points x {len(seeds)} seed(s) = {total} runs "
            f"-> {args.out}/sweep.csv ({executor.kind}, {executor.workers or 'auto'} worker(s))")
     df = run_sweep(spec, cfg, ppi, motif, strategy=strategy, seeds=seeds, out_dir=args.out, executor=executor,
-                   on_point=progress_printer("sweep"), tolerance=args.tolerance)
+                   on_point=progress_printer("sweep"))
     n_ok = int((df["status"] == "ok").sum()) if len(df) else 0
     n_failed = int((df["status"] == "failed").sum()) if len(df) else 0
     eprint(f"[sweep] finished: {n_ok} ok, {n_failed} failed" + (" (run the same command again to retry them)"
                                                                   if n_failed else ""))
     if n_ok == 0:
         raise DashInputError("no sweep point finished; see the error column of sweep.csv.", source=args.out)
-    print_selection(df.attrs["selection"], args.out)
+    referee_dir = None
+    if args.audit_referee == "unpruned" and strategy != REFEREE_STRATEGY and np.any(dataset.prior_matrix()):
+        # the prior audit's referee: unpruned PHOENIX runs of the same seeds (resumable like the sweep)
+        referee_dir = Path(args.out) / REFEREE_DIR
+        eprint(f"[sweep] prior audit referee: unpruned PHOENIX (strategy none), seeds "
+               f"{', '.join(str(s) for s in seeds)} -> {referee_dir}/sweep.csv (--audit-referee self skips it)")
+        run_sweep(spec, cfg, [cfg.pruning.lambda_ppi], [cfg.pruning.lambda_motif], strategy=REFEREE_STRATEGY,
+                  seeds=seeds, out_dir=referee_dir, executor=executor, on_point=progress_printer("referee"))
+    selection = finalize_sweep(args.out, df, dataset, dataset_spec=spec.to_dict(), tolerance=args.tolerance,
+                               strategy=strategy, referee_dir=referee_dir)
+    print_selection(selection, args.out)
     return 0
 
 
@@ -94,6 +107,10 @@ def print_selection(sel: dict[str, Any], out_dir) -> None:
               + ", ".join(f"{c} = {m[c]:.4g}" for c in gold))
     print(f"  model: {Path(out_dir) / sel['run_dir']} (seed {sel['seed']}; edges.csv has a confidence column over "
           f"seeds {sel['seeds']}); selection: {Path(out_dir) / 'selection.json'}")
+    if sel.get("audit_referee"):
+        counts = sel.get("audit") or {}
+        print(f"  prior audit ({Path(out_dir) / sel['run_dir'] / 'prior_audit.csv'}: "
+              + ", ".join(f"{int(counts.get(c, 0))} {c}" for c in CATEGORIES) + f"): {sel['audit_referee']}")
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
@@ -178,7 +195,12 @@ def register(subparsers) -> None:
     g.add_argument("--tolerance", type=fraction, default=DEFAULT_TOLERANCE,
                    help="recommend the sparsest (lambda, pruning level) whose validation MSE, averaged over seeds, is "
                         f"within this fraction of the best (default {DEFAULT_TOLERANCE:g} = "
-                        f"{DEFAULT_TOLERANCE:.0%}); no gold standard is used")
+                        f"{DEFAULT_TOLERANCE * 100:g}%%); no gold standard is used")
+    g.add_argument("--audit-referee", choices=("unpruned", "self"), default="unpruned", dest="audit_referee",
+                   help="models that referee the recommended model's prior audit: 'unpruned' (default) also trains "
+                        f"unpruned PHOENIX runs (strategy none) of the same seeds into OUT/{REFEREE_DIR}/, which judge "
+                        "edges by the data alone; 'self' audits with the recommended DASH seeds, which favour their "
+                        "prior")
     g.add_argument("--out", required=True, help="study folder (sweep.csv, runs/<point>/)")
     add_run_arguments(p)
     add_executor_arguments(p)

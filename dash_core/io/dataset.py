@@ -302,11 +302,7 @@ def minmax_scale_dataset(dataset: Dataset) -> tuple[Dataset, tuple[float, float]
     """
     expr, value_range = minmax_scale(dataset.expression)
     scaled = dataclasses.replace(dataset, expression=expr)
-    for key in ("test_expression", "test_expression_clean", "validation_expression"):
-        test = getattr(dataset, key)
-        if test is not None:
-            setattr(scaled, key, minmax_scale(test, value_range=value_range)[0])
-    return scaled, value_range
+    return scaled.map_extra_series(lambda series: minmax_scale(series, value_range=value_range)[0]), value_range
 
 
 __all__ = ["align_network", "load_dataset", "minmax_scale_dataset", "orientation_preview", "prior_coverage"]

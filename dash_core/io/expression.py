@@ -25,7 +25,7 @@ from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.io.gene_names import default_gene_names, read_gene_names, write_gene_names
 from dash_core.io.h5ad import H5adOptions, is_h5ad, read_h5ad
 from dash_core.io.phoenix import _parse_phoenix, _phoenix_header, _read_phoenix_fast, write_expression_phoenix
-from dash_core.io.text import _read_table, _source_name, _Table, _table_from_frame
+from dash_core.io.text import _fast_source, _Loaded, _read_raw, _read_table, _source_name, _Table, _table_from_frame
 from dash_core.io.tidy import _parse_tidy, _read_tidy_fast, write_expression_tidy
 
 EXPRESSION_FORMATS = {"auto": "auto", "tidy": "tidy", "wide": "tidy", "phoenix": "phoenix", "dash": "phoenix",
@@ -82,11 +82,15 @@ def read_expression(src: Any, *, genes: Any = None, fmt: str = "auto",
         return ExpressionData(list(src.genes), list(src.trajectories)), report
     if key == "h5ad" or (key == "auto" and not isinstance(src, pd.DataFrame) and is_h5ad(src)):
         return read_h5ad(src, h5ad or H5adOptions(), genes=genes)
-    if not isinstance(src, pd.DataFrame):  # plain numeric files: straight into float arrays (issue 14)
-        for fast_key, fast_reader in (("tidy", _read_tidy_fast), ("phoenix", _read_phoenix_fast)):
-            if key not in ("auto", fast_key):
-                continue
-            fast = fast_reader(src, genes, report)
+    if not isinstance(src, pd.DataFrame):
+        src = _Loaded(*_read_raw(src))  # read once: the fast reader and the general reader below share it
+        view = _fast_source(src)
+        if view is not None:  # plain numeric files: straight into float arrays (issue 14)
+            _, _, delim, first = view
+            fast_key = key if key != "auto" else (
+                "phoenix" if _phoenix_header([f.strip() for f in first.split(delim)]) is not None else "tidy")
+            fast_reader = _read_phoenix_fast if fast_key == "phoenix" else _read_tidy_fast
+            fast = fast_reader(src, genes, report, view=view)
             if fast is not None:
                 expr, delimiter_name = fast
                 report.info(
@@ -95,6 +99,7 @@ def read_expression(src: Any, *, genes: Any = None, fmt: str = "auto",
                     source=_source_name(src),
                 )
                 return expr, report
+            del view
     table = _table_from_frame(src, "expression table") if isinstance(src, pd.DataFrame) else _read_table(src)
     if key == "auto":
         key = detect_expression_format(table)

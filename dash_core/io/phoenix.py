@@ -176,7 +176,8 @@ def _parse_phoenix(table: _Table, genes: Any, report: ValidationReport) -> Expre
 _NUMERIC_BYTES = b"0123456789.+-eE,;\t \r\n"
 
 
-def _read_phoenix_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[ExpressionData, str] | None:
+def _read_phoenix_fast(src: Any, genes: Any, report: ValidationReport, *,
+                       view: tuple[bytes, str, str, str] | None = None) -> tuple[ExpressionData, str] | None:
     """Read a plain numeric PHOENIX file straight into one float array with pandas' C parser.
 
     Like :func:`dash_core.io.tidy._read_tidy_fast`: only files made of numbers
@@ -184,11 +185,13 @@ def _read_phoenix_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[
     time point), with consistent counts and no repeated time point; anything
     else returns None and the general reader gives the precise message.
 
+    ``view``: the source's :func:`~dash_core.io.text._fast_source` when the caller already has it.
+
     Returns
     -------
     (ExpressionData, delimiter name) or None
     """
-    got = _fast_source(src)
+    got = _fast_source(src) if view is None else view
     if got is None:
         return None
     data, name, delim, first = got

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -115,13 +115,24 @@ def check_size(n_bytes: int, name: str) -> None:
             source=name)
 
 
+class _Loaded(NamedTuple):
+    """A source already read into memory (:func:`_read_raw`'s ``(data, name)``): the readers that try one
+    source after another (fast path, general reader) read the file once and pass this along."""
+
+    data: Any
+    name: str
+
+
 def _read_raw(src: Any) -> tuple[Any, str]:
     """Return ``(data, name)`` of a path or file-like source; ``data`` as the source gives it (bytes or str).
 
     File-like objects may provide ``getvalue()`` (Streamlit ``UploadedFile``,
     ``io.BytesIO``) or ``read()``; a seekable stream is rewound before reading
     and left where it was. The size limit (:func:`check_size`) is checked first.
+    A :class:`_Loaded` source is returned as it is.
     """
+    if isinstance(src, _Loaded):
+        return src.data, src.name
     name = _source_name(src)
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)

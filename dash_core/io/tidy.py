@@ -196,7 +196,8 @@ def write_expression_tidy(expr: ExpressionData, path: Any) -> None:
 
 
 
-def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[ExpressionData, str] | None:
+def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport, *,
+                    view: tuple[bytes, str, str, str] | None = None) -> tuple[ExpressionData, str] | None:
     """Read a plain numeric tidy file straight into float arrays with pandas' C parser.
 
     The general reader keeps every cell as a Python string (about ten times
@@ -208,11 +209,13 @@ def _read_tidy_fast(src: Any, genes: Any, report: ValidationReport) -> tuple[Exp
     Anything else returns None and the caller uses the general reader, which
     gives the precise message (file, line, gene) for bad input.
 
+    ``view``: the source's :func:`~dash_core.io.text._fast_source` when the caller already has it.
+
     Returns
     -------
     (ExpressionData, delimiter name) or None
     """
-    got = _fast_source(src)
+    got = _fast_source(src) if view is None else view
     if got is None:
         return None
     data, name, delim, first = got

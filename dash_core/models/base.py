@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -157,6 +158,12 @@ class GRNModel(nn.Module, ABC):
         """``(n, n)`` effect matrix E, row = regulator, column = target (methods A.5)."""
         ...
 
+    @torch.no_grad()
+    def effect_array(self) -> np.ndarray:
+        """E (:meth:`effect_matrix`) as a float64 NumPy array on the host, row = regulator, column = target."""
+        with torch.no_grad():
+            return self.effect_matrix().detach().cpu().double().numpy()
+
     @abstractmethod
     def sparsity_blocks(self) -> list[Tensor]:
         """Matrices whose exact zeros define the model's sparsity (methods D.1)."""
@@ -190,6 +197,11 @@ class GRNModel(nn.Module, ABC):
             return torch.stack([fk(x[k], None if scale is None else scale[k]) for k, fk in enumerate(fields)])
 
         return f
+
+    #: ``stacked_rk4(models, x0, dt, n_steps)``: a classmethod solving K models of the class with ``n_steps`` RK4
+    #: steps of size ``1 / n_steps`` on the rescaled interval (``(K, B, n)`` states, ``dt`` ``(K, B)``) in one fused
+    #: forward/backward node, or None when the class has none (:func:`dash_core.integrate.integrate` then loops).
+    stacked_rk4: Callable[..., Tensor] | None = None
 
     @classmethod
     def stacked_drive(cls, models: list[GRNModel], x: Tensor) -> Tensor:

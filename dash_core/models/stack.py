@@ -45,6 +45,13 @@ class ModelStack(nn.Module):
         members = list(self.members)
         return type(members[0]).stacked_vector_field(members)
 
+    def fused_rk4(self):
+        """``solve(x0, dt, n_steps)`` on ``(K, B, n)`` states when the members' class has a fused RK4 solve
+        (:attr:`~dash_core.models.base.GRNModel.stacked_rk4`), else None."""
+        members = list(self.members)
+        fn = type(members[0]).stacked_rk4
+        return None if fn is None else (lambda x0, dt, n_steps: fn(members, x0, dt, n_steps))
+
     def max_rate(self) -> float | None:
         """The largest rate of any member (None if a member has none): fixed-step solves of the whole stack
         use it when no step count is given (:func:`dash_core.integrate.n_fixed_steps`)."""

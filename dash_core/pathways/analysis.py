@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 
 from dash_core.experiment import load_checkpoint
 from dash_core.io.errors import DashInputError, ValidationReport
@@ -101,8 +100,7 @@ def analyze_model(model: GRNModel, genes: list[str], gene_sets: Mapping[str, Ite
         report.info(f"B = {config.n_permutations} permutations for m = {m} pathways: empirical p-values cannot "
                     f"pass Bonferroni; the headline uses the normal approximation (use B >= {20 * m} for exact "
                     "empirical tests).")
-    with torch.no_grad():
-        effect = model.effect_matrix().detach().double().cpu().numpy()
+    effect = model.effect_array()
     regulators = top_regulators(infl.scores, config.top_k)
     targets = top_targets(effect, genes, config.top_k)
     empty = pd.DataFrame(columns=GSEA_COLUMNS)

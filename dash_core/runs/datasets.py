@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dash_core.data import EXTRA_SERIES
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.runs.records import _json_default, _plain
 
@@ -80,7 +81,7 @@ def save_dataset_dir(dataset, folder: str | os.PathLike, *, gene_sets: Mapping[s
     files: dict[str, str] = {}
     dataset.expression.to_tidy().to_csv(out / "expression.csv", index=False)
     files["expression"] = "expression.csv"
-    for key in ("test_expression", "test_expression_clean", "validation_expression"):
+    for key in EXTRA_SERIES:
         expr = getattr(dataset, key, None)
         if expr is not None:
             expr.to_tidy().to_csv(out / f"{key}.csv", index=False)

@@ -170,16 +170,16 @@ class ExecutorConfig:
     def __post_init__(self) -> None:
         if self.kind not in EXECUTORS:
             raise DashInputError(
-                f"Unknown executor {self.kind!r}. Choose one of: {', '.join(EXECUTORS.names())}."
+                f"Unknown executor {self.kind!r} (--executor). Choose one of: {', '.join(EXECUTORS.names())}."
             )
         if not isinstance(self.workers, int) or self.workers < 0:
             raise DashInputError(
-                f"workers must be a whole number >= 1 (or 0 for automatic), got {self.workers!r}."
+                f"workers (--workers) must be a whole number >= 1 (or 0 for automatic), got {self.workers!r}."
             )
         if not self.cpus_per_job > 0:
             raise DashInputError(f"cpus_per_job must be > 0, got {self.cpus_per_job!r}.")
         if not self.gpus_per_job >= 0:
-            raise DashInputError(f"gpus_per_job must be >= 0, got {self.gpus_per_job!r}.")
+            raise DashInputError(f"gpus_per_job (--gpus-per-job) must be >= 0, got {self.gpus_per_job!r}.")
         if not isinstance(self.max_retries, int) or self.max_retries < 0:
             raise DashInputError(f"max_retries must be a whole number >= 0, got {self.max_retries!r}.")
         if self.threads_per_job is not None and (
@@ -187,12 +187,12 @@ class ExecutorConfig:
         ):
             raise DashInputError(f"threads_per_job must be a whole number >= 1, got {self.threads_per_job!r}.")
         if self.stack_size is not None and (not isinstance(self.stack_size, int) or self.stack_size < 1):
-            raise DashInputError(f"stack_size must be a whole number >= 1 (or None for automatic), got "
+            raise DashInputError(f"stack_size (--stack-size) must be a whole number >= 1 (or None for automatic), got "
                                  f"{self.stack_size!r}.")
         if self.ray_address is not None and self.kind != "ray":
             raise DashInputError(
-                f"ray_address={self.ray_address!r} is only used with the 'ray' executor; "
-                "set kind='ray' (--executor ray) or drop the address."
+                f"ray_address (--ray-address) {self.ray_address!r} is only used with --executor ray "
+                "(kind='ray'); add it or drop the address."
             )
 
 
@@ -711,25 +711,15 @@ def checked_executor_config(*, kind: str = "local", workers: int | None = None, 
         ``workers`` below 1, negative ``gpus_per_job``, ``ray_address`` without
         ``kind="ray"``, or ``kind="ray"`` without ray installed (messages name the CLI options).
     """
-    gpus = 0.0 if gpus_per_job is None else gpus_per_job
-    if kind not in EXECUTORS:
-        raise DashInputError(f"Unknown executor {kind!r}. Choose one of: {', '.join(EXECUTORS.names())}.",
-                             source="--executor")
+    # the field checks live in ExecutorConfig.__post_init__; these are the command line's own rules
     if workers is not None and workers < 1:
         raise DashInputError(f"--workers must be at least 1, got {workers}.", source="--workers")
-    if gpus < 0:
-        raise DashInputError(f"--gpus-per-job must be 0 or more, got {gpus}.", source="--gpus-per-job")
-    if stack_size is not None and stack_size < 1:
-        raise DashInputError(f"--stack-size must be at least 1, got {stack_size}.", source="--stack-size")
-    if ray_address is not None and kind != "ray":
-        raise DashInputError("--ray-address is only used with --executor ray; add --executor ray or drop it.",
-                             source="--ray-address")
-    if kind == "local" and gpus > 0:
+    config = ExecutorConfig(kind=kind, workers=(1 if kind == "local" else 0) if workers is None else workers,
+                            ray_address=ray_address, gpus_per_job=0.0 if gpus_per_job is None else gpus_per_job,
+                            stack_size=stack_size)
+    if config.kind == "local" and config.gpus_per_job > 0:
         raise DashInputError("--gpus-per-job is only used with --executor ray; the local executor does not "
                              "assign GPUs.", source="--gpus-per-job")
-    if kind == "ray" and importlib.util.find_spec("ray") is None:
+    if config.kind == "ray" and importlib.util.find_spec("ray") is None:
         raise DashInputError("The ray package is not installed. " + _RAY_INSTALL_HINT, source="--executor")
-    if workers is None:
-        workers = 1 if kind == "local" else 0
-    return ExecutorConfig(kind=kind, workers=workers, ray_address=ray_address, gpus_per_job=gpus,
-                          stack_size=stack_size)
+    return config

@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dash_core.estimate import run_epoch_cost
 from dash_core.io.errors import DashInputError
 from dash_core.registry import Registry
 from dash_core.runs.datasets import dataset_files, load_dataset_dir
@@ -468,17 +469,7 @@ def train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
             "seed": config.seed, "n_edges": int(len(result.edges)), "dataset": dataset.name,
             "n_genes": int(dataset.n_genes), "n_trajectories": int(dataset.expression.n_trajectories),
             "n_observations": int(dataset.expression.n_observations), "hidden": int(config.model.hidden),
-            "train_seconds": round(train_seconds, 3), "reference_epoch_seconds": _reference_cost(config, dataset)}
-
-
-def _reference_cost(config, dataset) -> float:
-    """:func:`dash_core.estimate.epoch_cost` of a run (kept in its summary to calibrate later estimates)."""
-    from dash_core.estimate import epoch_cost
-
-    lam = config.train.lambda_data
-    return epoch_cost(dataset.n_genes, dataset.expression.n_trajectories, dataset.expression.n_observations,
-                      hidden=int(config.model.hidden), strategy=config.strategy,
-                      prior_loss=lam is not None and lam < 1)
+            "train_seconds": round(train_seconds, 3), "reference_epoch_seconds": run_epoch_cost(config, dataset)}
 
 
 #: Columns of a sweep result that may name a point's artifact folder.
@@ -559,7 +550,9 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         Receives ``points.csv`` (one row per run), ``paths.csv`` (the pruning path of
         every finished run, appended as each run finishes, for live curves) and each
         point's artifacts under ``points/<strategy>/``; the recommended model of the
-        swept strategy in ``points/<strategy>/recommended/`` (registered as a child run).
+        swept strategy in ``points/<strategy>/recommended/`` (registered as a child run), its
+        prior audit refereed by the baseline ``none`` runs (unpruned, same seeds) when they were
+        trained (:func:`dash_core.audit.audit_models`).
 
     Returns
     -------
@@ -570,6 +563,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """
     import pandas as pd  # lazy: see the note on imports at the top
 
+    from dash_core.audit import REFEREE_STRATEGY
     from dash_core.experiment import RunConfig
     from dash_core.studies import sweeps
     from dash_core.studies.datasets import DatasetSpec
@@ -611,14 +605,20 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
 
         frame = sweeps.run_sweep(spec, base, ppi, motif, strategy=strat, seeds=seeds,
                                   out_dir=run_dir / "points" / strat, executor=executor, on_point=on_point,
-                                  should_stop=reporter.should_stop,
-                                  tolerance=tolerance if strat == strategy else None)
-        if strat == strategy:
-            selection = frame.attrs.get("selection")
+                                  should_stop=reporter.should_stop)
         frame = pd.DataFrame(frame).copy()
         if "strategy" not in frame.columns:
             frame["strategy"] = strat
         frames.append(frame)
+    swept = frames[0] if frames else pd.DataFrame()
+    if len(swept) and (swept["status"] == "ok").any():
+        # after the baselines: their unpruned runs (strategy none, same seeds) referee the prior audit
+        from dash_core.studies.selection import finalize_sweep
+
+        dataset, _ = spec.load()
+        selection = finalize_sweep(run_dir / "points" / strategy, swept, dataset, dataset_spec=spec.to_dict(),
+                                   tolerance=tolerance, strategy=strategy,
+                                   referee_dir=run_dir / "points" / REFEREE_STRATEGY)
     points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     n_registered = _register_points(reporter.store, reporter.run_id, points, strategy) if len(points) else 0
     points.to_csv(run_dir / "points.csv", index=False)
@@ -669,6 +669,54 @@ def register_recommended(store: RunStore, parent_id: str, sweep_dir: Path, selec
     rec = store.create_run("train", params, label=label, parent_id=parent_id, status=COMPLETED,
                            artifact_dir=str(folder), summary={"metrics": metrics, "selection": sel})
     return rec.run_id
+
+
+def register_level(store: RunStore, run_id: str, level: int, dataset) -> str:
+    """The run to open for pruning level ``level`` of run ``run_id``: the run itself or an exported level.
+
+    When ``level`` is the run's reported checkpoint, that is ``run_id``. Otherwise the level's
+    best-validation checkpoint (``path.pt``) is written once as a run folder of its own,
+    ``<run folder>/levels/level_NNN/`` (:func:`dash_core.experiment.export_level`, scored on
+    ``dataset``, the run's data; None: raise when it is needed), and registered as a completed run next
+    to ``run_id`` (same parent); a level already registered is reused.
+
+    Returns
+    -------
+    str
+        The run id to open.
+    """
+    import pandas as pd  # lazy: see the note on imports at the top
+
+    from dash_core.experiment import export_level
+
+    rec = store.get(run_id)
+    source = rec.path
+    path_file = source / "path.csv"
+    if not path_file.is_file():
+        return run_id  # saved before pruning paths existed: only the reported checkpoint
+    path = pd.read_csv(path_file)
+    row = path[path["level"] == int(level)]
+    if row.empty:
+        raise DashInputError(f"level {level} is not in this run's pruning path.", source=str(path_file))
+    if "reported" in path.columns and bool(row["reported"].iloc[0]):
+        return run_id
+    folder = source / "levels" / f"level_{int(level):03d}"
+    for old in store.list_runs(parent_id=rec.parent_id) if rec.parent_id else []:
+        if old.params.get("level_of") == run_id and int(old.params.get("level", -1)) == int(level) \
+                and (old.path / "metrics.json").is_file():
+            return old.run_id
+    if not (folder / "metrics.json").is_file():
+        if dataset is None:
+            raise DashInputError("the run's data is missing, so pruning level "
+                                 f"{level} cannot be scored; only the reported checkpoint can be opened.",
+                                 source=str(source))
+        export_level(source, int(level), dataset, folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    params = {"level_of": run_id, "level": int(level), "sweep_point": rec.params.get("sweep_point")}
+    new = store.create_run("train", params, label=f"{rec.label} · pruning level {int(level)}",
+                           parent_id=rec.parent_id, status=COMPLETED, artifact_dir=str(folder),
+                           summary={"metrics": metrics, "level": int(level), "level_of": run_id})
+    return new.run_id
 
 
 if __name__ == "__main__":  # pragma: no cover - the job process

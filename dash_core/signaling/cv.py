@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dash_core.config import guard_settings_file
 from dash_core.io.errors import DashInputError
 from dash_core.signaling.config import SignalingConfig
 from dash_core.signaling.data import SignalingData
@@ -218,27 +219,6 @@ def _finite(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
 
 
-def _check_settings(out: Path, config: CVConfig) -> None:
-    path = out / SETTINGS_FILE
-    current = config.identity()
-    if path.exists():
-        try:
-            previous = json.loads(path.read_text()).get("identity", {})
-        except json.JSONDecodeError:
-            previous = {}
-        if previous and previous != current:
-            diff = sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
-            if "train" in diff:
-                t_old, t_new = previous.get("train", {}), current["train"]
-                diff = [k for k in diff if k != "train"] + sorted(k for k in set(t_old) | set(t_new) if t_old.get(k) != t_new.get(k))
-            raise DashInputError(
-                f"This folder holds a cross-validation made with other settings ({', '.join(diff)} differ). "
-                "Use a new --out folder, or the same settings to resume.",
-                source=str(out),
-            )
-    path.write_text(json.dumps({"identity": current, "config": asdict(config)}, indent=2))
-
-
 def _done_folds(out: Path) -> dict[int, dict[str, Any]]:
     done = {}
     root = out / FOLDS_DIR
@@ -373,7 +353,7 @@ def run_cv(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_settings(out, config)
+    guard_settings_file(out / SETTINGS_FILE, config.identity(), asdict(config), what="a cross-validation")
     executor = executor or ExecutorConfig()
     folds = make_folds(data.n_conditions, config.folds, config.split_seed)
     done = _done_folds(out)

@@ -37,7 +37,6 @@ training), ``pruning.csv`` (R4) and ``history.csv``.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -49,6 +48,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from dash_core.config import guard_settings_file
 from dash_core.io.errors import DashInputError
 from dash_core.signaling.config import SignalingConfig, self_prune_config
 from dash_core.signaling.data import PKN, SignalingData
@@ -465,26 +465,6 @@ def _write_results(rows: list[dict[str, Any]], path: Path) -> pd.DataFrame:
     return df
 
 
-def _check_settings(out: Path, config: SelfPruneConfig) -> None:
-    path = out / CONFIG_FILE
-    current = config.identity()
-    if path.exists():
-        try:
-            previous = json.loads(path.read_text()).get("identity")
-        except json.JSONDecodeError:
-            previous = None
-        if previous is not None and previous != json.loads(json.dumps(current)):
-            diff = sorted(
-                k for k in set(previous) | set(current) if previous.get(k) != json.loads(json.dumps(current)).get(k)
-            )
-            raise DashInputError(
-                f"This folder holds self-pruning results made with other settings ({', '.join(diff)} differ). "
-                "Use a new --out folder, or the same settings to resume.",
-                source=str(out),
-            )
-    path.write_text(json.dumps({"identity": current, "config": config.to_dict()}, indent=2))
-
-
 def run_selfprune(
     data: SignalingData,
     config: SelfPruneConfig,
@@ -516,7 +496,7 @@ def run_selfprune(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_settings(out, config)
+    guard_settings_file(out / CONFIG_FILE, config.identity(), config.to_dict(), what="self-pruning results")
     results_path = out / RESULTS_FILE
     existing = _read_results(results_path)
     rows: list[dict[str, Any]] = existing.to_dict("records") if not existing.empty else []

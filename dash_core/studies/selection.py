@@ -298,7 +298,6 @@ def level_effects(run_dirs: Sequence, level: int) -> tuple[list[np.ndarray], lis
     DashInputError
         A run without that level, or runs with different gene orders.
     """
-    import torch
 
     from dash_core.experiment import load_level
 
@@ -310,30 +309,51 @@ def level_effects(run_dirs: Sequence, level: int) -> tuple[list[np.ndarray], lis
         elif list(g) != genes:
             raise DashInputError("the runs have different gene orders; edge confidence compares runs on one dataset.",
                                  source=str(d))
-        with torch.no_grad():
-            effects.append(model.effect_matrix().detach().cpu().double().numpy())
+        effects.append(model.effect_array())
     return effects, genes or []
 
 
-def edge_confidence(effects: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def strongest_edges(effect: np.ndarray, n_keep: int) -> np.ndarray:
+    """Boolean ``(n, n)`` mask of the ``n_keep`` largest off-diagonal ``|E|`` entries (non-zero ones only).
+
+    Used to compare a dense (unpruned) model with a pruned one at the same density.
+    """
+    e = np.abs(np.asarray(effect, dtype=float))
+    n = e.shape[0]
+    flat = np.where(np.eye(n, dtype=bool), 0.0, e).ravel()
+    mask = np.zeros(flat.size, dtype=bool)
+    k = int(min(max(n_keep, 0), np.count_nonzero(flat)))
+    if k:
+        mask[np.argpartition(-flat, k - 1)[:k]] = True
+    return mask.reshape(e.shape)
+
+
+def edge_confidence(effects: Sequence[np.ndarray], *, n_keep: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-edge agreement of several models (seeds) at the same lambda and level.
 
     Parameters
     ----------
     effects
         ``(n, n)`` effect matrices, row = regulator, column = target, one per seed.
+    n_keep
+        None (default): an edge is kept by a model when it is non-zero. A number: when it is
+        among the model's ``n_keep`` strongest off-diagonal edges (:func:`strongest_edges`; for
+        dense, unpruned models compared at a pruned model's edge count).
 
     Returns
     -------
     confidence
-        ``(n, n)``: fraction of the models in which the edge is non-zero.
+        ``(n, n)``: fraction of the models that keep the edge.
     support
         ``(n, n)``: mean over the models of ``|E_ij|`` divided by the mean non-zero ``|E|`` of
         that model (0 where pruned): how strong the edge is relative to a typical kept edge.
     """
     if not effects:
         raise DashInputError("edge confidence needs at least one model.")
-    kept = np.mean([e != 0 for e in effects], axis=0)
+    if n_keep is None:
+        kept = np.mean([e != 0 for e in effects], axis=0)
+    else:
+        kept = np.mean([strongest_edges(e, n_keep) for e in effects], axis=0)
     rel = []
     for e in effects:
         nz = np.abs(e[e != 0])
@@ -354,10 +374,13 @@ def write_selection(out_dir, rec: Recommendation, *, run_dir: str, extra: dict[s
 
 #: Folder (inside a sweep's output folder) holding the recommended model.
 RECOMMENDED_DIR = "recommended"
+#: Folder (inside a CLI sweep's output folder) holding the unpruned runs that referee the prior audit.
+REFEREE_DIR = "baseline_none"
 
 
 def finalize_sweep(out_dir, runs: pd.DataFrame, dataset, *, dataset_spec: dict[str, Any] | None = None,
-                   tolerance: float = DEFAULT_TOLERANCE, strategy: str | None = None) -> dict[str, Any]:
+                   tolerance: float = DEFAULT_TOLERANCE, strategy: str | None = None,
+                   referee_dir=None) -> dict[str, Any]:
     """Recommend a model from a finished (or partly finished) sweep and write it out.
 
     Applies :func:`recommend` to the runs' pruning paths, writes the chosen seed's checkpoint
@@ -379,13 +402,18 @@ def finalize_sweep(out_dir, runs: pd.DataFrame, dataset, *, dataset_spec: dict[s
         :meth:`dash_core.studies.DatasetSpec.to_dict`, recorded in ``members.json`` (audit later).
     tolerance, strategy
         See :func:`recommend`.
+    referee_dir
+        A study folder holding the sweep's unpruned baseline runs (strategy ``none``): those of the
+        recommended seeds referee the prior audit (:func:`dash_core.audit.audit_models`); None or
+        no such runs: the recommended seeds referee themselves, and ``selection.json`` says so
+        (``audit_referee``).
 
     Returns
     -------
     dict
         The content of ``selection.json``.
     """
-    from dash_core.audit import prior_audit
+    from dash_core.audit import audit_models, referee_runs
     from dash_core.experiment import export_level
 
     out = Path(out_dir)
@@ -409,16 +437,19 @@ def finalize_sweep(out_dir, runs: pd.DataFrame, dataset, *, dataset_spec: dict[s
     edges.to_csv(folder / "edges.csv", index=False)
     # run folders relative to the recommended folder, so the sweep folder can be moved as a whole
     relative = [os.path.relpath(m, folder) for m in members]
-    (folder / "members.json").write_text(json.dumps(
-        {"level": rec.level, "runs": relative, "dataset": dataset_spec}, indent=2), encoding="utf-8")
     prior = dataset.prior_matrix()
-    n_audit = None
+    n_audit = info = None
     if np.any(prior):
-        audit = prior_audit(prior, effects, genes)
+        seeds = [int(s) for s in str(rec.seeds).split(",") if s.strip()]
+        referee = referee_runs(referee_dir, seeds) if referee_dir is not None else {}
+        audit, info = audit_models(prior, effects, genes, referee=list(referee.values()), referee_seeds=list(referee),
+                                   base=folder)
         audit.to_csv(folder / "prior_audit.csv", index=False)
         n_audit = audit["category"].value_counts().to_dict()
+    (folder / "members.json").write_text(json.dumps(
+        {"level": rec.level, "runs": relative, "dataset": dataset_spec, "audit": info}, indent=2), encoding="utf-8")
     scored = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    extra = {"metrics": scored, "audit": n_audit,
+    extra = {"metrics": scored, "audit": n_audit, "audit_referee": None if info is None else info["note"],
              "n_confident_edges": int(np.sum(conf >= 1.0 - 1e-12)), "n_edges": int(len(edges))}
     write_selection(out, rec, run_dir=RECOMMENDED_DIR, extra=extra)
     return json.loads((out / "selection.json").read_text(encoding="utf-8"))

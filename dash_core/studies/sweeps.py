@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from dash_core.data import Dataset
 from dash_core.experiment import RunConfig
 from dash_core.io.errors import DashInputError
 from dash_core.pruning import STRATEGIES
@@ -84,7 +85,8 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
               lambda_motif_grid: Sequence[float], *, strategy: str = "dash", seeds: Sequence[int] = (0,),
               out_dir, executor: ExecutorConfig = ExecutorConfig(),
               on_point: Callable[[dict[str, Any], PointProgress], None] | None = None,
-              should_stop: Callable[[], bool] | None = None, tolerance: float | None = None) -> pd.DataFrame:
+              should_stop: Callable[[], bool] | None = None, tolerance: float | None = None,
+              dataset: Dataset | None = None, referee_dir=None) -> pd.DataFrame:
     """Train one model per lambda grid point and collect the metrics (methods B.8).
 
     Rows are written to ``out_dir/sweep.csv`` as each run finishes; points
@@ -106,6 +108,12 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
         Recommend a model by validation alone when the runs are done
         (:func:`dash_core.studies.selection.finalize_sweep`: ``out_dir/selection.json`` and the model in
         ``out_dir/recommended/``) with this relative tolerance; None (default) skips it.
+    dataset
+        ``dataset_spec`` already loaded (the CLI loads it once to show its warnings); None: loaded here when the
+        selection needs it.
+    referee_dir
+        Study folder of the unpruned baseline runs (strategy ``none``, same seeds) that referee the
+        recommended model's prior audit (see :func:`~dash_core.studies.selection.finalize_sweep`).
 
     Returns
     -------
@@ -125,9 +133,10 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
     if tolerance is not None and len(df) and (df["status"] == "ok").any():
         from dash_core.studies.selection import finalize_sweep
 
-        dataset, _ = dataset_spec.load()
+        if dataset is None:
+            dataset, _ = dataset_spec.load()
         df.attrs["selection"] = finalize_sweep(root, df, dataset, dataset_spec=dataset_spec.to_dict(),
-                                               tolerance=tolerance, strategy=strategy)
+                                               tolerance=tolerance, strategy=strategy, referee_dir=referee_dir)
     return df
 
 

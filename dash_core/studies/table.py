@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dash_core.config import changed_keys
 from dash_core.experiment import METRIC_KEYS, RunConfig, RunResult, run_experiment, save_run
 from dash_core.io.errors import DashInputError
 from dash_core.runs.executors import CANCELLED, ExecutorConfig, Job, JobResult, run_jobs
@@ -178,7 +179,7 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
         The jobs to run (a single-run group stays a plain :func:`run_point` job) and, per stacked job key, the
         run jobs it holds.
     """
-    from dash_core.stacking import max_auto_stack, stack_key
+    from dash_core.stacking import max_auto_stack, split_group, stack_key
 
     if executor.stack_size == 1:
         return list(jobs), {}
@@ -195,10 +196,7 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
     members: dict[str, list[Job]] = {}
     for group in groups.values():
         cap = executor.stack_size or max_auto_stack(RunConfig.from_dict(group[0].kwargs["config"]).train.device)
-        n_stacks = max(math.ceil(len(group) / cap), min(workers, len(group)))
-        size = math.ceil(len(group) / n_stacks)
-        for i in range(0, len(group), size):
-            part = group[i: i + size]
+        for part in split_group(group, cap, workers):
             if len(part) == 1:
                 out.append(part[0])
                 continue
@@ -290,21 +288,12 @@ def check_study_folder(out_dir: Path, settings: dict[str, Any]) -> None:
     plain = json.loads(json.dumps(settings))
     old = read_study_settings(out_dir)
     if old is not None and old != plain:
-        diff = sorted(_diff_keys(old, plain))
+        diff = sorted(changed_keys(old, plain))
         raise DashInputError(
             f"this folder holds a study made with other settings (differing: {', '.join(diff[:8])}). Its rows "
             "would not be comparable: choose a new --out folder, or delete the folder to start over.",
             source=str(out_dir))
     write_study_settings(out_dir, plain)
-
-
-def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[str] = []
-        for k in sorted(set(a) | set(b)):
-            out += _diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
-        return out
-    return [] if a == b else [prefix.rstrip(".") or "(all)"]
 
 
 def normalised_config(cfg: RunConfig, *, keep_lambdas: bool = False) -> dict[str, Any]:
