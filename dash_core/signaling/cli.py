@@ -109,7 +109,9 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
     g.add_argument("--max-steps", type=positive_int, dest="max_steps", help="recurrence steps T_max (default 150)")
     g.add_argument("--eval-every", type=positive_int, dest="eval_every", help="test evaluation interval in epochs (default 50)")
     g.add_argument("--validation-size", type=int, dest="validation_size",
-                   help="training conditions held out for validation; the epoch with the best validation r is kept (default 0)")
+                   help="training conditions held out for validation (monitored every --eval-every epochs; default 0)")
+    g.add_argument("--checkpoint", choices=["last", "best_validation"],
+                   help="keep the last epoch (default) or the epoch with the best validation r (needs --validation-size)")
     g.add_argument("--threads", type=positive_int,
                    help="torch CPU threads (per job for selfprune; default: torch's, or CPUs / workers in worker processes)")
 
@@ -125,7 +127,7 @@ def _training_config(args: argparse.Namespace, *, l2: float | None = None):
     else:
         base = preset(args.preset)
     overrides: dict[str, Any] = {}
-    for name in ("epochs", "seed", "device", "test_size", "lr_max", "gradient", "backend", "max_steps", "eval_every", "validation_size"):
+    for name in ("epochs", "seed", "device", "test_size", "lr_max", "gradient", "backend", "max_steps", "eval_every", "validation_size", "checkpoint"):
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
