@@ -64,6 +64,9 @@ DEFAULT_TOLERANCE = 0.05
 #: Columns identifying one lambda point (the seeds of a point are averaged).
 POINT_COLUMNS: tuple[str, ...] = ("strategy", "lambda_ppi", "lambda_motif")
 
+#: File a study run writes its pruning path to while it trains (:class:`dash_core.train.PathRecorder`).
+LIVE_PATH_FILE = "path_live.csv"
+
 #: Gold-standard columns: shown next to a point, never used to choose one.
 GOLD_COLUMNS: tuple[str, ...] = ("balanced_accuracy", "auroc", "auprc")
 
@@ -104,6 +107,37 @@ def path_table(runs: pd.DataFrame, root=None) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["key", *POINT_COLUMNS, "seed", "level", "sparsity", "val_mse", "run_dir"])
     return pd.concat(frames, ignore_index=True)
+
+
+def live_path_table(study_dirs, finished: set[str] | None = None) -> pd.DataFrame:
+    """Pruning paths so far of the runs still training in some study folders (``runs/*/path_live.csv``).
+
+    Parameters
+    ----------
+    study_dirs
+        Study folders (each with ``runs/<key>/``).
+    finished
+        ``run_dir`` values already in the finished table; their live files are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`path_table` columns without gold-standard metrics, plus ``live = True``; empty
+        when nothing is training. Each level's row is its best epoch so far.
+    """
+    frames = []
+    done = {str(Path(d).resolve()) for d in finished or set()}
+    for study in study_dirs:
+        for f in sorted(Path(study).glob(f"runs/*/{LIVE_PATH_FILE}")):
+            if str(f.parent.resolve()) in done:
+                continue
+            try:
+                frames.append(pd.read_csv(f))
+            except (OSError, ValueError, pd.errors.EmptyDataError):
+                continue  # being replaced right now: next refresh
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).assign(live=True)
 
 
 def aggregate_points(table: pd.DataFrame, *, complete_only: bool = True) -> pd.DataFrame:
