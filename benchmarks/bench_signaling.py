@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_signaling.py [--preset package] [--epochs 20] [--threads 1] [--stack 1,23] [--data DIR]
     python benchmarks/bench_signaling.py --network ligand-screen --preset self_prune_hc --epochs 10
+    python benchmarks/bench_signaling.py --preset lembas_cv --at-cap --gradient bptt
 
 Uses ``../shared/data/lembas/macrophage`` next to the repository when present (or
 ``--data``), else a generated random network of the same size (1,128 nodes, 5,732
@@ -19,6 +20,7 @@ settings are added when a GPU is present.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -83,11 +85,15 @@ def time_stack(data: SignalingData, config, k: int, epochs: int) -> tuple[float,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="package", help="package or self_prune")
+    parser.add_argument("--preset", default="package", help="package, lembas_cv, self_prune or self_prune_hc")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--stack", default="1", help="comma-separated stack sizes K (e.g. 1,23)")
     parser.add_argument("--compare", action="store_true", help="also time the spec's power-iteration gradient and the dense backend")
+    parser.add_argument("--gradient", choices=["bptt", "implicit"], help="override the preset's gradient")
+    parser.add_argument("--at-cap", action="store_true", dest="at_cap",
+                        help="time epochs whose recurrence runs all T_max steps (as late in training), not the start of "
+                             "training: the convergence tolerance is set unreachably small, rho* kept")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--network", choices=["macrophage", "ligand-screen"], default="macrophage",
                         help="macrophage data (or a generated one of its size), or a generated ligand-screen-sized network")
@@ -95,18 +101,24 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     data, label = macrophage_or_generated(args.data) if args.network == "macrophage" else ligand_screen_sized()
     base = preset(args.preset, device="cpu")
+    if args.gradient:
+        base = replace(base, gradient=args.gradient)
+    if args.at_cap:
+        # rho* = tol**(1/target_steps) is kept by scaling target_steps (a preset's spectral_target wins anyway)
+        base = replace(base, tol=1e-30, target_steps=max(1, round(math.log(1e-30) / math.log(base.rho_star))))
     print(
         f"data: {label}; {data.pkn.n_nodes} nodes, {data.pkn.n_edges} edges, {data.n_conditions} conditions; "
-        f"preset {args.preset} ({base.epochs} epochs); torch {torch.__version__}, {args.threads} CPU thread(s)"
+        f"preset {args.preset} ({base.epochs} epochs, {base.gradient} gradient{', recurrence at its T_max cap' if args.at_cap else ''}); "
+        f"torch {torch.__version__}, {args.threads} CPU thread(s)"
     )
-    settings = [(f"cpu sparse bptt {base.spectral_gradient}", base, int(k)) for k in args.stack.split(",")]
+    settings = [(f"cpu sparse {base.gradient} {base.spectral_gradient}", base, int(k)) for k in args.stack.split(",")]
     if args.compare:
         settings += [
-            ("cpu sparse bptt iterations", replace(base, spectral_gradient="iterations"), 1),
-            ("cpu dense  bptt eigenvector", replace(base, backend="dense"), 1),
+            (f"cpu sparse {base.gradient} iterations", replace(base, spectral_gradient="iterations"), 1),
+            (f"cpu dense  {base.gradient} eigenvector", replace(base, backend="dense"), 1),
         ]
     if torch.cuda.is_available():
-        settings += [(f"cuda dense bptt {base.spectral_gradient}", replace(base, device="cuda"), int(k)) for k in args.stack.split(",")]
+        settings += [(f"cuda dense {base.gradient} {base.spectral_gradient}", replace(base, device="cuda"), int(k)) for k in args.stack.split(",")]
     for name, cfg, k in settings:
         sec, cpu, steps = time_stack(data, cfg, k, args.epochs)
         load = os.getloadavg()[0]

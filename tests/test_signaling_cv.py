@@ -82,3 +82,37 @@ def test_stacked_folds_match_folds_trained_one_by_one(tmp_path):
     cols = list(data.tfs.columns)
     # a stack iterates the recurrence until all its models converge: equal within the recurrence tolerance
     assert np.allclose(one.predictions[cols].to_numpy(), stacked.predictions.loc[one.predictions.index, cols].to_numpy(), atol=2e-3)
+
+
+def test_validation_split_checkpoint_and_only(tmp_path):
+    """Each fold validates on one of its training conditions (the same for every setting); the best-validation
+    checkpoint is the saved model; --only runs a subset and a later run completes the folder."""
+    from dash_core.signaling.cv import validation_split
+    from dash_core.signaling.train import load_checkpoint, predict
+
+    data = _data()
+    train = self_prune_config(epochs=6, device="cpu", eval_every=2, max_steps=40, validation_size=1, checkpoint="best_validation")
+    cfg = CVConfig(folds="loo", train=train)
+    part = run_cv(data, cfg, tmp_path, only=[1, 3])
+    assert part.summary["folds"] == 2 and not part.summary["complete"]
+    assert part.summary["mean_fold_val_pearson"] is not None
+    res = run_cv(data, cfg, tmp_path)
+    table = res.folds.set_index("fold")
+    assert res.summary["complete"] and (table["n_val"] == 1).all() and (table["n_train"] == 4).all()
+    for fold, row in table.iterrows():
+        val = row["val_conditions"]
+        assert val != row["test_conditions"] and val in data.conditions
+        expected = validation_split(np.setdiff1d(np.arange(6), [fold]), 1, train.seed, fold)
+        assert val == data.conditions[int(expected[0])]
+        assert row["best_epoch"] in (2, 4, 6)
+    # the saved model is the restored checkpoint: it reproduces the fold's held-out predictions
+    model, _ = load_checkpoint(tmp_path / "folds" / "fold_003")
+    pred = pd.read_csv(tmp_path / "predictions.csv", index_col=0)
+    held = data.ligands.iloc[[3]].to_numpy()
+    assert np.allclose(predict(model, held)[0], pred.loc[data.conditions[3], data.tfs.columns].to_numpy(), atol=1e-3)
+    hist = pd.read_csv(tmp_path / "folds" / "fold_003" / "history.csv")
+    assert hist["val_pearson"].notna().sum() == 3
+    with pytest.raises(DashInputError, match="do not exist"):
+        run_cv(data, cfg, tmp_path, only=[9])
+    with pytest.raises(DashInputError, match="validation_size"):
+        _train(checkpoint="best_validation")

@@ -108,3 +108,33 @@ def test_high_coverage_preset_and_projection_l2():
                                  [torch.Generator().manual_seed(0)])
         losses.append(float(loss))
     assert losses[1] - losses[0] == pytest.approx((1.0 - 1e-6) * y.shape[1], rel=1e-3)
+
+
+def test_best_validation_checkpoint_restores_that_epoch():
+    """With checkpoint='best_validation' the stack ends with the parameters of its best validation epoch."""
+    data = _data()
+    cfg = package_config(epochs=6, device="cpu", eval_every=2, batch_size=4, validation_size=2, checkpoint="best_validation")
+    x, y = data_tensors(data, torch.device("cpu"))
+    stack = ModelStack([build_model(data, cfg)], cfg)
+    seen = {}
+
+    def keep(epoch, records):
+        seen[epoch] = (stack.values.detach().clone(), records[0]["val_pearson"])
+
+    _, metrics = train_stack(
+        stack, x, y, train_sets=[np.r_[0:8]], test_sets=[[8, 9]], seeds=[0], val_sets=[[10, 11]], on_epoch_end=keep
+    )
+    evaluated = {e: r for e, (_, r) in seen.items() if e % 2 == 0}
+    best = max(evaluated, key=lambda e: (evaluated[e], -e))
+    assert metrics[0]["best_epoch"] == best and metrics[0]["val_pearson_best"] == pytest.approx(evaluated[best])
+    assert metrics[0]["val_pearson_last"] == pytest.approx(evaluated[6])
+    assert torch.equal(stack.values.detach(), seen[best][0])
+
+
+def test_lembas_cv_preset():
+    from dash_core.signaling.config import preset
+
+    cfg = preset("lembas_cv")
+    assert (cfg.max_steps, cfg.batch_size, cfg.lambda_spectral, cfg.spectral_kappa, cfg.gradient) == (100, 5, 1e-3, 21.0, "implicit")
+    assert cfg.rho_star == pytest.approx(0.955, abs=5e-4)
+    assert package_config().rho_star == pytest.approx(1e-5 ** (1 / 100))

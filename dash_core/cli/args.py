@@ -28,6 +28,7 @@ from dash_core.experiment import RunConfig
 from dash_core.integrate import SolverConfig
 from dash_core.io import load_dataset, minmax_scale_dataset
 from dash_core.io.errors import DashInputError
+from dash_core.io.h5ad import H5adOptions
 from dash_core.models import MODELS
 from dash_core.presets import PRESETS, apply_preset
 from dash_core.pruning import STRATEGIES, PruningConfig
@@ -281,8 +282,6 @@ def add_data_arguments(p: argparse.ArgumentParser, *, prior_required: bool = Tru
 
 def h5ad_options_from_args(args: argparse.Namespace):
     """:class:`dash_core.io.H5adOptions` from the AnnData options (defaults where not given)."""
-    from dash_core.io.h5ad import H5adOptions
-
     given = {k: getattr(args, k, None) for k in ("time_key", "trajectory_key", "bins", "layer", "binning")}
     return H5adOptions(**{k: v for k, v in given.items() if v is not None})
 

@@ -20,6 +20,7 @@ Device = Literal["auto", "cpu", "cuda"]
 Backend = Literal["auto", "dense", "sparse"]
 Gradient = Literal["bptt", "implicit"]
 SpectralGradient = Literal["eigenvector", "iterations"]
+Checkpoint = Literal["last", "best_validation"]
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,11 @@ class SignalingConfig:
         Evaluate the test set (and report progress) every this many epochs.
     validation_size
         Training conditions held out as a validation set (a count; 0 = none). When > 0 the
-        model is evaluated on them every ``eval_every`` epochs and the parameters with the
-        best validation Pearson r are kept (checkpoint by validation; the test set is never
+        model is evaluated on them every ``eval_every`` epochs (history ``val_pearson``), e.g. to
+        compare settings without touching the test conditions.
+    checkpoint
+        ``last`` (the parameters after the last epoch) or ``best_validation`` (the parameters
+        with the best validation Pearson r; needs ``validation_size`` > 0; the test set is never
         used to choose).
     """
 
@@ -144,6 +148,7 @@ class SignalingConfig:
     eval_every: int = 50
     spectral_target: float | None = None
     validation_size: int = 0
+    checkpoint: Checkpoint = "last"
 
     def __post_init__(self) -> None:
         problems = []
@@ -182,6 +187,10 @@ class SignalingConfig:
             problems.append("spectral_target must lie in (0, 1) (or None)")
         if self.validation_size < 0 or int(self.validation_size) != self.validation_size:
             problems.append("validation_size must be a whole number >= 0")
+        if self.checkpoint not in ("last", "best_validation"):
+            problems.append("checkpoint must be 'last' or 'best_validation'")
+        elif self.checkpoint == "best_validation" and self.validation_size < 1:
+            problems.append("checkpoint 'best_validation' needs validation_size >= 1")
         if self.eval_every < 1:
             problems.append("eval_every must be >= 1")
         if problems:

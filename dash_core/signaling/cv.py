@@ -31,6 +31,7 @@ import torch
 
 from dash_core.config import guard_settings_file
 from dash_core.io.errors import DashInputError
+from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
 from dash_core.signaling.config import SignalingConfig
 from dash_core.signaling.data import SignalingData
 from dash_core.signaling.stack import ModelStack, pearson, predict_stack, train_stack
@@ -195,8 +196,10 @@ def run_cv_stack(
             "train_mse": metrics[i]["train_mse"],
             "n_val": int(len(vals[i])),
             "val_conditions": ";".join(names[j] for j in vals[i]),
-            "val_pearson": metrics[i].get("val_pearson", float("nan")),
+            "val_pearson": metrics[i].get("val_pearson_last", float("nan")),
+            "val_pearson_best": metrics[i].get("val_pearson_best", float("nan")),
             "best_epoch": int(metrics[i].get("best_epoch", config.epochs)),
+            "checkpoint": config.checkpoint,
             "epochs": int(config.epochs),
             "final_steps": int(histories[i]["steps"].iloc[-1]),
             "final_spectral_radius": float(histories[i]["spectral_radius"].iloc[-1]),
@@ -347,8 +350,6 @@ def run_cv(
     -------
     CVResult
     """
-    from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     guard_settings_file(out / SETTINGS_FILE, config.identity(), asdict(config), what="a cross-validation")
@@ -400,7 +401,7 @@ def run_cv(
     extra["last_invocation_seconds"] = time.perf_counter() - start
     result = summarise(data, out, len(folds), extra)
     if len(result.predictions):
-        from dash_core.signaling.plots import cv_scatter
+        from dash_core.signaling.plots import cv_scatter  # lazy: plotly, only for the finished summary
 
         cv_scatter(result.predictions, data.tfs, result.summary).write_html(out / PLOT_FILE, include_plotlyjs="directory")
     result.failed = failed

@@ -49,7 +49,7 @@ def mml_derivative(y: Tensor, leak: float = 0.01) -> Tensor:
     """
     # (2 - 2y)^2 = 4 (1 - y)^2 is 1 at y = 0.5 and above 1 below it, so min(., 1) covers both positive pieces
     positive = torch.rsub(y, 2.0, alpha=2.0).square_().clamp_max_(1.0)
-    return torch.where(y > 0, positive, torch.full_like(y, float(leak)))
+    return positive.masked_fill_(y <= 0, float(leak))
 
 
 class _MML(torch.autograd.Function):
