@@ -29,6 +29,7 @@ from dash_core.io.errors import DashInputError
 from dash_core.runs.executors import CANCELLED, ExecutorConfig, Job, JobResult, run_jobs
 from dash_core.stacking import max_auto_stack, split_group, stack_key
 from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.selection import LIVE_PATH_FILE
 
 __all__ = [
     "LEAD_COLUMNS",
@@ -135,16 +136,12 @@ def run_point(*, key: str, dataset: dict[str, Any], config: dict[str, Any], run_
 
 def live_path(key: str, config: RunConfig, run_dir) -> tuple[Path, dict[str, Any]]:
     """Where a study run writes its pruning path while it trains, and the labels of its rows (as in ``path_table``)."""
-    from dash_core.studies.selection import LIVE_PATH_FILE
-
     return Path(run_dir) / LIVE_PATH_FILE, {
         "key": key, "strategy": config.strategy, "lambda_ppi": config.pruning.lambda_ppi,
         "lambda_motif": config.pruning.lambda_motif, "seed": config.seed, "run_dir": str(run_dir)}
 
 
 def _drop_live_path(run_dir) -> None:
-    from dash_core.studies.selection import LIVE_PATH_FILE
-
     (Path(run_dir) / LIVE_PATH_FILE).unlink(missing_ok=True)
 
 
