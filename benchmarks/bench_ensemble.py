@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python benchmarks/bench_ensemble.py --part sweep --grid 3 --epochs 60   # 3 x 3 DASH sweep: stacked vs 9 single runs
     python benchmarks/bench_ensemble.py --part sweep --grid 7 --epochs 200 --singles 2   # 7 x 7; singles extrapolated
     python benchmarks/bench_ensemble.py --part single                 # one whole DASH run (train + prune + score)
+    python benchmarks/bench_ensemble.py --part epoch --ks 1 --threads 1 --unfused   # fused RK4 node vs autograd loop
+    python benchmarks/bench_ensemble.py --part parallel --ks 16 --threads 2   # 2 cores: 1 stack x 2 threads or 2 x 1
 
 Data: SIM350-sized simulation (350 genes, 150 trajectories, seed 0; cached in the system's temp folder).
 Every measurement runs in a fresh subprocess (its own thread count and peak memory) and prints one JSON
@@ -68,6 +70,13 @@ def _configs(spec: dict):
                       pruning=PruningConfig(lambda_ppi=a, lambda_motif=b)) for i, (a, b) in enumerate(lams)]
 
 
+def _set_fused(spec: dict) -> None:
+    """``--unfused``: the generic RK4 step loop under autograd instead of the fused PHOENIX node (before/after)."""
+    from dash_core import integrate
+
+    integrate.FUSED_RK4 = spec.get("fused", True)
+
+
 def measure_epoch(spec: dict) -> dict:
     """Child: time ``epochs`` epochs of K stacked DASH models (different seeds), without pruning's scoring."""
     import torch
@@ -78,6 +87,7 @@ def measure_epoch(spec: dict) -> dict:
     from dash_core.train import Trainer, resolve_device, train_stack
 
     torch.set_num_threads(spec["threads"])
+    _set_fused(spec)
     ds = dataset()
     load0 = _load()
     configs = _configs(spec)
@@ -95,6 +105,7 @@ def measure_epoch(spec: dict) -> dict:
     k = len(trainers)
     # CPU seconds of this process: less sensitive than wall time to other work on a shared machine
     return {"part": "epoch", "k": k, "threads": spec["threads"], "device": spec.get("device", "cpu"),
+            "fused": spec.get("fused", True),
             "s_per_stack_epoch": round(wall / spec["epochs"], 3), "s_per_model_epoch": round(wall / spec["epochs"] / k, 4),
             "cpu_s_per_model_epoch": round(cpu / spec["epochs"] / k, 4),
             "peak_mb": probe.peak_mb(), "load_start": load0, "load_end": _load()}
@@ -107,6 +118,7 @@ def measure_runs(spec: dict) -> dict:
     from dash_core.experiment import run_experiment, run_experiments
 
     torch.set_num_threads(spec["threads"])
+    _set_fused(spec)
     ds = dataset()
     configs = _configs(spec)
     if spec.get("singles"):
@@ -122,24 +134,54 @@ def measure_runs(spec: dict) -> dict:
              "ba": round(r.metrics["balanced_accuracy"], 4), "sparsity": round(r.metrics["sparsity"], 4),
              "epochs": r.metrics["epochs"], "stack": r.details.get("stack_size"),
              "peak_mb": r.details.get("stack_peak_memory_mb")} for r in results]
-    return {"part": spec["mode"], "runs": len(results), "threads": spec["threads"], "wall_s": round(wall, 1),
+    return {"part": spec["mode"], "runs": len(results), "threads": spec["threads"], "fused": spec.get("fused", True),
+            "wall_s": round(wall, 1),
             "cpu_s": round(cpu, 1),
             "load_start": load0, "load_end": _load(), "results": rows}
 
 
-def _child(fn: str, spec: dict) -> dict:
+def _start_child(fn: str, spec: dict) -> subprocess.Popen:
     code = (f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench_ensemble import {fn}; "
             "print(json.dumps(" + fn + "(json.loads(sys.argv[1]))))")
-    out = subprocess.run([sys.executable, "-c", code, json.dumps(spec)], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "OMP_NUM_THREADS": str(spec.get("threads", 1))})
-    if out.returncode:
-        raise RuntimeError(out.stderr[-3000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(spec)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "OMP_NUM_THREADS": str(spec.get("threads", 1))})
+
+
+def _result(proc: subprocess.Popen) -> dict:
+    stdout, stderr = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(stderr[-3000:])
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _child(fn: str, spec: dict) -> dict:
+    return _result(_start_child(fn, spec))
+
+
+def measure_parallel(k: int, epochs: int, processes: int) -> list[dict]:
+    """How to use ``processes`` cores for K stacked runs: one stack of K with that many threads, or that many
+    stacks of K / processes with one thread each, running at the same time (the sweep executor's choice)."""
+    one = _child("measure_epoch", {"k": k, "threads": processes, "epochs": epochs})
+    one["layout"] = f"1 stack x K={k}, {processes} threads"
+    load0 = _load()
+    t0 = time.perf_counter()
+    procs = [_start_child("measure_epoch", {"k": k // processes, "threads": 1, "epochs": epochs, "seed": 100 * i})
+             for i in range(processes)]
+    parts = [_result(p) for p in procs]
+    wall = time.perf_counter() - t0
+    # throughput: model-epochs per second of all processes together, from each one's timed epochs
+    par = {"part": "parallel", "layout": f"{processes} stacks x K={k // processes}, 1 thread each",
+           "k": k // processes * processes, "model_epochs_per_s": round(sum(1 / p["s_per_model_epoch"] for p in parts), 2),
+           "cpu_s_per_model_epoch": round(sum(p["cpu_s_per_model_epoch"] for p in parts) / len(parts), 4),
+           "wall_s_all": round(wall, 1), "load_start": load0, "load_end": _load()}
+    one["model_epochs_per_s"] = round(1 / one["s_per_model_epoch"], 2)
+    return [one, par]
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=["epoch", "sweep", "single"], default="epoch")
+    ap.add_argument("--part", choices=["epoch", "sweep", "single", "parallel"], default="epoch")
     ap.add_argument("--ks", default="1,7,49", help="stack sizes for --part epoch")
     ap.add_argument("--threads", default="1,2", help="CPU thread counts")
     ap.add_argument("--epochs", type=int, default=3, help="epochs per measurement (epoch part) or per run")
@@ -148,18 +190,27 @@ def main(argv: list[str] | None = None) -> None:
                     help="sweep part: time only this many single runs and extrapolate to n x n (0 = all)")
     ap.add_argument("--stack-size", type=int, default=None, help="sweep part: K (default: from memory)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--unfused", action="store_true",
+                    help="also time the generic RK4 loop under autograd (the engine before the fused PHOENIX node)")
     args = ap.parse_args(argv)
+    variants = [True, False] if args.unfused else [True]
     dataset()  # simulate once, outside the timings
     threads = [int(t) for t in args.threads.split(",")]
     if args.part == "epoch":
         for th in threads:
             for k in (int(x) for x in args.ks.split(",")):
-                print(json.dumps(_child("measure_epoch", {"k": k, "threads": th, "epochs": args.epochs,
-                                                          "device": args.device})), flush=True)
+                for fused in variants:  # back to back, so that both see the same load
+                    print(json.dumps(_child("measure_epoch", {"k": k, "threads": th, "epochs": args.epochs,
+                                                              "device": args.device, "fused": fused})), flush=True)
+    elif args.part == "parallel":
+        for k in (int(x) for x in args.ks.split(",")):
+            for row in measure_parallel(k, args.epochs, max(threads)):
+                print(json.dumps(row), flush=True)
     elif args.part == "single":
         for th in threads:
-            print(json.dumps(_child("measure_runs", {"k": 1, "threads": th, "epochs": args.epochs, "mode": "single",
-                                                     "device": args.device})), flush=True)
+            for fused in variants:
+                print(json.dumps(_child("measure_runs", {"k": 1, "threads": th, "epochs": args.epochs, "mode": "single",
+                                                         "device": args.device, "fused": fused})), flush=True)
     else:
         n_runs = args.grid * args.grid
         for th in threads:

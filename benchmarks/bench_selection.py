@@ -47,10 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", required=True, help="sweep folder (sweep.csv, runs/<key>/path.csv)")
     ap.add_argument("--tolerance", type=float, nargs="+", default=[0.05])
+    ap.add_argument("--scan", action="store_true",
+                    help="held-out calibration: recommended sparsity and BA for every tolerance 0-30 %% (run this on "
+                         "a simulation other than the benchmark's, then use the chosen default unchanged)")
     args = ap.parse_args(argv)
     root = Path(args.sweep)
     runs = pd.read_csv(root / "sweep.csv")
     table = path_table(runs, root=root)
+    if args.scan:
+        return _scan(table)
     ok = runs[runs["status"] == "ok"]
     print(f"{len(ok)} finished runs: " + ", ".join(f"({r.lambda_ppi:g}, {r.lambda_motif:g}) s{int(r.seed)}"
                                                   for r in ok.itertuples()))
@@ -107,6 +112,27 @@ def main(argv: list[str] | None = None) -> int:
               f"90th percentile {np.quantile(spreads, 0.9):.1%}")
     print(f"points with sparsity >= 0.85: {int(hi.sum())}; their val MSE relative to the best: "
           + ", ".join(f"{v / pts['val_mse'].min() - 1:+.1%}" for v in pts.loc[hi].sort_values('sparsity')['val_mse']))
+    return 0
+
+
+def _scan(table: pd.DataFrame) -> int:
+    """Recommended point, sparsity and balanced accuracy (scored afterwards) for tolerances 0, 1, ..., 30 %."""
+    rows = []
+    for tol in np.round(np.arange(0.0, 0.305, 0.01), 2):
+        rec = recommend(table, float(tol))
+        at = _at(table, rec.lambda_ppi, rec.lambda_motif, rec.level)
+        rows.append({"tolerance": f"{tol:.0%}", "lambda": f"({rec.lambda_ppi:g}, {rec.lambda_motif:g})",
+                     "level": rec.level, "sparsity": at["sparsity"].mean(), "ba": at["balanced_accuracy"].mean(),
+                     "ba_per_seed": " / ".join(f"{v:.3f}" for v in at["balanced_accuracy"]),
+                     "val_mse_vs_best": f"{rec.val_mse / rec.best_val_mse - 1:+.1%}"})
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    # the one-standard-error rule is this rule with tolerance = SE of the best point's seed mean / its mean
+    pts = aggregate_points(table.drop(columns=["balanced_accuracy", "auroc", "auprc"], errors="ignore"))
+    pts = pts[pts["n_seeds"] == pts["n_seeds"].max()]
+    best = pts.loc[pts["val_mse"].idxmin()]
+    se = float(best["val_mse_sd"]) / np.sqrt(best["n_seeds"])
+    print(f"one-standard-error rule: best point's SE = {se:.3g} = {se / best['val_mse']:.1%} of its mean "
+          f"({int(best['n_seeds'])} seeds) -> same as tolerance {se / best['val_mse']:.1%}")
     return 0
 
 

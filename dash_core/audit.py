@@ -52,7 +52,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dash_core.experiment import load_checkpoint
 from dash_core.io.errors import DashInputError
+from dash_core.studies.datasets import DatasetSpec
 
 __all__ = ["AUDIT_COLUMNS", "CATEGORIES", "REFEREE_STRATEGY", "audit_models", "audit_run", "prior_audit", "referee_note",
            "referee_runs"]
@@ -99,7 +101,7 @@ def prior_audit(prior: np.ndarray, effects: Sequence[np.ndarray], genes: Sequenc
         "new" by decreasing confidence, then support. ``mean_effect`` is the mean signed
         E over the seeds.
     """
-    from dash_core.studies.selection import edge_confidence
+    from dash_core.studies.selection import edge_confidence  # lazy: studies.selection imports this module
 
     p = np.asarray(prior, dtype=float)
     n = len(genes)
@@ -169,17 +171,12 @@ def referee_runs(study_dir, seeds: Sequence[int], strategy: str = REFEREE_STRATE
 
 def _reported_effects(run_dirs: Sequence, genes: Sequence[str]) -> list[np.ndarray]:
     """Effect matrices of the reported checkpoints (``model.pt``) of runs on the same genes."""
-    import torch
-
-    from dash_core.experiment import load_checkpoint
-
     effects = []
     for d in run_dirs:
         model, _, g = load_checkpoint(Path(d) / "model.pt")
         if list(g) != list(genes):
             raise DashInputError("the referee run's genes differ from the audited model's.", source=str(d))
-        with torch.no_grad():
-            effects.append(model.effect_matrix().detach().cpu().double().numpy())
+        effects.append(model.effect_array())
     return effects
 
 
@@ -273,9 +270,8 @@ def audit_run(run_dir, *, prior: np.ndarray | None = None, keep: float = 0.5, hi
     DashInputError
         No prior can be found (give one), or the run folder is incomplete.
     """
+    from dash_core.studies.selection import level_effects  # lazy: studies.selection imports this module
 
-    from dash_core.experiment import load_checkpoint
-    from dash_core.studies.selection import level_effects
 
     folder = Path(run_dir)
     if not (folder / "model.pt").is_file():
@@ -301,8 +297,6 @@ def audit_run(run_dir, *, prior: np.ndarray | None = None, keep: float = 0.5, hi
         if not dataset_spec:
             raise DashInputError("no prior network is recorded for this run; give one with --prior FILE.",
                                  source=str(folder))
-        from dash_core.studies.datasets import DatasetSpec
-
         ds, _ = DatasetSpec(**dataset_spec).load()
         if list(ds.genes) != list(genes):
             raise DashInputError("the recorded dataset's genes differ from the run's.", source=str(folder))

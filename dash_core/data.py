@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dash_core.io.errors import DashInputError
+from dash_core.network import edges_to_matrix
 
 
 @dataclass
@@ -206,22 +207,16 @@ class Dataset:
 
     def prior_matrix(self) -> np.ndarray:
         """``(n, n)`` signed prior; row = regulator, column = target; zeros if no prior."""
-        from dash_core.network import edges_to_matrix
-
         if self.prior is None:
             return np.zeros((self.n_genes, self.n_genes))
         return edges_to_matrix(self.prior, self.genes)
 
     def truth_matrix(self) -> np.ndarray | None:
         """``(n, n)`` gold standard; row = regulator, column = target; None if absent."""
-        from dash_core.network import edges_to_matrix
-
         return None if self.truth is None else edges_to_matrix(self.truth, self.genes)
 
     def ppi_matrix(self) -> np.ndarray | None:
         """``(n, n)`` symmetric PPI matrix (regulator x regulator) or None if absent."""
-        from dash_core.network import edges_to_matrix
-
         if self.ppi is None:
             return None
         m = np.abs(edges_to_matrix(self.ppi, self.genes))

@@ -178,7 +178,8 @@ def one_step_mse(model: GRNModel, expr: ExpressionData, cfg: TrainConfig, *, tar
 
 
 def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCallback | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> RunResult:
+                   should_stop: Callable[[], bool] | None = None,
+                   live_path: tuple[Any, dict[str, Any]] | None = None) -> RunResult:
     """Train, prune and score one model (a stack of one, see :func:`run_stack`).
 
     Parameters
@@ -191,13 +192,16 @@ def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCal
         Per-epoch callback (CLI progress bar, app live panel).
     should_stop
         Cancellation poll; a cancelled run still returns its best checkpoint so far.
+    live_path
+        ``(csv_file, labels)``: write the pruning path so far there while training (see :func:`run_stack`).
 
     Returns
     -------
     RunResult
         Metrics of the best-validation checkpoint (methods D).
     """
-    result = run_stack(dataset, [config], progress=progress, should_stop=should_stop)[0]
+    result = run_stack(dataset, [config], progress=progress, should_stop=should_stop,
+                       live_paths=None if live_path is None else [live_path])[0]
     if isinstance(result, BaseException):
         raise result
     return result
@@ -206,7 +210,9 @@ def run_experiment(dataset: Dataset, config: RunConfig, *, progress: ProgressCal
 def run_stack(dataset: Dataset, configs: list[RunConfig], *,
               progress: ProgressCallback | list[ProgressCallback | None] | None = None,
               should_stop: Callable[[], bool] | list[Callable[[], bool] | None] | None = None,
-              score: Callable[[int], bool] | None = None) -> list[RunResult | BaseException]:
+              score: Callable[[int], bool] | None = None,
+              live_paths: list[tuple[Any, dict[str, Any]] | None] | None = None
+              ) -> list[RunResult | BaseException]:
     """Train, prune and score K runs on one dataset as one stacked model (methods as in :func:`run_experiment`).
 
     The runs share the architecture, data, device and a fixed-step solver (:func:`dash_core.stacking.stack_key`)
@@ -228,6 +234,9 @@ def run_stack(dataset: Dataset, configs: list[RunConfig], *,
     score
         Asked after training, per run index: False returns the run unscored (its history, model and best
         validation MSE only; ``effect`` None), e.g. the trials a successive-halving search stopped. Default: all.
+    live_paths
+        Per run None or ``(csv_file, labels)``: the run's pruning path so far is written there while it
+        trains (:class:`~dash_core.train.PathRecorder` ``live_file``), for live sweep curves.
 
     Returns
     -------
@@ -245,26 +254,32 @@ def run_stack(dataset: Dataset, configs: list[RunConfig], *,
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _run_stack(dataset, configs, progress=progress, should_stop=should_stop, score=score)
+        return _run_stack(dataset, configs, progress=progress, should_stop=should_stop, score=score,
+                          live_paths=live_paths)
     finally:
         torch.set_num_threads(previous_threads)
 
 
 def run_experiments(dataset: Dataset, configs: list[RunConfig], *, stack_size: int | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> list[RunResult | BaseException]:
+                    should_stop: Callable[[], bool] | None = None,
+                    live_paths: list[tuple[Any, dict[str, Any]] | None] | None = None
+                    ) -> list[RunResult | BaseException]:
     """Many runs on one dataset, trained in as few stacks as possible (one after the other), in input order.
 
-    ``stack_size`` caps K (None = chosen from the available memory, :func:`dash_core.stacking.auto_stack_size`).
+    ``stack_size`` caps K (None = chosen from the available memory, :func:`dash_core.stacking.auto_stack_size`);
+    ``live_paths``: per run, see :func:`run_stack`.
     """
     out: list[RunResult | BaseException | None] = [None] * len(configs)
     for group in plan_stacks(dataset, configs, stack_size=stack_size):
-        for i, res in zip(group, run_stack(dataset, [configs[i] for i in group], should_stop=should_stop)):
+        live = None if live_paths is None else [live_paths[i] for i in group]
+        for i, res in zip(group, run_stack(dataset, [configs[i] for i in group], should_stop=should_stop,
+                                           live_paths=live)):
             out[i] = res
     return out
 
 
 def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_stop,
-               score=None) -> list[RunResult | BaseException]:
+               score=None, live_paths=None) -> list[RunResult | BaseException]:
     t0 = time.perf_counter()
     prior = dataset.prior_matrix()
     ppi = dataset.ppi_matrix()
@@ -279,7 +294,8 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
     probe = memory_probe(resolve_device(configs[0].train.device))
     shared: dict = {}
     members = []
-    for config, callback, stop in zip(configs, callbacks, stops):
+    lives = live_paths if live_paths is not None else [None] * len(configs)
+    for config, callback, stop, live in zip(configs, callbacks, stops, lives):
         lam = config.effective_lambda_data()
         train_cfg = replace(config.train, lambda_data=lam,
                             batching=resolve_batching(dataset.expression, config.train.batching))
@@ -290,7 +306,7 @@ def _run_stack(dataset: Dataset, configs: list[RunConfig], *, progress, should_s
         strategy.prepare_model(model)
         trainer = Trainer(model, split.train, split.validation, train_cfg, prior=prior if lam < 1 else None,
                           seed=config.seed, hooks=strategy, progress=callback, should_stop=stop, shared=shared,
-                          path=PathRecorder())
+                          path=PathRecorder() if live is None else PathRecorder(live_file=live[0], live_labels=live[1]))
         strategy.setup(trainer)
         members.append((config, train_cfg, split, strategy, trainer))
     outcomes = train_stack([m[4] for m in members], [lambda s=m[3], t=m[4]: s.fit(t) for m in members])

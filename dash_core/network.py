@@ -254,7 +254,7 @@ def _edges_graph(
     truth: pd.DataFrame | None,
     node_attrs: Mapping[str, Mapping[str, object]] | pd.DataFrame | None,
 ):
-    import networkx as nx
+    import networkx as nx  # lazy: only the GraphML export needs it; keeps dash_core.data light for job workers
 
     _check_edges(edges)
     table = classify_edges(edges, truth) if truth is not None else edges.reset_index(drop=True)
@@ -289,7 +289,7 @@ def to_graphml_string(
 
     See :func:`to_graphml` for the parameters and attributes.
     """
-    import networkx as nx
+    import networkx as nx  # lazy: only the GraphML export needs it; keeps dash_core.data light for job workers
 
     buf = io.BytesIO()
     nx.write_graphml(_edges_graph(edges, truth, node_attrs), buf, encoding="utf-8")

@@ -21,6 +21,8 @@ import torch
 
 from dash_core.device import resolve_device
 from dash_core.integrate import is_fixed_step, n_fixed_steps
+from dash_core.pruning.base import STRATEGIES
+from dash_core.split import resolve_batching
 
 if TYPE_CHECKING:
     from dash_core.data import Dataset
@@ -51,8 +53,6 @@ def stack_key(config: RunConfig) -> tuple:
     chooses its steps from the error of the whole batch, so stacked models would change each other's steps),
     gets a key of its own: it trains alone, through the same engine.
     """
-    from dash_core.pruning.base import STRATEGIES
-
     stackable = STRATEGIES.get(config.strategy).extra.get("stackable", True) and is_fixed_step(config.train.solver)
     if not stackable:
         return ("alone", next(_solo))
@@ -73,7 +73,6 @@ def estimate_member_bytes(dataset: Dataset, config: RunConfig) -> int:
     trajectories = [t for t in dataset.expression.trajectories if len(t.times) >= 2]
     gaps = [float(max(t.times[1:] - t.times[:-1])) for t in trajectories] or [1.0]
     pairs = sum(len(t.times) - 1 for t in trajectories)
-    from dash_core.split import resolve_batching
 
     per_trajectory = resolve_batching(dataset.expression, config.train.batching) == "trajectory"
     batch = (max(len(t.times) - 1 for t in trajectories) if per_trajectory and trajectories
@@ -208,7 +207,7 @@ def successive_halving(dataset: Dataset, configs: list[RunConfig], *, grace_peri
         ``stopped_at`` is set for runs halving stopped (their result holds the best checkpoint reached and the
         history, unscored: see ``score`` of :func:`dash_core.experiment.run_stack`).
     """
-    from dash_core.experiment import run_stack
+    from dash_core.experiment import run_stack  # lazy: dash_core.experiment imports this module
 
     if grace_period < 1 or not reduction_factor > 1:
         raise ValueError("grace_period must be >= 1 and reduction_factor > 1")

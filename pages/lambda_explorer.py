@@ -13,7 +13,7 @@ from dash_core.labels import plain_columns
 from dash_core.models import ModelConfig
 from dash_core.pruning import STRATEGIES, PruningConfig
 from dash_core.pruning.display import strategy_label
-from dash_core.studies.selection import DEFAULT_TOLERANCE, aggregate_points, path_table, recommend
+from dash_core.studies.selection import DEFAULT_TOLERANCE, aggregate_points, live_path_table, path_table, recommend
 from dash_core.train import TrainConfig
 from pages import _ui
 
@@ -118,14 +118,22 @@ with_singles = c2.checkbox("Also show single training runs", value=not sweeps, k
 
 
 def _sweep_paths(rec) -> pd.DataFrame:
-    """Pruning-path rows of a sweep (live ``paths.csv``; for older sweeps, read from each point's ``path.csv``)."""
+    """Pruning-path rows of a sweep: finished runs (``paths.csv``, appended as runs finish; for older sweeps
+    each point's ``path.csv``) and, while the sweep runs, the path so far of every run still training
+    (``live`` = True; per epoch, also inside a stack whose other members are still training)."""
     paths = _ui.read_csv(rec.path / "paths.csv")
     pts = _ui.read_csv(rec.path / "points.csv")
     if paths is None and pts is not None and "run_dir" in pts.columns:
         paths = path_table(pts)
+    if rec.active:
+        done = set(paths["run_dir"].astype(str)) if paths is not None and "run_dir" in paths.columns else set()
+        live = live_path_table(sorted((rec.path / "points").glob("*")), finished=done)
+        if len(live):
+            paths = live if paths is None or paths.empty else pd.concat([paths, live], ignore_index=True)
     if paths is None or paths.empty:
         return pd.DataFrame()
     paths = paths.copy()
+    paths["live"] = paths["live"].eq(True) if "live" in paths.columns else False
     if pts is not None and {"run_dir", "run_id"} <= set(pts.columns):
         ids = dict(zip(pts["run_dir"].astype(str), pts["run_id"], strict=False))
         paths["run_id"] = paths["run_dir"].astype(str).map(ids)
@@ -220,8 +228,9 @@ if sel is not None:
                 curves = curves.merge(first[["strategy", "lambda_ppi", "lambda_motif", "level", "run_id"]],
                                       on=["strategy", "lambda_ppi", "lambda_motif", "level"], how="left")
             best = None
+            finished = paths[~paths["live"]]  # the recommendation compares finished runs only
             try:
-                best = recommend(paths, tol, strategy=swept if (paths["strategy"] == swept).any() else None)
+                best = recommend(finished, tol, strategy=swept if (finished["strategy"] == swept).any() else None)
             except DashInputError:
                 best = None
             left, right = st.columns([3, 2], gap="large")
@@ -233,6 +242,10 @@ if sel is not None:
                     "sparsity": best.sparsity, **({"val_mse": best.val_mse} if metric == "val_mse" else {})})
                 event = st.plotly_chart(fig, key="sw_paths", on_select="rerun", selection_mode="points",
                                         config={"displaylogo": False})
+                n_live = paths.loc[paths["live"], "run_dir"].nunique()
+                if n_live:
+                    st.caption(f"{n_live} run(s) still training: their curves grow as they train (each level's best "
+                               "validation MSE so far); a point opens once its run has finished.")
                 picked = [p for p in (event.selection.points if event else []) if p.get("customdata")]
                 if picked and str(picked[0]["customdata"][0]) not in ("", "nan", "None"):
                     run_id = str(picked[0]["customdata"][0])

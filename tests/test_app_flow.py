@@ -296,3 +296,34 @@ def test_sweep_curves_recommendation_and_confidence(app, home):
     i = [int(float(c[1])) for c in trace["customdata"]].index(reported)
     click_chart_point(app, chart, {"x": i, "y": i, "customdata": trace["customdata"][i]})
     assert not errors(app) and app.selectbox(key="res_run").value == run_id
+
+
+def test_lambda_explorer_draws_runs_still_training(app, home):
+    """While a sweep runs, the curves include the path so far of runs still training (path_live.csv), also
+    members of a stack that has not finished; the recommendation reads only finished runs."""
+    from dash_core.studies.selection import LIVE_PATH_FILE
+
+    app.button(key="load_demo").click().run()
+    store = RunStore(home)
+    sweep = store.create_run("sweep", {"strategy": "dash", "tolerance": 0.05}, label="running sweep")
+    store.mark_running(sweep.run_id)
+    cols = {"strategy": "dash", "lambda_motif": 0.05, "seed": 0}
+    finished = pd.DataFrame([{**cols, "key": "f", "lambda_ppi": 0.05, "level": lv, "sparsity": sp, "val_mse": v,
+                              "reported": lv == 1, "run_dir": str(sweep.path / "points/dash/runs/f")}
+                             for lv, sp, v in ((0, 0.0, 1.0), (1, 0.7, 0.9))])
+    finished.to_csv(sweep.path / "paths.csv", index=False)
+    live_dir = sweep.path / "points" / "dash" / "runs" / "g"
+    live_dir.mkdir(parents=True)
+    pd.DataFrame([{**cols, "key": "g", "lambda_ppi": 0.95, "run_dir": str(live_dir), "level": lv, "first_epoch": lv,
+                   "last_epoch": lv, "best_epoch": lv, "val_mse": v, "sparsity": sp, "n_unmasked": 10}
+                  for lv, sp, v in ((0, 0.0, 1.1), (1, 0.7, 0.5), (2, 0.9, 0.5))]).to_csv(live_dir / LIVE_PATH_FILE,
+                                                                                           index=False)
+    app.switch_page("pages/lambda_explorer.py").run()
+    assert not errors(app)
+    app.selectbox(key="sw_run").set_value(sweep.run_id).run()
+    assert not errors(app)
+    names = [t["name"] for t in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]]
+    assert "dash λ=(0.95, 0.05)" in names and "dash λ=(0.05, 0.05)" in names
+    assert any("1 run(s) still training" in c.value for c in app.caption)
+    # the live run is better and sparser, but only the finished one is recommended
+    assert any("λ = (0.05, 0.05)" in m.value for m in app.markdown)

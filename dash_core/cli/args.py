@@ -28,6 +28,7 @@ from dash_core.experiment import RunConfig
 from dash_core.integrate import SolverConfig
 from dash_core.io import load_dataset, minmax_scale_dataset
 from dash_core.io.errors import DashInputError
+from dash_core.io.h5ad import H5adOptions
 from dash_core.models import MODELS
 from dash_core.presets import PRESETS, apply_preset
 from dash_core.pruning import STRATEGIES, PruningConfig
@@ -281,8 +282,6 @@ def add_data_arguments(p: argparse.ArgumentParser, *, prior_required: bool = Tru
 
 def h5ad_options_from_args(args: argparse.Namespace):
     """:class:`dash_core.io.H5adOptions` from the AnnData options (defaults where not given)."""
-    from dash_core.io.h5ad import H5adOptions
-
     given = {k: getattr(args, k, None) for k in ("time_key", "trajectory_key", "bins", "layer", "binning")}
     return H5adOptions(**{k: v for k, v in given.items() if v is not None})
 
@@ -456,8 +455,8 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="K",
-        help="local: number of worker processes (default 1: run in this process); "
-        "ray: maximum jobs in flight (default: cluster CPUs).",
+        help="local: number of worker processes, one torch thread each (default: one per CPU core for sweep, "
+        "benchmark and searches; 1, i.e. this process, elsewhere); ray: maximum jobs in flight (default: cluster CPUs).",
     )
     group.add_argument(
         "--ray-address",
@@ -482,8 +481,17 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
+def _workers_or_default(args: argparse.Namespace, local_workers: int) -> int | None:
+    workers = getattr(args, "workers", None)
+    if workers is None and (getattr(args, "executor", "local") or "local") == "local":
+        return local_workers
+    return workers
+
+
+def executor_config_from_args(args: argparse.Namespace, *, local_workers: int = 1) -> ExecutorConfig:
     """Build and validate an :class:`ExecutorConfig` from :func:`add_executor_arguments`' options.
+
+    ``local_workers`` is the local executor's worker count when ``--workers`` is not given.
 
     Raises
     ------
@@ -492,7 +500,7 @@ def executor_config_from_args(args: argparse.Namespace) -> ExecutorConfig:
         without ``--executor ray``, or ``--executor ray`` without ray installed.
     """
     return checked_executor_config(kind=getattr(args, "executor", "local") or "local",
-                                   workers=getattr(args, "workers", None),
+                                   workers=_workers_or_default(args, local_workers),
                                    ray_address=getattr(args, "ray_address", None) or None,
                                    gpus_per_job=getattr(args, "gpus_per_job", 0.0),
                                    stack_size=getattr(args, "stack_size", None))

@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dash_core.audit import CATEGORIES, audit_run
 from dash_core.cli.args import existing_dir, existing_file, fraction, nonneg_float, positive_int
+from dash_core.io import read_network
 from dash_core.io.errors import DashInputError
+from dash_core.network import edges_to_matrix
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from dash_core.audit import CATEGORIES, audit_run
-
     prior = None
     if args.prior is not None:
-        from dash_core.io import read_network
-        from dash_core.network import edges_to_matrix
-
         folder = Path(args.run)
         genes_file = folder / "genes.txt"
         if not genes_file.is_file():

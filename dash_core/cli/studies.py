@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ from dash_core.studies.selection import DEFAULT_TOLERANCE, REFEREE_DIR, finalize
 from dash_core.studies.sweeps import run_sweep
 from dash_core.studies.table import is_missing
 
+#: Local worker processes of sweep, benchmark and tune when ``--workers`` is not given: one per CPU core, each with
+#: one torch thread. Measured on 2 cores (``benchmarks/bench_ensemble.py --part parallel``): two single-threaded
+#: stacks train more model-epochs per second than one stack with two threads (README, "Many models in one pass").
+STUDY_WORKERS = os.cpu_count() or 1
 
 def _seeds_option(args: argparse.Namespace, default: str) -> str | tuple[int, ...]:
     """The ``--seeds`` text, where ``--seed S`` (the option of ``train``) means ``--seeds S``: that one seed."""
@@ -66,7 +71,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     strategy = args.strategy or "dash"
     STRATEGIES.get(strategy)
     cfg = run_config_from_args(args)
-    executor = executor_config_from_args(args)
+    executor = executor_config_from_args(args, local_workers=STUDY_WORKERS)
     spec = dataset_spec_from_args(args)
     dataset, messages = spec.load()  # validate once here, with the warnings shown to the user
     for m in messages:
@@ -135,7 +140,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     if noise is not None and (args.preset or "sim350") != "noise":
         raise DashInputError("--noise-levels is used with --preset noise only.", source="--noise-levels")
     cfg = run_config_from_args(args)
-    executor = executor_config_from_args(args)
+    executor = executor_config_from_args(args, local_workers=STUDY_WORKERS)
     data = None
     preset = None
     if args.expression is not None:
@@ -300,7 +305,7 @@ def run_search_from_args(args: argparse.Namespace, dataset_spec: DatasetSpec, ba
     if len(seeds) != 1:
         raise DashInputError("--search asha trains one seed per point; give a single seed (--seeds 0).",
                              source="--seeds")
-    executor = executor_config_from_args(args)
+    executor = executor_config_from_args(args, local_workers=STUDY_WORKERS)
     strategy = getattr(args, "strategy", None) or "dash"
     tolerance = getattr(args, "tolerance", None)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from dash_core.data import ExpressionData, Trajectory
 from dash_core.io.errors import DashInputError, ValidationReport
@@ -82,7 +83,7 @@ def is_h5ad(src: Any) -> bool:
 
 def _open(src: Any, name: str):
     try:
-        import anndata
+        import anndata  # lazy: ~1-3 s to import, only .h5ad input needs it
     except ImportError:  # pragma: no cover - anndata is in requirements.txt
         raise DashInputError("Reading .h5ad files needs the 'anndata' package: pip install anndata.",
                              source=name) from None
@@ -182,7 +183,6 @@ def read_h5ad(src: Any, options: H5adOptions, *, genes: Any = None) -> tuple[Exp
     if not keep.all():
         report.warning(f"{int((~keep).sum())} cell(s) without a finite time ({options.time_key!r}) were left out "
                        "(e.g. cells outside the lineage of the pseudotime).", source=name)
-    from scipy import sparse
 
     col_idx = np.arange(len(var))
     if genes is not None:

@@ -20,6 +20,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dash_core.network import classify_edges, top_edges
+from dash_core.studies.selection import pareto_front
+
 __all__ = [
     "ACTIVATION_COLOR",
     "FP_COLOR",
@@ -394,8 +397,6 @@ def path_curves_figure(points: pd.DataFrame, *, metric: str = "val_mse", recomme
         front over all (λ, level) points (no point is both sparser and better) as a
         dashed step line.
     """
-    from dash_core.studies.selection import pareto_front
-
     labels = {c: (lab, hib) for c, lab, hib in PLANE_METRICS}
     labels.update(auroc=("AUROC", True))
     label, hib = labels.get(metric, (metric, True))
@@ -570,9 +571,8 @@ def network_html(edges: pd.DataFrame, *, truth: pd.DataFrame | None = None, top_
     str
         HTML without any external ``<link>``/``<script>`` reference.
     """
-    from pyvis.network import Network
+    from pyvis.network import Network  # lazy: only the interactive network view needs pyvis (+ jinja2)
 
-    from dash_core.network import classify_edges, top_edges
 
     top = top_edges(edges[["source", "target", "weight"]], int(top_k))
     if truth is not None and len(top):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy import sparse as sp
 
 from dash_core.io.errors import DashInputError
 from dash_core.models.base import PrunableLayer
@@ -58,8 +59,6 @@ def prior_matrices(prior: np.ndarray, ppi: np.ndarray | None = None, *, use_ppi:
         matrices for large sparse priors (see :data:`SPARSE_MIN_GENES`). Without PPI, ``Pi = N(|P| |P|^T)``:
         genes that regulate nothing get zero rows and columns.
     """
-    from scipy import sparse as sp
-
     prior = np.asarray(prior)
     if prior.ndim != 2 or prior.shape[0] != prior.shape[1]:
         raise DashInputError(f"The prior must be a square gene x gene matrix; got shape {prior.shape}.")

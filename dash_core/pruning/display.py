@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dash_core.pruning.config import PruningConfig
+
 __all__ = ["STRATEGY_DISPLAY", "StrategyDisplay", "strategy_display", "strategy_label"]
 
 #: The gradual pruning schedule shared by DASH, BioPrune and IMP (B.6).
@@ -56,8 +58,6 @@ STRATEGY_DISPLAY: dict[str, StrategyDisplay] = {
 
 def strategy_display(name: str) -> StrategyDisplay:
     """The display entry of strategy ``name`` (a strategy registered by a plugin gets its name and every option)."""
-    from dash_core.pruning.config import PruningConfig
-
     entry = STRATEGY_DISPLAY.get(name)
     if entry is not None:
         return entry

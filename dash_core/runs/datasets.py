@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dash_core.data import EXTRA_SERIES
+from dash_core.data import EXTRA_SERIES, ExpressionData, Trajectory
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.runs.records import _json_default, _plain
 
@@ -74,7 +74,7 @@ def save_dataset_dir(dataset, folder: str | os.PathLike, *, gene_sets: Mapping[s
     pathlib.Path
         The folder.
     """
-    from dash_core.io.gmt import write_gmt
+    from dash_core.io.gmt import write_gmt  # lazy: dash_core.io pulls in scipy; see dash_core.runs.jobs's import note
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +143,7 @@ def load_dataset_dir(folder: str | os.PathLike):
     (dash_core.data.Dataset, ValidationReport)
         Networks are ``source, target, weight`` tables aligned to the expression genes.
     """
-    from dash_core.io import load_dataset
+    from dash_core.io import load_dataset  # lazy: see write_gmt above
 
     manifest = read_manifest(folder)
     files = dataset_files(folder)
@@ -159,8 +159,7 @@ def load_dataset_dir(folder: str | os.PathLike):
         name=manifest.get("name") or None,
     )
     if "test_expression_clean" in files and dataset.test_expression is not None:
-        from dash_core.data import ExpressionData, Trajectory
-        from dash_core.io import read_expression
+        from dash_core.io import read_expression  # lazy: see write_gmt above
 
         clean, _ = read_expression(files["test_expression_clean"])
         pos = {g: i for i, g in enumerate(clean.genes)}

@@ -30,6 +30,7 @@ import importlib.util
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -252,8 +253,6 @@ def _init_worker(threads: int, parent_pid: int | None = None) -> None:
 
 def die_with_parent(parent_pid: int, *, poll_seconds: float = 0.5) -> None:
     """Make this process exit as soon as process ``parent_pid`` (its parent) is gone."""
-    import threading
-
     if os.getppid() != parent_pid:  # the parent died before we got here
         os._exit(1)
 
@@ -507,7 +506,7 @@ def _run_local(
 def _import_ray() -> Any:
     """Import ray or raise a :class:`DashInputError` telling how to install it."""
     try:
-        import ray
+        import ray  # lazy: Ray is optional and slow to import
     except ImportError as exc:
         raise DashInputError(f"The 'ray' executor needs the ray package, which is not installed ({exc}). "
                              + _RAY_INSTALL_HINT) from None

@@ -18,17 +18,19 @@ from a thread, calls the job function and records the outcome:
 
 Job kinds are registered explicitly, never as a side effect of importing a
 library module: :data:`BUILTIN_JOB_KINDS` declares the built-in kinds
-(``train``, ``sweep``, ``pathways``) and :func:`register_job_kinds` registers them;
-:func:`load_job_kinds` (called at start-up by the job process, by :func:`start_job`
-and by the app) registers them and imports the plugin modules of
-:data:`JOB_MODULES` and ``$DASH_STUDIO_JOB_MODULES`` (comma separated), which
-register their own kinds with :func:`register_job_kind`.
+(``train``, ``sweep``, ``pathways``, ``signaling_train``, ``selfprune``, ``signaling_cv``)
+and :func:`register_job_kinds` registers them, importing a kind's module only then
+(the job process imports only its own kind's module, for start-up speed);
+:func:`load_job_kinds` registers all of them and imports the plugin modules named in
+``$DASH_STUDIO_JOB_MODULES`` (comma separated, e.g. tests), which register their own
+kinds with :func:`register_job_kind`.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -40,7 +42,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +63,6 @@ __all__ = [
     "BUILTIN_JOB_KINDS",
     "HEARTBEAT_SECONDS",
     "JOB_KINDS",
-    "JOB_MODULES",
     "JobFunction",
     "Reporter",
     "active_duplicate",
@@ -90,9 +91,14 @@ BUILTIN_JOB_KINDS: dict[str, tuple[str, str]] = {
               "Grid of lambda_PPI x lambda_motif values (and baselines) via dash_core.studies.sweeps.run_sweep."),
     "pathways": ("dash_core.pathways.analysis:run_pathways_job",
                  "Pathway analysis: influence scores, permutation test and gseapy (methods A.6, G)"),
+    "signaling_train": ("dash_core.signaling.jobs:signaling_train_job",
+                        "Train one LEMBAS-style signaling model on a PKN, ligand and TF table (progress per epoch)."),
+    "selfprune": ("dash_core.signaling.jobs:selfprune_job",
+                  "Self-pruning study: inject spurious edges, train over L2 levels x seeds, read out R1-R4."),
+    "signaling_cv": ("dash_core.signaling.jobs:signaling_cv_job",
+                     "Cross-validation of a signaling model: leave one condition out or K-fold; pooled, per-fold, "
+                     "per-TF r."),
 }
-#: Plugin modules that register further job kinds when they exist (imported by :func:`load_job_kinds`).
-JOB_MODULES = ("dash_core.signaling.jobs",)
 #: Environment variable with extra comma-separated modules registering job kinds.
 JOB_MODULES_ENV = "DASH_STUDIO_JOB_MODULES"
 #: Seconds between heartbeats of a job process.
@@ -104,8 +110,9 @@ def register_job_kind(name: str, description: str) -> Callable[[JobFunction], Jo
     return JOB_KINDS.register(name, description)
 
 
-def register_job_kinds() -> dict[str, str]:
-    """Register the kinds of :data:`BUILTIN_JOB_KINDS` that are not registered yet (idempotent).
+def register_job_kinds(names: Iterable[str] | None = None) -> dict[str, str]:
+    """Register the kinds of :data:`BUILTIN_JOB_KINDS` (or only those in ``names``) that are not registered
+    yet (idempotent).
 
     Returns
     -------
@@ -114,7 +121,7 @@ def register_job_kinds() -> dict[str, str]:
     """
     errors: dict[str, str] = {}
     for name, (target, description) in BUILTIN_JOB_KINDS.items():
-        if name in JOB_KINDS:
+        if name in JOB_KINDS or (names is not None and name not in names):
             continue
         module, attr = target.split(":")
         try:
@@ -135,7 +142,7 @@ def load_job_kinds() -> dict[str, str]:
         ``module -> error message`` for modules that exist but failed to import
         (empty when all is well); such kinds are simply unavailable.
     """
-    return {**register_job_kinds(), **_import_modules((*JOB_MODULES, *_env_modules()))}
+    return {**register_job_kinds(), **_import_modules(_env_modules())}
 
 
 def _env_modules() -> list[str]:
@@ -154,9 +161,9 @@ def _import_modules(modules) -> dict[str, str]:
 
 
 def _ensure_kind(kind: str) -> None:
-    """Make ``kind`` available, importing plugin modules only when needed (they can be slow to import)."""
+    """Make ``kind`` available, importing only its own module when it is built in (modules can be slow to import)."""
     if kind not in JOB_KINDS:
-        register_job_kinds()
+        register_job_kinds([kind])
     if kind not in JOB_KINDS:
         _import_modules(_env_modules())
     if kind not in JOB_KINDS:
@@ -214,8 +221,6 @@ def job_fingerprint(kind: str, params: Mapping[str, Any], dataset_dir: str | os.
 
     Two launches with equal fingerprints would compute the same thing.
     """
-    import hashlib
-
     blob = json.dumps({"kind": kind, "params": params, "dataset": Path(dataset_dir).name if dataset_dir else None},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
@@ -613,7 +618,7 @@ def sweep_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     swept = frames[0] if frames else pd.DataFrame()
     if len(swept) and (swept["status"] == "ok").any():
         # after the baselines: their unpruned runs (strategy none, same seeds) referee the prior audit
-        from dash_core.studies.selection import finalize_sweep
+        from dash_core.studies.selection import finalize_sweep  # lazy: see the note on imports at the top
 
         dataset, _ = spec.load()
         selection = finalize_sweep(run_dir / "points" / strategy, swept, dataset, dataset_spec=spec.to_dict(),
@@ -641,7 +646,7 @@ def _append_path(path: Path, rows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
     if not new:
-        import pandas as pd
+        import pandas as pd  # lazy: see the note on imports at the top
 
         rows = rows.reindex(columns=list(pd.read_csv(path, nrows=0).columns))
     with path.open("a", encoding="utf-8") as fh:
@@ -687,7 +692,7 @@ def register_level(store: RunStore, run_id: str, level: int, dataset) -> str:
     """
     import pandas as pd  # lazy: see the note on imports at the top
 
-    from dash_core.experiment import export_level
+    from dash_core.experiment import export_level  # lazy: see the note on imports at the top
 
     rec = store.get(run_id)
     source = rec.path

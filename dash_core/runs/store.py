@@ -33,6 +33,7 @@ import secrets
 import shutil
 import signal
 import sqlite3
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -199,8 +200,6 @@ class RunStore:
         if not self.valid_workspace_id(workspace_id):
             raise DashInputError(f"Invalid workspace id {workspace_id!r}.")
         if self.read_only:
-            import tempfile
-
             path = Path(tempfile.gettempdir()) / "dash_studio_read_only" / workspace_id
         else:
             path = self.workspaces_dir / workspace_id

@@ -2,7 +2,7 @@
 
 Registered by the main CLI (``python -m dash_core signaling ...``) through :func:`register`.
 Every handler is ``handler(args) -> int``; bad input raises
-:class:`dash_core.io.errors.DashInputError`. Heavy imports happen inside the handlers.
+:class:`dash_core.io.errors.DashInputError`. Only the handlers that need plotly or scipy.stats import them.
 """
 
 from __future__ import annotations
@@ -11,13 +11,28 @@ import argparse
 import importlib.util
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import torch
+from tqdm import tqdm
 
 from dash_core.cli.args import add_executor_arguments, executor_config_from_args, positive_int
 from dash_core.device import DEVICES
 from dash_core.io.errors import DashInputError, ValidationReport
-from dash_core.signaling.config import PRESETS
+from dash_core.signaling.config import PRESETS, SignalingConfig, preset
+from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
+from dash_core.signaling.data import load_signaling_data, write_table
+from dash_core.signaling.synthetic import (
+    random_ground_truth,
+    random_signed_network,
+    read_ground_truth,
+    synthetic_data,
+    write_demo,
+    write_ground_truth,
+)
+from dash_core.signaling.train import fit, save_checkpoint
 
 
 def _eprint(*parts: Any) -> None:
@@ -102,8 +117,6 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
 
 
 def _training_config(args: argparse.Namespace, *, l2: float | None = None):
-    from dash_core.signaling.config import SignalingConfig, preset
-
     if getattr(args, "config", None):
         path = Path(args.config)
         try:
@@ -122,14 +135,10 @@ def _training_config(args: argparse.Namespace, *, l2: float | None = None):
         overrides["batch_size"] = None if args.batch_size <= 0 else args.batch_size
     if l2 is not None:
         overrides["lambda_l2"] = l2
-    from dataclasses import replace
-
     return replace(base, **overrides)
 
 
 def _load(args: argparse.Namespace):
-    from dash_core.signaling.data import load_signaling_data
-
     data = load_signaling_data(args.pkn, args.ligands, args.tfs)
     _print_report(data.report, getattr(args, "verbose", False))
     return data
@@ -153,11 +162,7 @@ def _write_figure(fig, path: Path) -> list[Path]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    import torch
-    from tqdm import tqdm
-
-    from dash_core.signaling import plots
-    from dash_core.signaling.train import fit, save_checkpoint
+    from dash_core.signaling import plots  # lazy: plotly (~2 s at every CLI start on a busy machine)
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -196,10 +201,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_selfprune(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from tqdm import tqdm
-
+    # lazy: plotly and scipy.stats (~2 s at every CLI start on a busy machine); only this command needs both
     from dash_core.signaling import plots
     from dash_core.signaling.selfprune import SelfPruneConfig, load_model_tables, run_selfprune
 
@@ -260,12 +262,6 @@ def _cmd_selfprune(args: argparse.Namespace) -> int:
 
 
 def _cmd_cv(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from tqdm import tqdm
-
-    from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
-
     data = _load(args)
     train_cfg = _training_config(args, l2=args.l2)
     cv = CVConfig(folds=parse_folds(args.folds), stack_size=args.stack, split_seed=args.split_seed, train=train_cfg)
@@ -317,15 +313,6 @@ def _cmd_cv(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from dash_core.signaling.data import write_table
-    from dash_core.signaling.synthetic import (
-        random_ground_truth,
-        random_signed_network,
-        read_ground_truth,
-        synthetic_data,
-        write_ground_truth,
-    )
-
     if args.pkn and args.params:
         truth = read_ground_truth(args.pkn, args.params)
     elif args.pkn or args.params:
@@ -350,8 +337,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from dash_core.signaling.synthetic import write_demo
-
     paths = write_demo(args.out)
     _eprint("wrote the signaling demo: " + ", ".join(str(p) for p in paths.values()))
     _eprint(

@@ -31,6 +31,7 @@ import torch
 
 from dash_core.config import guard_settings_file
 from dash_core.io.errors import DashInputError
+from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
 from dash_core.signaling.config import SignalingConfig
 from dash_core.signaling.data import SignalingData
 from dash_core.signaling.stack import ModelStack, pearson, predict_stack, train_stack
@@ -369,8 +370,6 @@ def run_cv(
     -------
     CVResult
     """
-    from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     guard_settings_file(out / SETTINGS_FILE, config.identity(), asdict(config), what="a cross-validation")
@@ -422,7 +421,7 @@ def run_cv(
     extra["last_invocation_seconds"] = time.perf_counter() - start
     result = summarise(data, out, len(folds), extra)
     if len(result.predictions):
-        from dash_core.signaling.plots import cv_scatter
+        from dash_core.signaling.plots import cv_scatter  # lazy: plotly, only for the finished summary
 
         cv_scatter(result.predictions, data.tfs, result.summary).write_html(out / PLOT_FILE, include_plotlyjs="directory")
     result.failed = failed

@@ -1,7 +1,7 @@
 """Background job kinds of the signaling package: ``signaling_train``, ``selfprune`` and ``signaling_cv``.
 
-Both are registered in :data:`dash_core.runs.jobs.JOB_KINDS` (``jobs.py`` imports this
-module lazily) and follow its contract ``fn(params, run_dir, reporter) -> summary``:
+They are declared in :data:`dash_core.runs.jobs.BUILTIN_JOB_KINDS` (registered at start-up,
+this module imported only then) and follow its contract ``fn(params, run_dir, reporter) -> summary``:
 inputs come from ``params`` (JSON values), artifacts go into ``run_dir``, progress goes
 through ``reporter.progress(fraction, message, **values)`` and ``reporter.should_stop()``
 is honoured.
@@ -28,6 +28,7 @@ written here is ``source, target, ...`` (edge ``source -> target``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -38,10 +39,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from dash_core.io.errors import DashInputError
-from dash_core.runs.jobs import Reporter, register_job_kind
+from dash_core.runs.executors import ExecutorConfig
+from dash_core.runs.jobs import Reporter
 from dash_core.signaling.config import PRESETS, SignalingConfig, preset
+from dash_core.signaling.cv import SUMMARY_FILE as CV_SUMMARY_FILE
+from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
+from dash_core.signaling.data import load_signaling_data
+from dash_core.signaling.train import (
+    build_model,
+    data_tensors,
+    evaluate,
+    fit,
+    predict,
+    resolve_device,
+    save_checkpoint,
+    split_conditions,
+)
 
 __all__ = [
     "INPUT_DIR",
@@ -129,8 +145,6 @@ def load_job_data(params: Mapping[str, Any], run_dir: Path, reporter: Reporter |
         The validated PKN (edges ``source -> target``), ligand table and TF table
         (``conditions x nodes``).
     """
-    from dash_core.signaling.data import load_signaling_data
-
     paths = copy_inputs(params, run_dir)
     prefix = str(Path(run_dir) / INPUT_DIR) + "/"
     try:
@@ -166,6 +180,7 @@ def study_config(params: Mapping[str, Any]):
     ``n_checkpoints``, ``readout_every``, ``prune_block``; the training settings come from
     :func:`training_config` (``lambda_l2`` and ``seed`` are set per model by the study).
     """
+    # lazy: selfprune imports scipy.stats (~2 s on a busy machine), which the other signaling jobs do not need
     from dash_core.signaling.selfprune import SelfPruneConfig
 
     spec = dict(params.get("study") or {})
@@ -190,16 +205,12 @@ def study_config(params: Mapping[str, Any]):
 
 def _set_threads(params: Mapping[str, Any]) -> None:
     if params.get("threads"):
-        import torch
-
         torch.set_num_threads(int(params["threads"]))
 
 
 # ----------------------------------------------------------------------------- signaling_train
 def _stopped_metrics(model, data, train_idx: np.ndarray, test_idx: np.ndarray, seconds: float, epochs_done: int):
     """Metrics of a model whose training was stopped early (same keys as ``TrainResult.metrics``)."""
-    from dash_core.signaling.train import data_tensors, evaluate
-
     model.eval()
     x, y = data_tensors(data, model.weight.device)
     tr = evaluate(model, x[train_idx], y[train_idx])
@@ -211,8 +222,6 @@ def _stopped_metrics(model, data, train_idx: np.ndarray, test_idx: np.ndarray, s
     }
 
 
-@register_job_kind("signaling_train",
-                   "Train one LEMBAS-style signaling model on a PKN, ligand and TF table (progress per epoch).")
 def signaling_train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """Job kind ``signaling_train``: train one signaling model (methods.md H).
 
@@ -239,16 +248,6 @@ def signaling_train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict
         ``epochs``, ``epochs_done``, ``stopped``, network sizes, ``dataset``, ``lambda_l2``,
         ``seed`` and ``device``.
     """
-    from dash_core.signaling.train import (
-        build_model,
-        data_tensors,
-        fit,
-        predict,
-        resolve_device,
-        save_checkpoint,
-        split_conditions,
-    )
-
     _set_threads(params)
     config = training_config(params)
     name = str((params.get("data") or {}).get("name") or "data")
@@ -329,11 +328,7 @@ def signaling_train_job(params: dict, run_dir: Path, reporter: Reporter) -> dict
 
 
 # ----------------------------------------------------------------------------- selfprune
-def _executor(spec: Mapping[str, Any] | None):
-    import dataclasses
-
-    from dash_core.runs.executors import ExecutorConfig
-
+def _executor(spec: Mapping[str, Any] | None) -> ExecutorConfig:
     spec = dict(spec or {})
     names = {f.name for f in dataclasses.fields(ExecutorConfig)}
     unknown = sorted(set(spec) - names)
@@ -342,8 +337,6 @@ def _executor(spec: Mapping[str, Any] | None):
     return ExecutorConfig(**spec)
 
 
-@register_job_kind("selfprune",
-                   "Self-pruning study: inject spurious edges, train over L2 levels x seeds, read out R1-R4.")
 def selfprune_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """Job kind ``selfprune``: the self-pruning study (methods.md I.1-I.3).
 
@@ -371,6 +364,7 @@ def selfprune_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         ``n_models``, ``n_failed``, ``failed`` (keys), ``skipped``, ``stopped``, the study
         settings, ``per_l2`` (mean readouts per L2 level) and ``metrics`` (means over all models).
     """
+    # lazy: scipy.stats (see study_config)
     from dash_core.signaling.selfprune import RESULTS_FILE, SUMMARY_FILE, run_selfprune, summarise
 
     _set_threads(params)
@@ -458,8 +452,6 @@ def selfprune_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
 
 
 # ----------------------------------------------------------------------------- signaling_cv
-@register_job_kind("signaling_cv",
-                   "Cross-validation of a signaling model: leave one condition out or K-fold; pooled, per-fold, per-TF r.")
 def signaling_cv_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     """Job kind ``signaling_cv``: leave-one-condition-out or K-fold cross-validation.
 
@@ -485,8 +477,6 @@ def signaling_cv_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         ``summary.json`` (``pooled_pearson``, ``mean_fold_pearson``, ``baseline_pooled_pearson``,
         ``folds``, ``folds_total``, ``wall_seconds``, ...) plus ``stopped``, ``n_failed``.
     """
-    from dash_core.signaling.cv import SUMMARY_FILE, CVConfig, make_folds, parse_folds, run_cv
-
     _set_threads(params)
     spec = dict(params.get("cv") or {})
     unknown = sorted(set(spec) - {"folds", "stack_size", "split_seed"})
@@ -529,7 +519,7 @@ def signaling_cv_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
     except _Stopped:
         stopped = True
         reporter.log("stopped by the user; finished folds are kept (run again in the same folder to resume)")
-        path = Path(run_dir) / SUMMARY_FILE
+        path = Path(run_dir) / CV_SUMMARY_FILE
         summary = json.loads(path.read_text()) if path.is_file() else {}
     reporter.progress(1.0, f"{summary.get('folds', 0)}/{total} folds" + (" (stopped)" if stopped else ""))
     return {**summary, "metrics": {k: summary.get(k) for k in ("pooled_pearson", "mean_fold_pearson", "baseline_pooled_pearson")},

@@ -50,6 +50,7 @@ from scipy import stats
 
 from dash_core.config import guard_settings_file
 from dash_core.io.errors import DashInputError
+from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
 from dash_core.signaling.config import SignalingConfig, self_prune_config
 from dash_core.signaling.data import PKN, SignalingData
 from dash_core.signaling.model import SignalingModel
@@ -492,8 +493,6 @@ def run_selfprune(
     -------
     SelfPruneResult
     """
-    from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     guard_settings_file(out / CONFIG_FILE, config.identity(), config.to_dict(), what="self-pruning results")

@@ -73,7 +73,9 @@ import pandas as pd
 from dash_core.experiment import RunConfig, run_experiment, save_run
 from dash_core.io.errors import DashInputError
 from dash_core.pruning import STRATEGIES
+from dash_core.stacking import plan_stacks, successive_halving
 from dash_core.studies.datasets import DatasetSpec
+from dash_core.studies.selection import DEFAULT_TOLERANCE, finalize_sweep
 from dash_core.studies.table import (
     STUDY_FILE,
     is_missing,
@@ -228,7 +230,7 @@ def _trial_row(point: dict[str, float], last: dict[str, Any], error: str | None,
 # ---------------------------------------------------------------------------------------------- Ray
 def _import_tune() -> tuple[Any, Any]:
     try:
-        import ray
+        import ray  # lazy: Ray is optional
         from ray import tune
     except ImportError as exc:
         raise DashInputError(f"The ASHA search needs Ray Tune, which is not installed ({exc}). "
@@ -452,8 +454,6 @@ def _search_settings(base_config: RunConfig, *, strategy: str, tolerance: float 
                      max_epochs: int | None, grace_period: int | None, reduction_factor: float
                      ) -> tuple[int, int, float]:
     """Check the settings shared by both searches; return ``(max_epochs, grace_period, tolerance)``."""
-    from dash_core.studies.selection import DEFAULT_TOLERANCE
-
     STRATEGIES.get(strategy)
     tolerance = DEFAULT_TOLERANCE if tolerance is None else float(tolerance)
     if not tolerance >= 0:
@@ -476,8 +476,6 @@ def _finish_search(rows: dict[str, dict[str, Any]], points: list[tuple[float, fl
                    ) -> pd.DataFrame:
     """Write ``sweep.csv`` (trials in sampling order) and ``selection.json`` (the recommended model of the
     finished trials, :func:`dash_core.studies.selection.finalize_sweep`); the table with its attrs."""
-    from dash_core.studies.selection import finalize_sweep
-
     table_path = root / "sweep.csv"
     order = {point_key(strategy, a, b, seed): i for i, (a, b) in enumerate(points)}
     df = ordered_frame(sorted(rows.values(), key=lambda r: order.get(r["key"], len(order))), extra_tail=ASHA_COLUMNS)
@@ -541,8 +539,6 @@ def run_halving_search(dataset_spec: DatasetSpec, base_config: RunConfig, *, tri
     Returns the table (also ``out_dir/sweep.csv``) with ``df.attrs["selection"]`` and
     ``df.attrs["epochs_spent"]`` as :func:`run_asha_search`.
     """
-    from dash_core.stacking import plan_stacks, successive_halving
-
     epochs, grace, tolerance = _search_settings(base_config, strategy=strategy, tolerance=tolerance,
                                      max_epochs=max_epochs, grace_period=grace_period,
                                      reduction_factor=reduction_factor)

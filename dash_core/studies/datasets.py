@@ -12,6 +12,7 @@ import numpy as np
 from dash_core.data import Dataset, ExpressionData, Trajectory
 from dash_core.io import load_dataset, minmax_scale_dataset, read_expression
 from dash_core.io.errors import DashInputError
+from dash_core.io.h5ad import H5adOptions
 from dash_core.simulate import SimulationConfig, simulate
 
 __all__ = ["DatasetSpec"]
@@ -114,7 +115,6 @@ class DatasetSpec:
         """
         if self.simulation is not None:
             return simulate(SimulationConfig.from_dict(dict(self.simulation))).dataset, []
-        from dash_core.io.h5ad import H5adOptions
 
         dataset, report = load_dataset(self.expression, self.prior, genes=self.genes, ppi=self.ppi,
                                        truth=self.truth, test_expression=self.test_expression, name=self.name,

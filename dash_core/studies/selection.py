@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dash_core.audit import audit_models, referee_runs
+from dash_core.experiment import export_level, load_level
 from dash_core.io.errors import DashInputError
 
 __all__ = [
@@ -61,6 +63,9 @@ DEFAULT_TOLERANCE = 0.05
 
 #: Columns identifying one lambda point (the seeds of a point are averaged).
 POINT_COLUMNS: tuple[str, ...] = ("strategy", "lambda_ppi", "lambda_motif")
+
+#: File a study run writes its pruning path to while it trains (:class:`dash_core.train.PathRecorder`).
+LIVE_PATH_FILE = "path_live.csv"
 
 #: Gold-standard columns: shown next to a point, never used to choose one.
 GOLD_COLUMNS: tuple[str, ...] = ("balanced_accuracy", "auroc", "auprc")
@@ -102,6 +107,37 @@ def path_table(runs: pd.DataFrame, root=None) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["key", *POINT_COLUMNS, "seed", "level", "sparsity", "val_mse", "run_dir"])
     return pd.concat(frames, ignore_index=True)
+
+
+def live_path_table(study_dirs, finished: set[str] | None = None) -> pd.DataFrame:
+    """Pruning paths so far of the runs still training in some study folders (``runs/*/path_live.csv``).
+
+    Parameters
+    ----------
+    study_dirs
+        Study folders (each with ``runs/<key>/``).
+    finished
+        ``run_dir`` values already in the finished table; their live files are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`path_table` columns without gold-standard metrics, plus ``live = True``; empty
+        when nothing is training. Each level's row is its best epoch so far.
+    """
+    frames = []
+    done = {str(Path(d).resolve()) for d in finished or set()}
+    for study in study_dirs:
+        for f in sorted(Path(study).glob(f"runs/*/{LIVE_PATH_FILE}")):
+            if str(f.parent.resolve()) in done:
+                continue
+            try:
+                frames.append(pd.read_csv(f))
+            except (OSError, ValueError, pd.errors.EmptyDataError):
+                continue  # being replaced right now: next refresh
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).assign(live=True)
 
 
 def aggregate_points(table: pd.DataFrame, *, complete_only: bool = True) -> pd.DataFrame:
@@ -298,9 +334,6 @@ def level_effects(run_dirs: Sequence, level: int) -> tuple[list[np.ndarray], lis
     DashInputError
         A run without that level, or runs with different gene orders.
     """
-
-    from dash_core.experiment import load_level
-
     effects, genes = [], None
     for d in run_dirs:
         model, _, g = load_level(d, level)
@@ -413,9 +446,6 @@ def finalize_sweep(out_dir, runs: pd.DataFrame, dataset, *, dataset_spec: dict[s
     dict
         The content of ``selection.json``.
     """
-    from dash_core.audit import audit_models, referee_runs
-    from dash_core.experiment import export_level
-
     out = Path(out_dir)
     table = path_table(runs, root=out)
     rec = recommend(table, tolerance, strategy=strategy)

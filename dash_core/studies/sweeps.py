@@ -20,6 +20,7 @@ from dash_core.pruning import STRATEGIES
 from dash_core.runs.executors import ExecutorConfig, Job
 from dash_core.studies.datasets import DatasetSpec
 from dash_core.studies.inputs import parse_grid, parse_seeds
+from dash_core.studies.selection import finalize_sweep
 from dash_core.studies.table import (
     PointProgress,
     ResultTable,
@@ -131,8 +132,6 @@ def run_sweep(dataset_spec: DatasetSpec, base_config: RunConfig, lambda_ppi_grid
     df = run_study(jobs, ResultTable(root / "sweep.csv"), executor, on_point, should_stop)
     df.attrs["selection"] = None
     if tolerance is not None and len(df) and (df["status"] == "ok").any():
-        from dash_core.studies.selection import finalize_sweep
-
         if dataset is None:
             dataset, _ = dataset_spec.load()
         df.attrs["selection"] = finalize_sweep(root, df, dataset, dataset_spec=dataset_spec.to_dict(),

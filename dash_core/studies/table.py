@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from dash_core.config import changed_keys
-from dash_core.experiment import METRIC_KEYS, RunConfig, RunResult, run_experiment, save_run
+from dash_core.experiment import METRIC_KEYS, RunConfig, RunResult, run_experiment, run_experiments, save_run
 from dash_core.io.errors import DashInputError
 from dash_core.runs.executors import CANCELLED, ExecutorConfig, Job, JobResult, run_jobs
+from dash_core.stacking import max_auto_stack, split_group, stack_key
 from dash_core.studies.datasets import DatasetSpec
 
 __all__ = [
@@ -125,9 +126,26 @@ def run_point(*, key: str, dataset: dict[str, Any], config: dict[str, Any], run_
     """
     t0 = time.perf_counter()
     ds, _ = DatasetSpec(**dataset).load()
-    result = run_experiment(ds, RunConfig.from_dict(config))
+    cfg = RunConfig.from_dict(config)
+    result = run_experiment(ds, cfg, live_path=live_path(key, cfg, run_dir))
     save_run(result, run_dir)
+    _drop_live_path(run_dir)
     return result_row(result, key=key, labels=labels, run_dir=run_dir, started=t0)
+
+
+def live_path(key: str, config: RunConfig, run_dir) -> tuple[Path, dict[str, Any]]:
+    """Where a study run writes its pruning path while it trains, and the labels of its rows (as in ``path_table``)."""
+    from dash_core.studies.selection import LIVE_PATH_FILE
+
+    return Path(run_dir) / LIVE_PATH_FILE, {
+        "key": key, "strategy": config.strategy, "lambda_ppi": config.pruning.lambda_ppi,
+        "lambda_motif": config.pruning.lambda_motif, "seed": config.seed, "run_dir": str(run_dir)}
+
+
+def _drop_live_path(run_dir) -> None:
+    from dash_core.studies.selection import LIVE_PATH_FILE
+
+    (Path(run_dir) / LIVE_PATH_FILE).unlink(missing_ok=True)
 
 
 def failed_row(point: dict[str, Any], error: str | None, *, seconds: float, attempts: int) -> dict[str, Any]:
@@ -147,13 +165,14 @@ def run_points(*, points: list[dict[str, Any]], stack_size: int | None = None) -
     is saved to its run folder, and the rows come back in input order; a run that failed gets a ``failed`` row
     and the others are kept. ``job_seconds`` of a row is its share of the job's time.
     """
-    from dash_core.experiment import run_experiments
-
     t0 = time.perf_counter()
     ds, _ = DatasetSpec(**points[0]["dataset"]).load()
-    results = run_experiments(ds, [RunConfig.from_dict(p["config"]) for p in points], stack_size=stack_size)
+    configs = [RunConfig.from_dict(p["config"]) for p in points]
+    results = run_experiments(ds, configs, stack_size=stack_size,
+                              live_paths=[live_path(p["key"], c, p["run_dir"]) for p, c in zip(points, configs)])
     rows = []
     for p, res in zip(points, results):
+        _drop_live_path(p["run_dir"])
         if isinstance(res, BaseException):
             rows.append(failed_row(p, f"{type(res).__name__}: {res}", seconds=0.0, attempts=1))
             continue
@@ -179,8 +198,6 @@ def stack_jobs(jobs: list[Job], executor: ExecutorConfig) -> tuple[list[Job], di
         The jobs to run (a single-run group stays a plain :func:`run_point` job) and, per stacked job key, the
         run jobs it holds.
     """
-    from dash_core.stacking import max_auto_stack, split_group, stack_key
-
     if executor.stack_size == 1:
         return list(jobs), {}
     workers = executor.workers or ((os.cpu_count() or 1) if executor.kind == "local" else 1)
