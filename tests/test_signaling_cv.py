@@ -116,3 +116,21 @@ def test_validation_split_checkpoint_and_only(tmp_path):
         run_cv(data, cfg, tmp_path, only=[9])
     with pytest.raises(DashInputError, match="validation_size"):
         _train(checkpoint="best_validation")
+
+
+def test_unseen_ligands_and_seen_ligand_pooled_r(tmp_path):
+    from types import SimpleNamespace
+
+    from dash_core.signaling.cv import unseen_ligands
+
+    lig = pd.DataFrame({"A": [1, 1, 0], "B": [0, 0, 1], "C": [0, 1, 0]}, index=["a", "ab", "b"])
+    fake = SimpleNamespace(ligands=lig)
+    assert unseen_ligands(fake, ["b"]) == ["B"] and unseen_ligands(fake, ["a"]) == []
+    assert unseen_ligands(fake, ["ab"]) == ["C"] and unseen_ligands(fake, ["a", "ab"]) == ["A", "C"]
+    data = _data()
+    res = run_cv(data, CVConfig(folds="loo", train=_train()), tmp_path)
+    flagged = [f for f, u in zip(res.folds["fold"], res.folds["unseen_ligands"].fillna("")) if u]
+    expected = [i for i, c in enumerate(data.conditions) if unseen_ligands(data, [c])]
+    assert flagged == expected and res.summary["folds_seen_ligands"] == 6 - len(expected)
+    if not expected:
+        assert res.summary["pooled_pearson_seen_ligands"] == pytest.approx(res.summary["pooled_pearson"])

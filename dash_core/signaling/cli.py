@@ -295,6 +295,12 @@ def _cmd_cv(args: argparse.Namespace) -> int:
             f"held-out values (training-mean baseline {s['baseline_pooled_pearson']:.4f}); mean per-fold r = "
             f"{s['mean_fold_pearson']:.4f}; {s['wall_seconds'] / 60:.1f} min of training"
         )
+        if s.get("pooled_pearson_seen_ligands") is not None and s["folds_seen_ligands"] < s["folds"]:
+            _eprint(
+                f"  without the {s['folds'] - s['folds_seen_ligands']} fold(s) whose held-out ligands occur in no training "
+                f"condition (LEMBAS leaves them out): pooled r = {s['pooled_pearson_seen_ligands']:.4f} over "
+                f"{s['folds_seen_ligands']} folds"
+            )
     _eprint(f"wrote {out}/cv.csv, summary.json, predictions.csv, per_tf.csv, predicted_vs_measured.html")
     if _report_failed(result.failed, "job(s)", " (finished folds are kept)"):
         return 1

@@ -297,7 +297,8 @@ def lembas_cv_config(**overrides: Any) -> SignalingConfig:
     lambda 1e-3 with kappa 21 and rho* = 0.01**(1/100) = 0.955, ligand-bias penalty 1e-3,
     lr_end 1e-8, and the implicit (adjoint) gradient of the CPU original. Not reproduced:
     float64 (float32 here), LEMBAS's mean/variance form of the uniformity term (the H.7 form is
-    kept), its extra weight term sum 1/(w^2 + 0.5) and its tanh clipping of the adjoint.
+    kept), its extra weight term sum 1/(w^2 + 0.5), its tanh clipping of the adjoint, and its
+    output projection without a bias (the package's output bias is kept, as measured in the README).
     """
     base = replace(
         SignalingConfig(),
