@@ -236,6 +236,9 @@ def integrate_pairs(model: GRNModel, x0: Tensor, dt: Tensor, solver: SolverConfi
     Tensor
         ``(B, n)`` predicted states at ``t_{k+1}``.
     """
+    z1 = _solve_fused(model, x0, dt, solver, max_dt, n_steps)
+    if z1 is not None:
+        return z1
     # fixed-step solvers only read the taus' values: a host tensor spares a device synchronisation
     taus = torch.tensor([0.0, 1.0], dtype=x0.dtype, device="cpu" if is_fixed_step(solver) else x0.device)
     return integrate(model, x0, dt, taus, solver, max_dt=max_dt, n_steps=n_steps)[-1]
@@ -249,10 +252,9 @@ def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: Sol
     is how influence scores (methods A.6) integrate to ``tau = 0, 0.1, ..., 0.9``.
     """
     dt = dt.to(x0.dtype)
-    if solver.method == "rk4" and FUSED_RK4 and taus.numel() == 2 and taus.tolist() == [0.0, 1.0]:
-        solve = _fused_rk4(model)
-        if solve is not None:
-            z1 = solve(x0, dt, _n_steps(dt, solver, max_dt, model, n_steps))
+    if taus.numel() == 2 and taus.tolist() == [0.0, 1.0]:
+        z1 = _solve_fused(model, x0, dt, solver, max_dt, n_steps)
+        if z1 is not None:
             return torch.stack([x0, z1])
     fn = SOLVERS.get(solver.method).obj
     f = model.vector_field()
@@ -265,15 +267,32 @@ def integrate(model: GRNModel, x0: Tensor, dt: Tensor, taus: Tensor, solver: Sol
 FUSED_RK4 = True
 
 
-def _fused_rk4(model) -> Callable[[Tensor, Tensor, int], Tensor] | None:
-    """``solve(x0, dt, n_steps)`` of a model or model stack with a fused RK4 node, else None."""
+def _fused_rk4(model) -> Callable[[Tensor, Tensor, int], Tensor | None] | None:
+    """``solve(x0, dt, n_steps)`` of a model or model stack with a fused RK4 node, else None (the solve itself
+    returns None when the node does not apply to these models, e.g. gated layers)."""
     stack = getattr(model, "fused_rk4", None)
     if stack is not None:  # a ModelStack: (K, B, n) states
         return stack()
     fn = getattr(type(model), "stacked_rk4", None)
     if fn is None:
         return None
-    return lambda x0, dt, n_steps: fn([model], x0.unsqueeze(0), dt.unsqueeze(0), n_steps)[0]
+
+    def solve(x0: Tensor, dt: Tensor, n_steps: int) -> Tensor | None:
+        z = fn([model], x0.unsqueeze(0), dt.unsqueeze(0), n_steps)
+        return None if z is None else z[0]
+
+    return solve
+
+
+def _solve_fused(model, x0: Tensor, dt: Tensor, solver: SolverConfig, max_dt: float | None,
+                 n_steps: int | None) -> Tensor | None:
+    """``z(1)`` of a one-step-ahead RK4 problem by the model's fused node, or None where there is none."""
+    if solver.method != "rk4" or not FUSED_RK4:
+        return None
+    solve = _fused_rk4(model)
+    if solve is None:
+        return None
+    return solve(x0, dt.to(x0.dtype), _n_steps(dt, solver, max_dt, model, n_steps))
 
 
 def is_fixed_step(solver: SolverConfig) -> bool:

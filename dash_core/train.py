@@ -612,8 +612,18 @@ class _Loop:
         return self.reason
 
 
-def _stack_of(trainers: list[Trainer]):
-    return ModelStack([t.model for t in trainers])
+def _stack_of(trainers: list[Trainer]) -> ModelStack:
+    """The :class:`ModelStack` of the trainers' models, kept on the first trainer between steps (building an
+    ``nn.Module`` at every step cost ~2 % of a SIM350-sized step); a few entries, as members stop or change."""
+    models = [t.model for t in trainers]
+    cache = trainers[0].__dict__.setdefault("_model_stacks", {})
+    key = tuple(id(m) for m in models)
+    stack = cache.get(key)
+    if stack is None or any(a is not b for a, b in zip(stack.members, models)):
+        if len(cache) >= 8:
+            cache.clear()
+        stack = cache[key] = ModelStack(models)
+    return stack
 
 
 def _pack(trainers: list[Trainer], batches: list[_Batch]) -> tuple[Tensor, Tensor, Tensor, list[int] | None]:
@@ -736,6 +746,64 @@ def _stack_loss(trainers: list[Trainer], batches: list[_Batch], *, probe_rows: l
     return total, data.detach()
 
 
+@dataclass
+class _AdamGroup:
+    """The tensor lists of one Adam parameter group, as ``torch.optim.Adam._init_group`` gathers them.
+
+    Gathering them walks every parameter's state dictionary at every step (about a tenth of a SIM350-sized step on
+    one CPU thread); between optimiser resets they do not change, so :func:`_adam_step` keeps them on the optimiser
+    and only reads the current gradients.
+    """
+
+    group: dict
+    params: list[Tensor]
+    exp_avgs: list[Tensor]
+    exp_avg_sqs: list[Tensor]
+    max_exp_avg_sqs: list[Tensor]
+    state_steps: list[Tensor]
+
+    def key(self) -> tuple:
+        g = self.group
+        beta1, beta2 = g["betas"]
+        return (float(g["lr"]), beta1, beta2, g["eps"], g["weight_decay"], g["amsgrad"], g["maximize"], g["foreach"],
+                g["capturable"], g["fused"], g.get("decoupled_weight_decay", False))
+
+    def lists(self) -> list[list[Tensor]] | None:
+        """``[params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps]``; None when a parameter has no
+        gradient this step (then the optimiser's own gathering decides)."""
+        grads = [p.grad for p in self.params]
+        if any(g is None for g in grads):
+            return None
+        return [self.params, grads, self.exp_avgs, self.exp_avg_sqs, self.max_exp_avg_sqs, self.state_steps]
+
+
+_ADAM_PLAN = "_dash_adam_groups"
+
+
+def _cached_adam_groups(opt: torch.optim.Optimizer) -> list[_AdamGroup] | None:
+    """The cached group lists of an Adam optimiser when still valid (same groups, same state tensors)."""
+    plan = opt.__dict__.get(_ADAM_PLAN)
+    if plan is None or len(plan) != len(opt.param_groups):
+        return None
+    for entry, group in zip(plan, opt.param_groups):
+        if entry.group is not group or len(entry.params) != len(group["params"]):
+            return None
+        if entry.params and opt.state.get(entry.params[0], {}).get("exp_avg") is not entry.exp_avgs[0]:
+            return None  # the state was replaced (load_state_dict)
+    return plan
+
+
+def _zero_grads(optimizer: torch.optim.Optimizer) -> None:
+    """``optimizer.zero_grad(set_to_none=True)``, through the cached parameter lists when there are some."""
+    plan = _cached_adam_groups(optimizer)
+    if plan is None:
+        optimizer.zero_grad(set_to_none=True)
+        return
+    for entry in plan:
+        for p in entry.params:
+            p.grad = None
+
+
 def _adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
     """One Adam update of every model: the parameter groups of all K optimisers that share settings and
     learning rate go through one (fused) multi-tensor kernel; each tensor keeps its own moments and step."""
@@ -745,16 +813,22 @@ def _adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
         if not isinstance(opt, torch.optim.Adam) or not hasattr(opt, "_init_group"):
             opt.step()
             continue
-        for group in opt.param_groups:
-            lists: list[list[Tensor]] = [[], [], [], [], [], []]
-            opt._init_group(group, *lists)
+        plan = _cached_adam_groups(opt)
+        gathered = None if plan is None else [(e, e.lists()) for e in plan]
+        if gathered is None or any(lists is None for _, lists in gathered):
+            gathered, cache = [], []
+            for group in opt.param_groups:
+                lists: list[list[Tensor]] = [[], [], [], [], [], []]
+                opt._init_group(group, *lists)
+                entry = _AdamGroup(group, lists[0], lists[2], lists[3], lists[4], lists[5])
+                cache.append(entry)
+                gathered.append((entry, lists))
+            complete = all(len(e.params) == len(e.group["params"]) for e in cache)
+            opt.__dict__[_ADAM_PLAN] = cache if complete else None
+        for entry, lists in gathered:
             if not lists[0]:
                 continue
-            beta1, beta2 = group["betas"]
-            key = (float(group["lr"]), beta1, beta2, group["eps"], group["weight_decay"], group["amsgrad"],
-                   group["maximize"], group["foreach"], group["capturable"], group["fused"],
-                   group.get("decoupled_weight_decay", False))
-            bucket = buckets.setdefault(key, [[], [], [], [], [], []])
+            bucket = buckets.setdefault(entry.key(), [[], [], [], [], [], []])
             for acc, new in zip(bucket, lists):
                 acc.extend(new)
     for key, lists in buckets.items():
@@ -780,7 +854,7 @@ def _train_epoch(trainers: list[Trainer]) -> list[float]:
         sub = [trainers[i] for i in idx]
         batches = [plans[i][j] for i in idx]
         for t in sub:
-            t.optimizer.zero_grad(set_to_none=True)
+            _zero_grads(t.optimizer)
         data = runner(sub, batches)
         _adam_step([t.optimizer for t in sub])
         for i, t in zip(idx, sub):

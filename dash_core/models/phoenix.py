@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor, stack_tensors
-from dash_core.models.fused_rk4 import fused_rk4
+from dash_core.models.fused_rk4 import fused_phoenix_rk4
 
 
 def squash(x: Tensor) -> Tensor:
@@ -209,13 +209,22 @@ class PhoenixODE(GRNModel):
         return f
 
     @classmethod
-    def stacked_rk4(cls, models: list[PhoenixODE], x0: Tensor, dt: Tensor, n_steps: int) -> Tensor:
+    def stacked_rk4(cls, models: list[PhoenixODE], x0: Tensor, dt: Tensor, n_steps: int) -> Tensor | None:
         """``n_steps`` RK4 steps of K PHOENIX models from ``(K, B, n)`` states over gaps ``dt`` ``(K, B)``, as one
-        fused forward/backward node (:mod:`dash_core.models.fused_rk4`); the same numbers as the step loop of
-        :mod:`dash_core.integrate` with :meth:`stacked_vector_field`."""
-        wst, wpt, ct, bs, bp = cls._stacked_weights(models)
-        gr = stack_tensors([gene_rate(m.g, m.config.multiplier_grad) for m in models]).unsqueeze(1)  # (K, 1, n)
-        return fused_rk4(x0, dt[..., None] * gr, wst, wpt, ct, bs, bp, n_steps)
+        fused forward/backward node (:mod:`dash_core.models.fused_rk4`) that takes the raw parameters and masks;
+        the same numbers as the step loop of :mod:`dash_core.integrate` with :meth:`stacked_vector_field`.
+        None when a layer is gated (the caller then uses the step loop)."""
+        layers = [(m.sums_in, m.prods_in, m.sums_out, m.prods_out) for m in models]
+        if any(lin.gate is not None for ls in layers for lin in ls):
+            return None  # gated layers (L0, PathReg): the generic step loop
+        params = [t for m, ls in zip(models, layers)
+                  for t in (ls[0].weight, ls[1].weight, ls[2].weight, ls[3].weight, ls[0].bias, ls[1].bias, m.g)]
+        masks = [tuple(lin.mask for lin in ls) for ls in layers]
+        rules = [m.config.multiplier_grad == "straight_through" for m in models]
+        for m in models:
+            if m.config.multiplier_grad not in ("straight_through", "relu"):
+                gene_rate(m.g, m.config.multiplier_grad)  # raises the specific error
+        return fused_phoenix_rk4(params, masks, rules, x0, dt, n_steps)
 
     @classmethod
     def stacked_drive(cls, models: list[PhoenixODE], x: Tensor) -> Tensor:
