@@ -146,12 +146,15 @@ def test_one_failing_run_does_not_stop_the_stack(tiny_sim):
     assert not isinstance(out[1], BaseException) and out[1].metrics["epochs"] == 3
 
 
-@pytest.mark.parametrize("strategy", ["none", "dash"])
-def test_cuda_graph_step_path_equals_the_eager_step_on_cpu(tiny_sim, monkeypatch, strategy):
+@pytest.mark.parametrize("strategy,numpy_node", [("none", True), ("dash", True), ("dash", False)])
+def test_cuda_graph_step_path_equals_the_eager_step_on_cpu(tiny_sim, monkeypatch, strategy, numpy_node):
     """The CUDA-graph step (static input buffers, probe indices redrawn into static tensors, gradients handed
-    back after the replay) runs eagerly on the CPU here and must give exactly the ordinary step's training."""
+    back after the replay) runs eagerly on the CPU here and must give exactly the ordinary step's training; also
+    with the fused node's PyTorch arithmetic (what CUDA runs) instead of NumPy."""
     import dash_core.train as T
+    from dash_core.models import fused_rk4
 
+    monkeypatch.setattr(fused_rk4, "NUMPY_ON_CPU", numpy_node)
     ds = tiny_sim.dataset
     configs = [RunConfig(model=ModelConfig(hidden=6), strategy=strategy, seed=s,
                          pruning=PruningConfig(first_epoch=2, interval=2),

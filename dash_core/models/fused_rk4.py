@@ -15,8 +15,8 @@ fewer kernels:
 * the node takes every model's raw parameters and masks and assembles the stacked effective weights itself, so
   masking, stacking, transposing and the gene rates cost no autograd nodes of their own (about twenty per training
   step before; measured on SIM350-sized batches, 1 CPU thread: see :func:`fused_phoenix_rk4`);
-* scalar constants are 0-dimensional tensors of the state's dtype (a Python float operand costs a conversion
-  kernel per operation: 3.1 vs 1.5 microseconds per elementwise operation here).
+* on the CPU the arithmetic runs in NumPy (:func:`_solve_np`, :func:`_adjoint_np`): the operations are tiny, and a
+  NumPy call costs about half a PyTorch operator call; CUDA runs the PyTorch version (capturable in a CUDA graph).
 
 The field (methods A.1), per stacked model k and state ``x`` (``(K, B, n)``)::
 
@@ -38,21 +38,16 @@ import torch
 Tensor = torch.Tensor
 
 
-class _Consts:
-    """0-dimensional tensors of the state's dtype and device for the scalars of the solve."""
-
-    def __init__(self, like: Tensor) -> None:
-        self.half = like.new_tensor(0.5)
-        self.one = like.new_tensor(1.0)
-
-
 def _field(x: Tensor, a: Tensor, wst: Tensor, wpt: Tensor, ct: Tensor, bs: Tensor, bp: Tensor,
-           saved: list | None, c: _Consts) -> Tensor:
-    """``f(x)`` of K models on ``(K, B, n)`` states; appends what the backward pass needs to ``saved``."""
-    y = x - c.half
-    d = y.abs().add_(c.one)
+           saved: list | None) -> Tensor:
+    """``f(x)`` of K models on ``(K, B, n)`` states; appends what the backward pass needs to ``saved``.
+
+    Scalars stay Python floats: this PyTorch version runs on CUDA (the CPU runs :func:`_field_np`), where a
+    0-dimensional tensor constant would be a host-to-device copy inside the captured CUDA graph."""
+    y = x - 0.5
+    d = y.abs().add_(1.0)
     sx = y.div_(d)  # softsign(x - 1/2), written over y
-    t = sx + c.one
+    t = sx + 1.0
     lg = torch.log1p(sx)
     sp = torch.cat([torch.baddbmm(bs, sx, wst), torch.baddbmm(bp, lg, wpt).exp_()], dim=2)  # [s, p]
     r = torch.baddbmm(x, sp, ct, beta=-1.0)  # u - x
@@ -65,13 +60,12 @@ def _solve(x0: Tensor, a: Tensor, wst: Tensor, wpt: Tensor, ct: Tensor, bs: Tens
            saved: list | None) -> Tensor:
     """``n_steps`` classical RK4 steps of size ``1 / n_steps`` (the fixed grid of :mod:`dash_core.integrate`)."""
     h_rk = 1.0 / n_steps
-    c = _Consts(x0)
     z = x0
     for _ in range(n_steps):
-        k1 = _field(z, a, wst, wpt, ct, bs, bp, saved, c)
-        k2 = _field(torch.add(z, k1, alpha=0.5 * h_rk), a, wst, wpt, ct, bs, bp, saved, c)
-        k3 = _field(torch.add(z, k2, alpha=0.5 * h_rk), a, wst, wpt, ct, bs, bp, saved, c)
-        k4 = _field(torch.add(z, k3, alpha=h_rk), a, wst, wpt, ct, bs, bp, saved, c)
+        k1 = _field(z, a, wst, wpt, ct, bs, bp, saved)
+        k2 = _field(torch.add(z, k1, alpha=0.5 * h_rk), a, wst, wpt, ct, bs, bp, saved)
+        k3 = _field(torch.add(z, k2, alpha=0.5 * h_rk), a, wst, wpt, ct, bs, bp, saved)
+        k4 = _field(torch.add(z, k3, alpha=h_rk), a, wst, wpt, ct, bs, bp, saved)
         # the same operation order as dash_core.integrate._rk4_step
         z = torch.add(z, torch.add(torch.add(k1, k2 + k3, alpha=2.0), k4), alpha=h_rk / 6.0)
     return z
@@ -103,16 +97,15 @@ def _adjoint(saved: list, gz: Tensor, a: Tensor, wst: Tensor, wpt: Tensor, ct: T
         return g_sx.div_(d).div_(d).sub_(g_r)
 
     c = h_rk / 6.0
-    c_t, h_t, h2_t = (gz.new_tensor(v) for v in (c, h_rk, 0.5 * h_rk))  # see _Consts
     g_z = gz
     for step in reversed(range(n_steps)):
         e0 = 4 * step
-        g_in4 = vjp(e0 + 3, torch.mul(g_z, c_t))  # k4 = F(z + h k3)
-        g_k3 = torch.add(g_in4, g_z, alpha=2.0 * c / h_rk).mul_(h_t)  # h * (g_in4 + (2c/h) g_z): dL/dk3
+        g_in4 = vjp(e0 + 3, g_z * c)  # k4 = F(z + h k3)
+        g_k3 = torch.add(g_in4, g_z, alpha=2.0 * c / h_rk).mul_(h_rk)  # h * (g_in4 + (2c/h) g_z): dL/dk3
         g_in3 = vjp(e0 + 2, g_k3)
-        g_k2 = torch.add(g_in3, g_z, alpha=2.0 * c / (0.5 * h_rk)).mul_(h2_t)
+        g_k2 = torch.add(g_in3, g_z, alpha=2.0 * c / (0.5 * h_rk)).mul_(0.5 * h_rk)
         g_in2 = vjp(e0 + 1, g_k2)
-        g_k1 = torch.add(g_in2, g_z, alpha=c / (0.5 * h_rk)).mul_(h2_t)
+        g_k1 = torch.add(g_in2, g_z, alpha=c / (0.5 * h_rk)).mul_(0.5 * h_rk)
         g_in1 = vjp(e0, g_k1)
         g_z = g_z + g_in4 + g_in3 + g_in2 + g_in1
     # weight gradients: one product per weight over the stacked rows of all evaluations, in the weights' own
