@@ -305,7 +305,8 @@ with tab_conf:
         cols = st.columns(len(CATEGORIES))
         helps = {"unsupported prior": f"In the prior, but dropped by most {who}: the data does not need it.",
                  "new, data-supported": f"Absent from the prior (or a low prior score) but kept by every {who[:-1]}, "
-                                        "at least as strong as a typical edge.",
+                                        "and as strongly supported as the prior edges the data confirms (support "
+                                        "at least their 10th percentile).",
                  "confirmed prior": f"In the prior and kept by most {who}."}
         for col, cat in zip(cols, CATEGORIES):
             col.metric(cat, f"{int(counts.get(cat, 0)):,}", help=helps[cat])

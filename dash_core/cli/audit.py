@@ -28,6 +28,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     print(f"Prior audit of {args.run}: " + ", ".join(f"{int(counts.get(c, 0))} {c}" for c in CATEGORIES)
           + f" -> {Path(args.run) / 'prior_audit.csv'}")
     print(info["note"])
+    if info.get("min_support") is not None:
+        print(f"New edges listed: kept by the referee(s) at confidence >= {args.high:g} with support >= "
+              f"{info['min_support']:.3g} (|E| relative to the average kept edge"
+              + ("; the confirmed prior edges' 10th percentile)" if args.min_support is None else ")"))
     shown = table[table["category"] == CATEGORIES[0]].head(args.show)
     if len(shown):
         who = "referee runs" if info["referee"] == "unpruned" else "seeds"
@@ -53,8 +57,9 @@ def register(subparsers) -> None:
                    help="a prior edge kept by fewer than this fraction of seeds is 'unsupported' (default 0.5)")
     p.add_argument("--high", type=fraction, default=1.0,
                    help="a non-prior edge needs at least this confidence to be 'new, data-supported' (default 1)")
-    p.add_argument("--min-support", type=nonneg_float, default=1.0, dest="min_support",
-                   help="... and at least this |E| relative to the average kept edge (default 1)")
+    p.add_argument("--min-support", type=nonneg_float, default=None, dest="min_support",
+                   help="... and at least this |E| relative to the average kept edge (default: as strong as the "
+                        "confirmed prior edges, i.e. their support's 10th percentile)")
     p.add_argument("--self-referee", action="store_true", dest="self_referee",
                    help="audit with the run's own seeds even when unpruned referee runs are recorded")
     p.add_argument("--show", type=positive_int, default=15, help="unsupported prior edges printed (default 15)")
