@@ -134,3 +134,17 @@ def test_cv_command(tmp_path, capsys):
     assert "pooled Pearson r" in capsys.readouterr().err
     with pytest.raises(DashInputError, match="folds"):
         _run(argv("1"))
+
+
+def test_fold_and_seed_lists_mix_numbers_and_ranges():
+    """``--only``/``--seeds``: a count, a list, a range, or lists with ranges (LEMBAS's 20 seen-ligand folds of the
+    macrophage data are ``0,2-6,9-22``); wrong forms get a message that says what to write."""
+    from dash_core.signaling.cli import _seed_list
+
+    assert _seed_list("3") == [0, 1, 2]
+    assert _seed_list("0,2-4,9") == [0, 2, 3, 4, 9]
+    assert _seed_list("12-14") == [12, 13, 14]
+    assert _seed_list("1,1,2") == [1, 2]
+    for bad, says in (("0", "at least 1"), ("x", "0,2-6,9-22"), ("5-2", "2-5"), ("1,-3", "0,2-6,9-22")):
+        with pytest.raises(argparse.ArgumentTypeError, match=says):
+            _seed_list(bad)

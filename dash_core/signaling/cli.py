@@ -66,20 +66,31 @@ def _float_list(text: str) -> list[float]:
 
 
 def _seed_list(text: str) -> list[int]:
-    """``K`` -> seeds 0..K-1; ``a,b,c`` -> those seeds; ``a-b`` -> a..b."""
+    """``K`` -> 0..K-1; otherwise comma-separated numbers and ranges: ``0,3,7``, ``12-22``, ``0,2-6,9-22``."""
     t = text.strip()
+    usage = f"expected a count K (0..K-1), a list 0,3,7, a range 0-4 or both (0,2-6,9-22), got {text!r}"
     try:
-        if "," in t:
-            return [int(v) for v in t.split(",") if v.strip()]
-        if "-" in t and not t.startswith("-"):
-            a, b = t.split("-", 1)
-            return list(range(int(a), int(b) + 1))
-        k = int(t)
+        if "," not in t and ("-" not in t or t.startswith("-")):
+            k = int(t)
+            if k < 1:
+                raise argparse.ArgumentTypeError("the count must be at least 1")
+            return list(range(k))
+        out: list[int] = []
+        for item in (v.strip() for v in t.split(",")):
+            if not item:
+                continue
+            if "-" in item and not item.startswith("-"):
+                a, b = (int(v) for v in item.split("-", 1))
+                if b < a:
+                    raise argparse.ArgumentTypeError(f"range {item!r} runs backwards; write it as {b}-{a}")
+                out.extend(range(a, b + 1))
+            else:
+                out.append(int(item))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count K (seeds 0..K-1), a list 0,3,7 or a range 0-4, got {text!r}") from None
-    if k < 1:
-        raise argparse.ArgumentTypeError("the number of seeds must be at least 1")
-    return list(range(k))
+        raise argparse.ArgumentTypeError(usage) from None
+    if not out or any(v < 0 for v in out):
+        raise argparse.ArgumentTypeError(usage)
+    return sorted(set(out), key=out.index)
 
 
 def _add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -400,7 +411,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     g.add_argument("--stack", type=int, default=1,
                    help="folds trained together in one pass (default 1; 0 = all folds of a worker, best on a GPU)")
     g.add_argument("--only", type=_seed_list, metavar="FOLDS",
-                   help="run only these fold numbers (0-based: a list 0,3,7 or a range 12-22), e.g. to share one run "
+                   help="run only these fold numbers (0-based: a list 0,3,7, a range 12-22 or both, 0,2-6,9-22), "
+                        "e.g. to share one run "
                         "folder between machines or processes; the summary covers every finished fold")
     p.add_argument("--out", required=True, help="output folder (re-running resumes: finished folds are kept)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
