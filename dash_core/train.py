@@ -10,7 +10,7 @@ it through a small API: :meth:`Trainer.train_loop`, :meth:`Trainer.reset_learnin
 :meth:`Trainer.load_best` and the hooks ``on_epoch_start`` / ``penalty`` /
 ``after_step`` of the strategy.
 
-Why this module is long (about 1,000 lines): the single-run API and the stacked engine are one
+Why this module is long (about 1,100 lines): the single-run API and the stacked engine are one
 code path (a lone trainer is a stack of one); splitting them would split that path.
 """
 
@@ -30,7 +30,6 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import torch
 from scipy import sparse
-from torch.optim.adam import adam as adam_fn
 
 from dash_core.data import ExpressionData, make_pairs
 from dash_core.device import resolve_device
@@ -39,6 +38,7 @@ from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
 from dash_core.models.base import GRNModel, stack_tensors
 from dash_core.models.stack import ModelStack
+from dash_core.optimizers import adam_step, zero_grads
 from dash_core.pruning.base import Strategy
 from dash_core.pruning.masks import total_unmasked
 from dash_core.split import resolve_batching
@@ -746,98 +746,6 @@ def _stack_loss(trainers: list[Trainer], batches: list[_Batch], *, probe_rows: l
     return total, data.detach()
 
 
-@dataclass
-class _AdamGroup:
-    """The tensor lists of one Adam parameter group, as ``torch.optim.Adam._init_group`` gathers them.
-
-    Gathering them walks every parameter's state dictionary at every step (about a tenth of a SIM350-sized step on
-    one CPU thread); between optimiser resets they do not change, so :func:`_adam_step` keeps them on the optimiser
-    and only reads the current gradients.
-    """
-
-    group: dict
-    params: list[Tensor]
-    exp_avgs: list[Tensor]
-    exp_avg_sqs: list[Tensor]
-    max_exp_avg_sqs: list[Tensor]
-    state_steps: list[Tensor]
-
-    def key(self) -> tuple:
-        g = self.group
-        beta1, beta2 = g["betas"]
-        return (float(g["lr"]), beta1, beta2, g["eps"], g["weight_decay"], g["amsgrad"], g["maximize"], g["foreach"],
-                g["capturable"], g["fused"], g.get("decoupled_weight_decay", False))
-
-    def lists(self) -> list[list[Tensor]] | None:
-        """``[params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps]``; None when a parameter has no
-        gradient this step (then the optimiser's own gathering decides)."""
-        grads = [p.grad for p in self.params]
-        if any(g is None for g in grads):
-            return None
-        return [self.params, grads, self.exp_avgs, self.exp_avg_sqs, self.max_exp_avg_sqs, self.state_steps]
-
-
-_ADAM_PLAN = "_dash_adam_groups"
-
-
-def _cached_adam_groups(opt: torch.optim.Optimizer) -> list[_AdamGroup] | None:
-    """The cached group lists of an Adam optimiser when still valid (same groups, same state tensors)."""
-    plan = opt.__dict__.get(_ADAM_PLAN)
-    if plan is None or len(plan) != len(opt.param_groups):
-        return None
-    for entry, group in zip(plan, opt.param_groups):
-        if entry.group is not group or len(entry.params) != len(group["params"]):
-            return None
-        if entry.params and opt.state.get(entry.params[0], {}).get("exp_avg") is not entry.exp_avgs[0]:
-            return None  # the state was replaced (load_state_dict)
-    return plan
-
-
-def _zero_grads(optimizer: torch.optim.Optimizer) -> None:
-    """``optimizer.zero_grad(set_to_none=True)``, through the cached parameter lists when there are some."""
-    plan = _cached_adam_groups(optimizer)
-    if plan is None:
-        optimizer.zero_grad(set_to_none=True)
-        return
-    for entry in plan:
-        for p in entry.params:
-            p.grad = None
-
-
-def _adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
-    """One Adam update of every model: the parameter groups of all K optimisers that share settings and
-    learning rate go through one (fused) multi-tensor kernel; each tensor keeps its own moments and step."""
-    buckets: dict[tuple, list[list[Tensor]]] = {}
-    for opt in optimizers:
-        # another optimiser, or a torch whose Adam lacks the (private) _init_group: the optimiser's own step
-        if not isinstance(opt, torch.optim.Adam) or not hasattr(opt, "_init_group"):
-            opt.step()
-            continue
-        plan = _cached_adam_groups(opt)
-        gathered = None if plan is None else [(e, e.lists()) for e in plan]
-        if gathered is None or any(lists is None for _, lists in gathered):
-            gathered, cache = [], []
-            for group in opt.param_groups:
-                lists: list[list[Tensor]] = [[], [], [], [], [], []]
-                opt._init_group(group, *lists)
-                entry = _AdamGroup(group, lists[0], lists[2], lists[3], lists[4], lists[5])
-                cache.append(entry)
-                gathered.append((entry, lists))
-            complete = all(len(e.params) == len(e.group["params"]) for e in cache)
-            opt.__dict__[_ADAM_PLAN] = cache if complete else None
-        for entry, lists in gathered:
-            if not lists[0]:
-                continue
-            bucket = buckets.setdefault(entry.key(), [[], [], [], [], [], []])
-            for acc, new in zip(bucket, lists):
-                acc.extend(new)
-    for key, lists in buckets.items():
-        lr, beta1, beta2, eps, wd, amsgrad, maximize, foreach, capturable, fused, decoupled = key
-        adam_fn(*lists, foreach=foreach, capturable=capturable, differentiable=False, fused=fused,
-                grad_scale=None, found_inf=None, has_complex=False, decoupled_weight_decay=decoupled,
-                amsgrad=amsgrad, beta1=beta1, beta2=beta2, lr=lr, weight_decay=wd, eps=eps, maximize=maximize)
-
-
 def _train_epoch(trainers: list[Trainer]) -> list[float]:
     """One training epoch of K models; returns each model's mean data MSE over its batches."""
     _refresh_rates(trainers)
@@ -854,9 +762,9 @@ def _train_epoch(trainers: list[Trainer]) -> list[float]:
         sub = [trainers[i] for i in idx]
         batches = [plans[i][j] for i in idx]
         for t in sub:
-            _zero_grads(t.optimizer)
+            zero_grads(t.optimizer)
         data = runner(sub, batches)
-        _adam_step([t.optimizer for t in sub])
+        adam_step([t.optimizer for t in sub])
         for i, t in zip(idx, sub):
             if masked[i]:
                 t.model.apply_masks_()
