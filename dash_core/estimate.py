@@ -5,8 +5,9 @@ overhead: one optimiser step per trajectory, each integrating the ODE over its
 time points. The cost model is ``seconds/epoch = n_trajectories * (a + b *
 genes * hidden * points_per_trajectory)``, times a factor for the prior loss
 and for the strategy. Its constants were measured on the 2-core reference
-machine (350 genes x 150 trajectories, h = 40: 0.49 s/epoch without and 0.81
-s/epoch with the prior loss; see README, issue 2). When earlier runs on the
+machine, idle, 1 thread (350 genes x 150 trajectories, h = 40: 0.205 s/epoch
+without and 0.52 s/epoch with the prior loss, with the fused RK4 node in NumPy;
+0.49 and 0.81 before it; see README "CPU speed now"). When earlier runs on the
 same server are known, their measured speed (scaled by the same model) is used
 instead, so the estimate adapts to the machine.
 """
@@ -21,12 +22,15 @@ from dataclasses import dataclass
 __all__ = ["RunEstimate", "epoch_cost", "estimate_train_seconds", "format_estimate", "run_epoch_cost"]
 
 #: Seconds per trajectory step (overhead) and per gene x hidden unit x time point, reference machine.
-_STEP_SECONDS = 3.0e-3
+_STEP_SECONDS = 1.2e-3
 _UNIT_SECONDS = 2.0e-9
-#: Extra cost of the prior soft loss (lambda_data < 1): 0.81 / 0.49 s per epoch.
-_PRIOR_FACTOR = 1.65
-#: Relative cost per epoch of strategies that do more than one pass per epoch (benchmark wall times).
-STRATEGY_FACTOR = {"pinn_mp": 2.5, "sparseflow": 1.5, "l0": 1.3, "pathreg": 1.3, "cnode": 1.2}
+#: Extra cost of the prior soft loss (lambda_data < 1): 0.52 / 0.205 s per epoch (256 probes x 350 genes per step:
+#: real matrix products, which the fused data step made relatively larger; 0.81 / 0.49 before it).
+_PRIOR_FACTOR = 2.5
+#: Relative cost per epoch of strategies that do more than one pass per epoch (benchmark wall times) or that cannot
+#: use the fused RK4 node (gated layers; measured with the default rk4 settings: L0 0.613, PathReg 0.693, C-NODE
+#: 0.249 vs DASH 0.214 s/epoch, idle, 1 thread).
+STRATEGY_FACTOR = {"pinn_mp": 2.5, "sparseflow": 1.5, "l0": 2.9, "pathreg": 3.2, "cnode": 1.2}
 
 
 @dataclass(frozen=True)

@@ -699,8 +699,10 @@ def _draw_probes(t: Trainer) -> Tensor | None:
 def _prior_losses(trainers: list[Trainer], probe_rows: list[Tensor | None] | None = None) -> Tensor:
     """``(K,)`` prior soft losses (A.3), each on probes drawn with its trainer's generator (or on ``probe_rows``)."""
     rows = [_draw_probes(t) for t in trainers] if probe_rows is None else probe_rows
-    xs = [t.probes if i is None else t.probes[i] for t, i in zip(trainers, rows)]
-    ts = [t.probe_targets if i is None else t.probe_targets[i] for t, i in zip(trainers, rows)]
+    # index_select, not advanced indexing: the same rows at a quarter of the cost (256 of 10,000 x 350 probes:
+    # 12.6 vs 56.6 us alone, ~170 us inside a training step)
+    xs = [t.probes if i is None else t.probes.index_select(0, i) for t, i in zip(trainers, rows)]
+    ts = [t.probe_targets if i is None else t.probe_targets.index_select(0, i) for t, i in zip(trainers, rows)]
     drive = type(trainers[0].model).stacked_drive([t.model for t in trainers], stack_tensors(xs))
     return torch.mean((drive - stack_tensors(ts)) ** 2, dim=(1, 2))
 
