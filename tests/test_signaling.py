@@ -251,6 +251,21 @@ def test_package_variant_minibatch_training_runs():
     assert res.model.output_bias is not None and res.metrics["n_test"] == 4
 
 
+def test_fit_holds_out_validation_conditions():
+    """``validation_size`` in a single fit (``signaling train --validation-size``) holds training conditions out,
+    monitors them and, with ``checkpoint='best_validation'``, keeps the best-validation parameters (it was
+    accepted and silently ignored before)."""
+    _, data = _tiny_data()
+    plain = fit(data, _cfg(epochs=4, eval_every=1, test_size=2))
+    res = fit(data, _cfg(epochs=4, eval_every=1, test_size=2, validation_size=2, checkpoint="best_validation"))
+    split = res.predictions["split"]
+    assert (split == "validation").sum() == 2 and (split == "test").sum() == 2
+    assert set(res.train_index).isdisjoint(np.flatnonzero(split.to_numpy() == "validation"))
+    assert len(res.train_index) == len(plain.train_index) - 2
+    assert np.isfinite(res.metrics["val_pearson_best"]) and np.isfinite(res.metrics["val_pearson_last"])
+    assert list(np.flatnonzero(split.to_numpy() == "test")) == list(plain.test_index)  # same test conditions
+
+
 def test_training_is_seeded():
     _, data = _tiny_data()
     a = fit(data, _cfg(epochs=3))

@@ -198,6 +198,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     result.model.edge_table().to_csv(out / "edges.csv", index=False)
     metrics = {k: (None if isinstance(v, float) and v != v else v) for k, v in result.metrics.items()}
     metrics["test_conditions"] = [data.conditions[i] for i in result.test_index]
+    metrics["validation_conditions"] = [str(c) for c in result.predictions.index[result.predictions["split"] == "validation"]]
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     _write_figure(plots.training_curve_figure(result.history), out / "training_curves.html")
     _eprint(

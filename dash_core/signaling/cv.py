@@ -35,7 +35,7 @@ from dash_core.runs.executors import ExecutorConfig, Job, run_jobs
 from dash_core.signaling.config import SignalingConfig
 from dash_core.signaling.data import SignalingData
 from dash_core.signaling.stack import ModelStack, pearson, predict_stack, train_stack
-from dash_core.signaling.train import build_model, data_tensors, resolve_device, save_checkpoint
+from dash_core.signaling.train import build_model, data_tensors, resolve_device, save_checkpoint, validation_split
 
 FOLDS_FILE = "cv.csv"
 SUMMARY_FILE = "summary.json"
@@ -118,17 +118,6 @@ def make_folds(n_conditions: int, folds: str | int, seed: int = 0) -> list[np.nd
         raise DashInputError(f"{k} folds but only {n_conditions} conditions; use --folds loo or fewer folds.")
     perm = np.random.default_rng(seed).permutation(n_conditions)
     return [np.sort(part) for part in np.array_split(perm, k)]
-
-
-def validation_split(train: np.ndarray, size: int, seed: int, fold: int) -> np.ndarray:
-    """``size`` validation conditions drawn from a fold's training conditions (seeded by ``seed`` and the fold
-    number, so every setting compared on a fold validates on the same conditions); empty when ``size`` is 0."""
-    if size <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if size >= len(train):
-        raise DashInputError(f"validation_size {size} leaves no training condition out of {len(train)}; use a smaller one.")
-    rng = np.random.default_rng([int(seed), int(fold)])
-    return np.sort(rng.choice(np.asarray(train, dtype=np.int64), size=int(size), replace=False))
 
 
 def fold_folder(out_dir: str | os.PathLike, fold: int) -> Path:

@@ -118,6 +118,7 @@ def train_model(
     *,
     train_index: Sequence[int],
     test_index: Sequence[int] = (),
+    val_index: Sequence[int] = (),
     progress: Callable[[ProgressInfo], None] | None = None,
     on_epoch_end: Callable[[int, SignalingModel, dict], None] | None = None,
 ) -> TrainResult:
@@ -133,8 +134,9 @@ def train_model(
         An initialised (and usually prescaled) model on its device.
     x_in, y
         ``(C, L)`` ligand inputs and ``(C, K)`` TF data for all conditions, on the model's device.
-    train_index, test_index
-        Row indices of the training and test conditions.
+    train_index, test_index, val_index
+        Row indices of the training, test and validation conditions (validation: monitored every ``eval_every``
+        epochs; with ``config.checkpoint == "best_validation"`` the best-validation parameters are kept).
     progress
         Called with a :class:`ProgressInfo` every ``eval_every`` epochs and after the last.
     on_epoch_end
@@ -156,6 +158,7 @@ def train_model(
         train_sets=[list(train_index)],
         test_sets=[list(test_index)],
         seeds=[int(config.seed)],
+        val_sets=[list(val_index)],
         progress=progress,
         on_epoch_end=after_epoch if on_epoch_end is not None else None,
     )
@@ -165,6 +168,20 @@ def train_model(
 
 
 # --------------------------------------------------------------------------- high level
+
+
+def validation_split(train: np.ndarray, size: int, seed: int, fold: int) -> np.ndarray:
+    """``size`` validation conditions drawn from a fold's training conditions (seeded by ``seed`` and the fold
+    number, so every setting compared on a fold validates on the same conditions); empty when ``size`` is 0.
+    ``signaling train`` and the self-pruning study use fold 0."""
+    if size <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if size >= len(train):
+        raise DashInputError(f"validation_size {size} leaves no training condition out of {len(train)}; use a smaller one.")
+    rng = np.random.default_rng([int(seed), int(fold)])
+    return np.sort(rng.choice(np.asarray(train, dtype=np.int64), size=int(size), replace=False))
+
+
 
 
 def build_model(
@@ -249,9 +266,13 @@ def fit(
         model = model.to(device)
     x, y = data_tensors(data, device)
     train_idx, test_idx = split_conditions(data.n_conditions, config.test_size, config.seed)
-    result = train_model(model, x, y, config, train_index=train_idx, test_index=test_idx, progress=progress, on_epoch_end=on_epoch_end)
+    val_idx = validation_split(np.asarray(train_idx, dtype=np.int64), config.validation_size, config.seed, 0)
+    train_idx = np.setdiff1d(np.asarray(train_idx, dtype=np.int64), val_idx)
+    result = train_model(model, x, y, config, train_index=train_idx, test_index=test_idx, val_index=val_idx,
+                         progress=progress, on_epoch_end=on_epoch_end)
     pred = pd.DataFrame(predict(model, x), index=data.ligands.index, columns=data.tfs.columns)
     split = np.array(["train"] * data.n_conditions, dtype=object)
+    split[val_idx] = "validation"
     split[test_idx] = "test"
     pred.insert(0, "split", split)
     return FitResult(model, config, result.history, result.metrics, train_idx, test_idx, pred)
