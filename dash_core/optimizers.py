@@ -2,9 +2,9 @@
 
 Each member of a training stack (:mod:`dash_core.train`) has its own ``torch.optim.Adam`` (its own moments, step
 counts, learning rates and resets). :func:`adam_step` updates all of them with one fused multi-tensor kernel per
-group of equal settings; :func:`zero_grads` clears their gradients. Both reuse the per-group tensor lists kept on
-each optimiser (:class:`_AdamGroup`) instead of gathering them from the state dictionaries at every step, which
-cost about a tenth of a SIM350-sized step on one CPU thread (measured in the README's speed table).
+group of equal settings, reusing the per-group tensor lists kept on each optimiser (:class:`_AdamGroup`) instead
+of gathering them from the state dictionaries at every step, which cost about a tenth of a SIM350-sized step on one
+CPU thread (measured in the README's speed table); :func:`zero_grads` clears their gradients.
 """
 
 from __future__ import annotations
@@ -67,13 +67,10 @@ def cached_adam_groups(opt: torch.optim.Optimizer) -> list[_AdamGroup] | None:
 
 
 def zero_grads(optimizer: torch.optim.Optimizer) -> None:
-    """``optimizer.zero_grad(set_to_none=True)``, through the cached parameter lists when there are some."""
-    plan = cached_adam_groups(optimizer)
-    if plan is None:
-        optimizer.zero_grad(set_to_none=True)
-        return
-    for entry in plan:
-        for p in entry.params:
+    """``optimizer.zero_grad(set_to_none=True)`` without its per-call profiler and bookkeeping: every parameter's
+    gradient set to None."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
             p.grad = None
 
 

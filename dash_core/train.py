@@ -614,12 +614,13 @@ class _Loop:
 
 def _stack_of(trainers: list[Trainer]) -> ModelStack:
     """The :class:`ModelStack` of the trainers' models, kept on the first trainer between steps (building an
-    ``nn.Module`` at every step cost ~2 % of a SIM350-sized step); a few entries, as members stop or change."""
+    ``nn.Module`` at every step cost ~2 % of a SIM350-sized step); a few entries, as members stop or change.
+    Keyed by the models' ids: a cached stack holds its models, so their ids cannot be reused by other objects."""
     models = [t.model for t in trainers]
     cache = trainers[0].__dict__.setdefault("_model_stacks", {})
     key = tuple(id(m) for m in models)
     stack = cache.get(key)
-    if stack is None or any(a is not b for a, b in zip(stack.members, models)):
+    if stack is None:
         if len(cache) >= 8:
             cache.clear()
         stack = cache[key] = ModelStack(models)

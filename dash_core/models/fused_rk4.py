@@ -265,6 +265,15 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().numpy()
 
 
+def _forward(x0: Tensor, a: Tensor, wst: Tensor, wpt: Tensor, ct: Tensor, bs: Tensor, bp: Tensor, n_steps: int,
+             saved: list | None) -> tuple[Tensor, bool]:
+    """:func:`_solve` in NumPy (CPU) or with PyTorch operators; also returns whether NumPy ran it."""
+    if not _use_numpy(x0):
+        return _solve(x0, a, wst, wpt, ct, bs, bp, n_steps, saved), False
+    with np.errstate(all="ignore"):  # non-finite states propagate silently, as with PyTorch operators
+        return torch.from_numpy(_solve_np(*(_np(v) for v in (x0, a, wst, wpt, ct, bs, bp)), n_steps, saved)), True
+
+
 #: Parameters of one PHOENIX model as the node takes them, in this order.
 PARAMS = ("sums_in.weight", "prods_in.weight", "sums_out.weight", "prods_out.weight", "sums_in.bias",
           "prods_in.bias", "g")
@@ -300,13 +309,7 @@ class FusedPhoenixRK4(torch.autograd.Function):
         with torch.no_grad():
             wst, wpt, ct, bs, bp, a, g = _assemble(params, masks, dt)
             saved: list = []
-            ctx.numpy = _use_numpy(x0)
-            if ctx.numpy:
-                with np.errstate(all="ignore"):  # non-finite states propagate silently, as with PyTorch operators
-                    z = torch.from_numpy(_solve_np(*(_np(v) for v in (x0, a, wst, wpt, ct, bs, bp)), int(n_steps),
-                                                   saved))
-            else:
-                z = _solve(x0, a, wst, wpt, ct, bs, bp, int(n_steps), saved)
+            z, ctx.numpy = _forward(x0, a, wst, wpt, ct, bs, bp, int(n_steps), saved)
         ctx.n_steps = int(n_steps)
         ctx.saved = saved
         ctx.masks = masks
@@ -347,8 +350,4 @@ def fused_phoenix_rk4(params: list[Tensor], masks: list[tuple[Tensor, ...]], str
         return FusedPhoenixRK4.apply(x0, dt, int(n_steps), masks, straight_through, *params)
     with torch.no_grad():
         wst, wpt, ct, bs, bp, a, _ = _assemble(params, masks, dt)
-        if _use_numpy(x0):
-            with np.errstate(all="ignore"):
-                return torch.from_numpy(_solve_np(*(_np(v) for v in (x0, a, wst, wpt, ct, bs, bp)), int(n_steps),
-                                                  None))
-        return _solve(x0, a, wst, wpt, ct, bs, bp, int(n_steps), None)
+        return _forward(x0, a, wst, wpt, ct, bs, bp, int(n_steps), None)[0]

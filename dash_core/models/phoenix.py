@@ -88,11 +88,14 @@ def gene_rate(g: Tensor, multiplier_grad: str = "relu") -> Tensor:
     derivative with respect to g is 1 everywhere.
     """
     rg = torch.relu(g)
-    if multiplier_grad == "straight_through":
-        return g + (rg - g).detach()
-    if multiplier_grad != "relu":
+    return g + (rg - g).detach() if is_straight_through(multiplier_grad) else rg
+
+
+def is_straight_through(multiplier_grad: str) -> bool:
+    """Whether a gene-rate gradient rule is ``"straight_through"`` (else ``"relu"``); raises on any other name."""
+    if multiplier_grad not in ("relu", "straight_through"):
         raise ValueError(f"unknown multiplier_grad {multiplier_grad!r}: use 'relu' or 'straight_through'")
-    return rg
+    return multiplier_grad == "straight_through"
 
 
 class PhoenixODE(GRNModel):
@@ -220,10 +223,7 @@ class PhoenixODE(GRNModel):
         params = [t for m, ls in zip(models, layers)
                   for t in (ls[0].weight, ls[1].weight, ls[2].weight, ls[3].weight, ls[0].bias, ls[1].bias, m.g)]
         masks = [tuple(lin.mask for lin in ls) for ls in layers]
-        rules = [m.config.multiplier_grad == "straight_through" for m in models]
-        for m in models:
-            if m.config.multiplier_grad not in ("straight_through", "relu"):
-                gene_rate(m.g, m.config.multiplier_grad)  # raises the specific error
+        rules = [is_straight_through(m.config.multiplier_grad) for m in models]
         return fused_phoenix_rk4(params, masks, rules, x0, dt, n_steps)
 
     @classmethod

@@ -182,8 +182,6 @@ def validation_split(train: np.ndarray, size: int, seed: int, fold: int) -> np.n
     return np.sort(rng.choice(np.asarray(train, dtype=np.int64), size=int(size), replace=False))
 
 
-
-
 def build_model(
     data: SignalingData,
     config: SignalingConfig,
