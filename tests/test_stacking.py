@@ -181,18 +181,71 @@ def test_cuda_graph_step_path_equals_the_eager_step_on_cpu(tiny_sim, monkeypatch
     assert T.CudaGraphStep.supported([_trainer_with("dash", ds)])
 
 
-def _trainer_with(strategy, ds):
+def _trainer_with(strategy, ds, seed=0, multiplier_grad="straight_through"):
     from dash_core.experiment import split_dataset
     from dash_core.models import build_model
     from dash_core.pruning import PriorKnowledge, build_strategy
     from dash_core.train import Trainer
 
     cfg = TrainConfig(max_epochs=1, device="cpu")
-    tr, va = split_dataset(ds.expression, cfg, 0)
-    model = build_model(ds.n_genes, ModelConfig(hidden=4), seed=0)
-    strat = build_strategy(strategy, PruningConfig(), PriorKnowledge(ds.prior_matrix()), 0)
+    tr, va = split_dataset(ds.expression, cfg, seed)
+    model = build_model(ds.n_genes, ModelConfig(hidden=4, multiplier_grad=multiplier_grad), seed=seed)
+    strat = build_strategy(strategy, PruningConfig(), PriorKnowledge(ds.prior_matrix()), seed)
     strat.prepare_model(model)
     return Trainer(model, tr, va, cfg, hooks=strat)
+
+
+@pytest.mark.parametrize("numpy_node", [True, False])
+def test_direct_step_gives_autograds_gradients(tiny_sim, monkeypatch, numpy_node):
+    """The training step without autograd (data MSE gradient straight into the fused node's adjoint) gives the
+    gradients of the autograd step: 3 models, one with half its rows (padding), masked entries, a data weight
+    below 1 without a prior term, both gene-rate rules, both arithmetic backends. Where it does not apply (a
+    penalty, a prior term) it declines."""
+    import dash_core.train as T
+    from dash_core.models import fused_rk4
+
+    monkeypatch.setattr(fused_rk4, "NUMPY_ON_CPU", numpy_node)
+    ds = tiny_sim.dataset
+    trainers = [_trainer_with("dash", ds, seed=s, multiplier_grad=rule)
+                for s, rule in ((0, "straight_through"), (1, "relu"), (2, "straight_through"))]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        trainers[1].model.g.sub_(0.5)  # some rates at 0: the relu rule's zero gradients are exercised
+        lin = trainers[2].model.sums_in
+        lin.mask.copy_((torch.rand(lin.mask.shape, generator=gen) > 0.4).to(lin.mask.dtype))
+        lin.apply_mask_()
+    trainers[2].lambda_data = 0.7
+    batches = [t._epoch_batches()[0] for t in trainers]
+    b = batches[1]
+    half = b.x0.shape[0] // 2
+    batches[1] = T._Batch(b.x0[:half], b.x1[:half], b.dt[:half], b.max_dt)  # same step count as the others
+    T._refresh_rates(trainers)
+    assert len(set(T._step_counts(trainers, batches))) == 1
+
+    def grads(direct):
+        for t in trainers:
+            t.model.zero_grad(set_to_none=True)
+        if direct:
+            data = T._direct_step(trainers, batches)
+        else:
+            total, data = T._stack_loss(trainers, batches)
+            total.backward()
+        return data, [[p.grad.clone() for p in t.model.parameters()] for t in trainers]
+
+    d_ref, g_ref = grads(False)
+    d_dir, g_dir = grads(True)
+    torch.testing.assert_close(d_dir, d_ref, rtol=1e-6, atol=0)
+    for gs_ref, gs_dir in zip(g_ref, g_dir):
+        for a, b in zip(gs_dir, gs_ref):
+            scale = b.abs().max()
+            assert scale > 0
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5 * scale)
+    masked = trainers[2].model.sums_in.mask == 0
+    assert masked.any() and (trainers[2].model.sums_in.weight.grad[masked] == 0).all()
+    # it declines a penalty (C-NODE's L1) and a prior term
+    assert T._direct_step([_trainer_with("cnode", ds)], batches[:1]) is None
+    trainers[0].prior, trainers[0].lambda_data = torch.zeros(ds.n_genes, ds.n_genes), 0.9
+    assert T._direct_step(trainers, batches) is None
 
 
 def test_successive_halving_on_one_stack(tiny_sim):

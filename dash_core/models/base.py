@@ -201,7 +201,9 @@ class GRNModel(nn.Module, ABC):
     #: ``stacked_rk4(models, x0, dt, n_steps)``: a classmethod solving K models of the class with ``n_steps`` RK4
     #: steps of size ``1 / n_steps`` on the rescaled interval (``(K, B, n)`` states, ``dt`` ``(K, B)``) in one fused
     #: forward/backward node, or None when the class has none (:func:`dash_core.integrate.integrate` then loops);
-    #: the method itself returns None for models it does not cover (then the loop too).
+    #: the method itself returns None for models it does not cover (then the loop too). Called with
+    #: ``loss_grad=`` (``z(1) -> (loss values, dL/dz(1))``) it back-propagates at once without autograd, adds to
+    #: the parameters' ``.grad`` and returns the loss values (the training step of :mod:`dash_core.train`).
     stacked_rk4: Callable[..., Tensor] | None = None
 
     @classmethod

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from dash_core.models.base import GRNModel, MaskedLinear, PrunableLayer, Tensor, stack_tensors
-from dash_core.models.fused_rk4 import fused_phoenix_rk4
+from dash_core.models.fused_rk4 import fused_phoenix_rk4, fused_phoenix_rk4_backprop
 
 
 def squash(x: Tensor) -> Tensor:
@@ -212,11 +212,16 @@ class PhoenixODE(GRNModel):
         return f
 
     @classmethod
-    def stacked_rk4(cls, models: list[PhoenixODE], x0: Tensor, dt: Tensor, n_steps: int) -> Tensor | None:
+    def stacked_rk4(cls, models: list[PhoenixODE], x0: Tensor, dt: Tensor, n_steps: int,
+                    loss_grad: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None) -> Tensor | None:
         """``n_steps`` RK4 steps of K PHOENIX models from ``(K, B, n)`` states over gaps ``dt`` ``(K, B)``, as one
         fused forward/backward node (:mod:`dash_core.models.fused_rk4`) that takes the raw parameters and masks;
         the same numbers as the step loop of :mod:`dash_core.integrate` with :meth:`stacked_vector_field`.
-        None when a layer is gated (the caller then uses the step loop)."""
+        None when a layer is gated (the caller then uses the step loop).
+
+        With ``loss_grad`` (``z(1) -> (loss values, dL/dz(1))``) the backward pass runs at once without autograd
+        and adds to the parameters' ``.grad`` (:func:`~dash_core.models.fused_rk4.fused_phoenix_rk4_backprop`);
+        then the loss values are returned."""
         layers = [(m.sums_in, m.prods_in, m.sums_out, m.prods_out) for m in models]
         if any(lin.gate is not None for ls in layers for lin in ls):
             return None  # gated layers (L0, PathReg): the generic step loop
@@ -224,6 +229,8 @@ class PhoenixODE(GRNModel):
                   for t in (ls[0].weight, ls[1].weight, ls[2].weight, ls[3].weight, ls[0].bias, ls[1].bias, m.g)]
         masks = [tuple(lin.mask for lin in ls) for ls in layers]
         rules = [is_straight_through(m.config.multiplier_grad) for m in models]
+        if loss_grad is not None:
+            return fused_phoenix_rk4_backprop(params, masks, rules, x0, dt, n_steps, loss_grad)
         return fused_phoenix_rk4(params, masks, rules, x0, dt, n_steps)
 
     @classmethod
