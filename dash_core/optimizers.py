@@ -74,9 +74,27 @@ def zero_grads(optimizer: torch.optim.Optimizer) -> None:
             p.grad = None
 
 
+_STACK_PLAN = "_dash_adam_stack"
+
+
 def adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
     """One Adam update of every model: the parameter groups of all K optimisers that share settings and
-    learning rate go through one (fused) multi-tensor kernel; each tensor keeps its own moments and step."""
+    learning rate go through one (fused) multi-tensor kernel; each tensor keeps its own moments and step.
+
+    The buckets of a set of optimisers are kept on the first one while their groups, states and learning rates
+    stay the same (then a step only gathers the gradients): rebuilding them at every step cost ~8 % of a
+    SIM350-sized stacked step (K = 5, 1 CPU thread)."""
+    plans = [cached_adam_groups(opt) if isinstance(opt, torch.optim.Adam) else None for opt in optimizers]
+    if all(p is not None for p in plans):
+        lrs = tuple(g["lr"] for opt in optimizers for g in opt.param_groups)
+        hit = optimizers[0].__dict__.get(_STACK_PLAN)
+        if hit is not None and hit[0] == lrs and len(hit[1]) == len(plans) and all(
+                a is b for a, b in zip(hit[1], plans)):
+            buckets = hit[2]
+            grads = [[p.grad for p in lists[0]] for lists in buckets.values()]
+            if not any(g is None for gs in grads for g in gs):
+                _run_buckets({key: [lists[0], gs, *lists[1:]] for (key, lists), gs in zip(buckets.items(), grads)})
+                return
     buckets: dict[tuple, list[list[Tensor]]] = {}
     for opt in optimizers:
         # another optimiser, or a torch whose Adam lacks the (private) _init_group: the optimiser's own step
@@ -101,6 +119,18 @@ def adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
             bucket = buckets.setdefault(entry.key(), [[], [], [], [], [], []])
             for acc, new in zip(bucket, lists):
                 acc.extend(new)
+    _run_buckets(buckets)
+    plans = [opt.__dict__.get(_ADAM_PLAN) if isinstance(opt, torch.optim.Adam) else None for opt in optimizers]
+    if optimizers and all(p is not None for p in plans):
+        # the buckets without their gradients, for the next step (valid while plans and learning rates stay)
+        optimizers[0].__dict__[_STACK_PLAN] = (
+            tuple(g["lr"] for opt in optimizers for g in opt.param_groups), plans,
+            {key: [lists[0], *lists[2:]] for key, lists in buckets.items()})
+
+
+def _run_buckets(buckets: dict[tuple, list[list[Tensor]]]) -> None:
+    """One multi-tensor Adam call per bucket of equal settings (``[params, grads, exp_avgs, exp_avg_sqs,
+    max_exp_avg_sqs, state_steps]``)."""
     for key, lists in buckets.items():
         lr, beta1, beta2, eps, wd, amsgrad, maximize, foreach, capturable, fused, decoupled = key
         adam_fn(*lists, foreach=foreach, capturable=capturable, differentiable=False, fused=fused,
