@@ -823,8 +823,20 @@ def _direct_step(trainers: list[Trainer], batches: list[_Batch]) -> Tensor | Non
             or any(type(t.hooks).penalty not in _NO_PENALTY for t in trainers)):
         return None
     counts = _step_counts(trainers, batches)
-    if len(set(counts)) != 1:
-        return None
+    if len(set(counts)) == 1:
+        return _direct_solve(fn, trainers, batches, counts[0])
+    # members whose batches need different step counts are solved in groups, as in _predict
+    out: list[Tensor | None] = [None] * len(trainers)
+    for c in sorted(set(counts)):
+        idx = [i for i, ci in enumerate(counts) if ci == c]
+        values = _direct_solve(fn, [trainers[i] for i in idx], [batches[i] for i in idx], c)
+        for j, i in enumerate(idx):
+            out[i] = values[j]
+    return torch.stack(out)
+
+
+def _direct_solve(fn, trainers: list[Trainer], batches: list[_Batch], n_steps: int) -> Tensor:
+    """:func:`_direct_step` of members that share a step count: ``(K,)`` data MSEs, gradients added."""
     x0, x1, dt, rows = _pack(trainers, batches)
     n = x0.shape[2]
     n_rows = [x0.shape[1]] * len(trainers) if rows is None else rows
@@ -835,7 +847,7 @@ def _direct_step(trainers: list[Trainer], batches: list[_Batch]) -> Tensor | Non
         err = z - x1  # padded rows: x0 = x1 = 0 and dt = 0, so z = 0 and err = 0
         return _row_mse(err * err, rows), err * scale
 
-    return fn([t.model for t in trainers], x0, dt, counts[0], loss_grad=loss_grad)
+    return fn([t.model for t in trainers], x0, dt, n_steps, loss_grad=loss_grad)
 
 
 #: Run the static-buffer step of :class:`CudaGraphStep` eagerly on the CPU too (tests: same code path as CUDA).

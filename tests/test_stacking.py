@@ -195,8 +195,8 @@ def _trainer_with(strategy, ds, seed=0, multiplier_grad="straight_through"):
     return Trainer(model, tr, va, cfg, hooks=strat)
 
 
-@pytest.mark.parametrize("numpy_node", [True, False])
-def test_direct_step_gives_autograds_gradients(tiny_sim, monkeypatch, numpy_node):
+@pytest.mark.parametrize("numpy_node,grouped", [(True, False), (False, False), (True, True)])
+def test_direct_step_gives_autograds_gradients(tiny_sim, monkeypatch, numpy_node, grouped):
     """The training step without autograd (data MSE gradient straight into the fused node's adjoint) gives the
     gradients of the autograd step: 3 models, one with half its rows (padding), masked entries, a data weight
     below 1 without a prior term, both gene-rate rules, both arithmetic backends. Where it does not apply (a
@@ -218,9 +218,10 @@ def test_direct_step_gives_autograds_gradients(tiny_sim, monkeypatch, numpy_node
     batches = [t._epoch_batches()[0] for t in trainers]
     b = batches[1]
     half = b.x0.shape[0] // 2
-    batches[1] = T._Batch(b.x0[:half], b.x1[:half], b.dt[:half], b.max_dt)  # same step count as the others
+    # the same step count as the others, or (grouped) more steps: members solved in two groups
+    batches[1] = T._Batch(b.x0[:half], b.x1[:half], b.dt[:half], b.max_dt * (3.0 if grouped else 1.0))
     T._refresh_rates(trainers)
-    assert len(set(T._step_counts(trainers, batches))) == 1
+    assert len(set(T._step_counts(trainers, batches))) == (2 if grouped else 1)
 
     def grads(direct):
         for t in trainers:
