@@ -100,3 +100,22 @@ def test_fused_rk4_float32_forward_is_the_step_loop(backend):
         assert torch.equal(p_fused, p_ref)
     for name, g in g_ref.items():
         assert torch.allclose(g_fused[name], g, rtol=1e-4, atol=1e-6), name
+
+
+def test_stacked_masks_follow_in_place_pruning(backend):
+    """The node keeps the stacked masks between calls (CPU); a pruning event writes a mask in place, and the next
+    solve must use the new mask (the cache is keyed by the masks' version counters)."""
+    models = _models(2)
+    stack = ModelStack(models)
+    gen = torch.Generator().manual_seed(4)
+    x0 = torch.rand(2, 3, 7, generator=gen, dtype=torch.float64)
+    dt = torch.full((2, 3), 1.5, dtype=torch.float64)
+    before, _ = _solve_and_grads(stack, x0, dt, 2, fused=True)
+    with torch.no_grad():
+        models[1].sums_out.mask.view(-1)[torch.arange(0, 35, 2)] = 0.0  # as dash_core.pruning.masks does
+    p_ref, g_ref = _solve_and_grads(stack, x0, dt, 2, fused=False)
+    p_fused, g_fused = _solve_and_grads(stack, x0, dt, 2, fused=True)
+    assert not torch.allclose(p_fused[1], before[1])
+    assert torch.allclose(p_fused, p_ref, rtol=1e-12, atol=1e-14)
+    assert torch.allclose(g_fused["members.1.sums_out.weight"], g_ref["members.1.sums_out.weight"], rtol=1e-6,
+                          atol=1e-10)

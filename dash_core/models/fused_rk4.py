@@ -291,7 +291,13 @@ def _stacked_masks(masks: list[tuple[Tensor, ...]]) -> tuple[Tensor, Tensor, Ten
     in-place version counters (a pruning event writes the masks in place and so bumps the version); the cached
     entry holds the masks, so their ids cannot be reused while it lives. Stacking once and masking with one product
     per layer instead of one per model saved ~4 % of a SIM350-sized stacked step (K = 5, 1 CPU thread).
+
+    CPU only: on CUDA the step is captured in a graph (:class:`dash_core.train.CudaGraphStep`) that must read the
+    mask buffers themselves, so that a replay after a pruning event sees the new masks; there they are stacked at
+    every call (inside the graph).
     """
+    if masks[0][0].device.type != "cpu":
+        return tuple(torch.stack([ms[j] for ms in masks]) for j in range(4))
     key = tuple((id(m), m._version) for ms in masks for m in ms)
     hit = _MASK_STACKS.get(key)
     if hit is None:
@@ -329,12 +335,9 @@ def _param_grads(saved: list, gz: Tensor, numpy: bool, a: Tensor, wst: Tensor, w
     g_cs, g_cp = g_c[:, :, :hid] * ms[2], g_c[:, :, hid:] * ms[3]
     g_bs, g_bp = g_b[:, 0, :hid], g_b[:, 0, hid:]
     g_gr = (g_a * dt[..., None]).sum(dim=1)  # d a / d ReLU(g), summed over the batch
-    if not all(straight_through):
-        st = torch.as_tensor(straight_through, device=g.device)[:, None]
-        g_gr = g_gr * (st | (g > 0))
     grads: list[Tensor] = []
-    for i in range(len(straight_through)):
-        grads += [g_ws[i], g_wp[i], g_cs[i], g_cp[i], g_bs[i], g_bp[i], g_gr[i]]
+    for i, st in enumerate(straight_through):  # (no host-to-device copy: this runs inside captured CUDA graphs)
+        grads += [g_ws[i], g_wp[i], g_cs[i], g_cp[i], g_bs[i], g_bp[i], g_gr[i] if st else g_gr[i] * (g[i] > 0)]
     return g_z, grads
 
 
