@@ -202,10 +202,13 @@ def test_two_visitors_see_only_their_own_workspace(server):
             expect(main_a.get_by_text("Active dataset: demo")).to_be_visible()
             a.get_by_test_id("stSidebarNav").get_by_text("Train & prune").click()
             expect(main_a.get_by_role("heading", name="Train & prune")).to_be_visible(timeout=120_000)
-            box = a.get_by_label("Max epochs", exact=True)
-            box.fill("400")
-            box.press("Enter")
-            a.wait_for_timeout(500)
+            # a job that is still running when A comes back after B's visit (cancelled at the end): the demo trains
+            # fast, so neither the epoch limit nor early stopping may end it first
+            for label, value in (("Max epochs", "5000"), ("Early-stopping patience", "0")):
+                box = a.get_by_label(label, exact=True)
+                box.fill(value)
+                box.press("Enter")
+                a.wait_for_timeout(500)
             expect(main_a.get_by_text("Expected run time")).to_be_visible()
             a.get_by_role("button", name="Launch", exact=True).click()
             expect(main_a.get_by_role("button", name="Cancel").first).to_be_visible(timeout=60_000)
