@@ -85,7 +85,7 @@ def adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
     stay the same (then a step only gathers the gradients): rebuilding them at every step cost ~8 % of a
     SIM350-sized stacked step (K = 5, 1 CPU thread)."""
     plans = [cached_adam_groups(opt) if isinstance(opt, torch.optim.Adam) else None for opt in optimizers]
-    if all(p is not None for p in plans):
+    if optimizers and all(p is not None for p in plans):
         lrs = tuple(g["lr"] for opt in optimizers for g in opt.param_groups)
         hit = optimizers[0].__dict__.get(_STACK_PLAN)
         if hit is not None and hit[0] == lrs and len(hit[1]) == len(plans) and all(
