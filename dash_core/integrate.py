@@ -284,10 +284,15 @@ def _fused_rk4(model) -> Callable[[Tensor, Tensor, int], Tensor | None] | None:
     return solve
 
 
+def fused_rk4_applies(solver: SolverConfig) -> bool:
+    """Whether one-step-ahead solves with these settings use a model's fused RK4 node (where it has one)."""
+    return solver.method == "rk4" and FUSED_RK4
+
+
 def _solve_fused(model, x0: Tensor, dt: Tensor, solver: SolverConfig, max_dt: float | None,
                  n_steps: int | None) -> Tensor | None:
     """``z(1)`` of a one-step-ahead RK4 problem by the model's fused node, or None where there is none."""
-    if solver.method != "rk4" or not FUSED_RK4:
+    if not fused_rk4_applies(solver):
         return None
     solve = _fused_rk4(model)
     if solve is None:

@@ -96,12 +96,11 @@ def adam_step(optimizers: list[torch.optim.Optimizer]) -> None:
                 _run_buckets({key: [lists[0], gs, *lists[1:]] for (key, lists), gs in zip(buckets.items(), grads)})
                 return
     buckets: dict[tuple, list[list[Tensor]]] = {}
-    for opt in optimizers:
+    for opt, plan in zip(optimizers, plans):
         # another optimiser, or a torch whose Adam lacks the (private) _init_group: the optimiser's own step
         if not isinstance(opt, torch.optim.Adam) or not hasattr(opt, "_init_group"):
             opt.step()
             continue
-        plan = cached_adam_groups(opt)
         gathered = None if plan is None else [(e, e.lists()) for e in plan]
         if gathered is None or any(lists is None for _, lists in gathered):
             gathered, cache = [], []

@@ -31,10 +31,16 @@ import numpy as np
 import torch
 from scipy import sparse
 
-from dash_core import integrate as integrate_module
 from dash_core.data import ExpressionData, make_pairs
 from dash_core.device import resolve_device
-from dash_core.integrate import SolverConfig, integrate_pairs, is_fixed_step, model_rate, n_fixed_steps
+from dash_core.integrate import (
+    SolverConfig,
+    fused_rk4_applies,
+    integrate_pairs,
+    is_fixed_step,
+    model_rate,
+    n_fixed_steps,
+)
 from dash_core.io.errors import DashInputError
 from dash_core.metrics import sparsity as sparsity_of_blocks
 from dash_core.models.base import GRNModel, stack_tensors
@@ -671,14 +677,24 @@ def _predict(trainers: list[Trainer], batches: list[_Batch], packed=None) -> Ten
     if len(set(counts)) == 1:
         return integrate_pairs(_stack_of(trainers), x0, dt, solver, max_dt=max(b.max_dt for b in batches),
                                n_steps=counts[0])
-    out = [None] * len(trainers)
+
+    def solve(idx: list[int], c: int) -> Tensor:
+        sel = torch.as_tensor(idx, device=x0.device)
+        return integrate_pairs(_stack_of([trainers[i] for i in idx]), x0.index_select(0, sel), dt.index_select(0, sel),
+                               solver, max_dt=max(batches[i].max_dt for i in idx), n_steps=c)
+
+    return _by_step_count(counts, solve)
+
+
+def _by_step_count(counts: list[int], solve: Callable[[list[int], int], Tensor]) -> Tensor:
+    """``solve(members, count)`` for each group of members that share a step count, the results stacked back in
+    member order (members whose batches need different step counts get exactly their own run's steps)."""
+    out: list[Tensor | None] = [None] * len(counts)
     for c in sorted(set(counts)):
         idx = [i for i, ci in enumerate(counts) if ci == c]
-        sel = torch.as_tensor(idx, device=x0.device)
-        pred = integrate_pairs(_stack_of([trainers[i] for i in idx]), x0.index_select(0, sel), dt.index_select(0, sel),
-                               solver, max_dt=max(batches[i].max_dt for i in idx), n_steps=c)
+        res = solve(idx, c)
         for j, i in enumerate(idx):
-            out[i] = pred[j]
+            out[i] = res[j]
     return torch.stack(out)
 
 
@@ -709,6 +725,19 @@ def _prior_losses(trainers: list[Trainer], probe_rows: list[Tensor | None] | Non
     return torch.mean((drive - stack_tensors(ts)) ** 2, dim=(1, 2))
 
 
+_NO_PENALTY = (_NoHooks.penalty, Strategy.penalty)
+
+
+def _has_penalty(t: Trainer) -> bool:
+    """Whether the trainer's strategy adds a loss term of its own (hooks that override ``penalty``)."""
+    return getattr(type(t.hooks), "penalty", None) not in _NO_PENALTY
+
+
+def _has_prior_term(t: Trainer) -> bool:
+    """Whether the trainer's loss has the prior soft term (A.3): a prior and ``lambda_data < 1``."""
+    return t.prior is not None and t.lambda_data < 1.0
+
+
 @dataclass
 class _LossWeights:
     """The data and prior weights of K trainers' losses (A.3), as tensors on their device."""
@@ -722,7 +751,7 @@ class _LossWeights:
         lams = [t.lambda_data for t in trainers]
         if all(lam >= 1.0 for lam in lams):
             return cls(None, [], None)
-        with_prior = [t for t in trainers if t.prior is not None and t.lambda_data < 1.0]
+        with_prior = [t for t in trainers if _has_prior_term(t)]
         return cls(torch.as_tensor(lams, dtype=like.dtype, device=like.device), with_prior,
                    torch.as_tensor([1.0 - t.lambda_data for t in with_prior], dtype=like.dtype, device=like.device)
                    if with_prior else None)
@@ -803,7 +832,6 @@ def _eager_step(trainers: list[Trainer], batches: list[_Batch]) -> Tensor:
 
 #: Train with :func:`_direct_step` where it applies (False: always through autograd; the tests compare the two).
 DIRECT_STEP = True
-_NO_PENALTY = (_NoHooks.penalty, Strategy.penalty)
 
 
 def _direct_step(trainers: list[Trainer], batches: list[_Batch]) -> Tensor | None:
@@ -818,21 +846,14 @@ def _direct_step(trainers: list[Trainer], batches: list[_Batch]) -> Tensor | Non
     t0 = trainers[0]
     solver = t0.config.solver
     fn = type(t0.model).stacked_rk4
-    if (not DIRECT_STEP or fn is None or solver.method != "rk4" or not integrate_module.FUSED_RK4
-            or any(t.prior is not None and t.lambda_data < 1.0 for t in trainers)
-            or any(type(t.hooks).penalty not in _NO_PENALTY for t in trainers)):
+    if (not DIRECT_STEP or fn is None or not fused_rk4_applies(solver)
+            or any(_has_prior_term(t) or _has_penalty(t) for t in trainers)):
         return None
     counts = _step_counts(trainers, batches)
     if len(set(counts)) == 1:
         return _direct_solve(fn, trainers, batches, counts[0])
-    # members whose batches need different step counts are solved in groups, as in _predict
-    out: list[Tensor | None] = [None] * len(trainers)
-    for c in sorted(set(counts)):
-        idx = [i for i, ci in enumerate(counts) if ci == c]
-        values = _direct_solve(fn, [trainers[i] for i in idx], [batches[i] for i in idx], c)
-        for j, i in enumerate(idx):
-            out[i] = values[j]
-    return torch.stack(out)
+    return _by_step_count(counts, lambda idx, c: _direct_solve(fn, [trainers[i] for i in idx],
+                                                              [batches[i] for i in idx], c))
 
 
 def _direct_solve(fn, trainers: list[Trainer], batches: list[_Batch], n_steps: int) -> Tensor:
@@ -1041,8 +1062,7 @@ class CudaGraphStep:
     @staticmethod
     def supported(trainers: list[Trainer]) -> bool:
         for t in trainers:
-            hooks = type(t.hooks)
-            if hooks is not _NoHooks and getattr(hooks, "penalty", None) is not Strategy.penalty:
+            if _has_penalty(t):
                 return False
             if any(getattr(p.layer, "gate", None) is not None for p in t.model.prunable_layers()):
                 return False
