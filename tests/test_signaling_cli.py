@@ -148,3 +148,32 @@ def test_fold_and_seed_lists_mix_numbers_and_ranges():
     for bad, says in (("0", "at least 1"), ("x", "0,2-6,9-22"), ("5-2", "2-5"), ("1,-3", "0,2-6,9-22")):
         with pytest.raises(argparse.ArgumentTypeError, match=says):
             _seed_list(bad)
+
+
+def test_test_size_count_and_ligands_per_condition_through_the_full_cli(tmp_path, capsys):
+    """``--test-size 5`` is a count (the shared PHOENIX range is a fraction only, so the signaling option keeps its
+    own parser through ``harden_numeric_options``); ``--ligands-per-condition 5`` sets exactly 5 ligands per condition."""
+    from dash_core.cli import build_parser
+    from dash_core.cli.args import harden_numeric_options
+
+    parser = build_parser()
+    harden_numeric_options(parser)
+    base = ["signaling", "train", "--pkn", "p", "--ligands", "l", "--tfs", "t", "--out", str(tmp_path / "o")]
+    assert parser.parse_args([*base, "--test-size", "5"]).test_size == 5
+    assert parser.parse_args([*base, "--test-size", "0.2"]).test_size == 0.2
+    for bad in ("2.5", "-1", "nan"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*base, "--test-size", bad])
+        assert "--test-size" in capsys.readouterr().err
+
+    d = LEMBAS / "synthetic"
+    out = tmp_path / "k5"
+    args = parser.parse_args(["signaling", "simulate", "--pkn", str(d / "KEGGnet-Model.tsv"), "--params",
+                              str(d / "equationParams.txt"), "--samples", "30", "--ligands-per-condition", "5",
+                              "--out", str(out)])
+    assert args.func(args) == 0
+    lig = pd.read_csv(out / "ligands.tsv", sep="\t", index_col=0)
+    per_row = (lig.to_numpy() > 0).sum(axis=1)
+    assert per_row[0] == 0 and (per_row[1:] == 5).all()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["signaling", "simulate", "--ligands-per-condition", "0,2", "--out", str(out)])

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from dash_core.cli.args import add_executor_arguments, executor_config_from_args, positive_int
+from dash_core.cli.args import add_executor_arguments, executor_config_from_args, number, positive_int
 from dash_core.device import DEVICES
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.signaling.config import PRESETS, SignalingConfig, preset
@@ -111,7 +111,7 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
     if seed:
         g.add_argument("--seed", type=int, help="seed (default 0)")
     g.add_argument("--device", choices=DEVICES, help="default auto (CUDA when available)")
-    g.add_argument("--test-size", type=float, dest="test_size",
+    g.add_argument("--test-size", type=_held_out_size, dest="test_size",
                    help="held-out conditions: fraction in (0, 1) or a count (package default 0.2, self_prune 0.05)")
     g.add_argument("--lr-max", type=float, dest="lr_max", help="peak learning rate of the cosine schedule")
     g.add_argument("--batch-size", type=int, dest="batch_size", help="conditions per step; 0 = full batch")
@@ -324,6 +324,26 @@ def _cmd_cv(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- simulate, demo
 
 
+def _held_out_size(text: str) -> float:
+    """``--test-size``: a fraction in [0, 1) or a whole number of conditions (the shared ``test_size`` range of the
+    PHOENIX commands is a fraction only, so this option names its own parser)."""
+    value = number(float, low=0.0, what="a fraction in [0, 1) or a whole number of conditions")(text)
+    if value >= 1 and not float(value).is_integer():
+        raise argparse.ArgumentTypeError(f"a test set of 1 or more is a number of conditions and must be whole, got {text}")
+    return value
+
+
+def _ligand_counts(text: str) -> tuple[int, ...]:
+    """``--ligands-per-condition``: comma-separated positive counts, e.g. ``5`` or ``2,3,5``."""
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive whole numbers separated by commas (e.g. 5 or 2,3,5), got {text!r}")
+    return counts
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.pkn and args.params:
         truth = read_ground_truth(args.pkn, args.params)
@@ -334,7 +354,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             args.nodes, args.n_ligands, args.n_tfs, args.edges, seed=args.seed
         )
         truth = random_ground_truth(pkn, ligs, tfs, signs, seed=args.seed)
-    data = synthetic_data(truth, args.samples, noise_sd=args.noise, seed=args.seed)
+    data = synthetic_data(truth, args.samples, k_choices=args.ligands_per_condition, noise_sd=args.noise, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     truth.pkn.to_table().to_csv(out / "pkn.tsv", sep="\t", index=False)
@@ -425,6 +445,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--pkn", help="network TSV (with --params); omit both for a random network")
     p.add_argument("--params", help="true parameters: Source, Target, Type (Weight/Bias/Input/Projection), Value")
     p.add_argument("--samples", type=positive_int, default=100, help="conditions to simulate (default 100)")
+    p.add_argument(
+        "--ligands-per-condition", type=_ligand_counts, default=(2, 3, 5), dest="ligands_per_condition", metavar="K[,K...]",
+        help="ligands set per condition, drawn uniformly from these counts (default 2,3,5 as in the self-pruning study; "
+        "5 = LEMBAS's synthetic data-size screen)",
+    )
     p.add_argument("--noise", type=float, default=0.0, help="Gaussian noise s.d. on TF activities (default 0)")
     p.add_argument("--nodes", type=positive_int, default=40, help="random network: nodes (default 40)")
     p.add_argument("--edges", type=positive_int, default=90, help="random network: edges (default 90)")
