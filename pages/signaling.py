@@ -506,17 +506,22 @@ with tab_cv:
         else:
             if crec.active:
                 st.caption(f"{summary['folds']} of {summary['folds_total']} folds finished; the run is still going.")
-            c = st.columns(4)
+            c = st.columns(5)
             fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
             c[0].metric("Pooled r", fmt(summary.get("pooled_pearson")), border=True,
                         help="Pearson r over every held-out condition × TF value (as LEMBAS reports it).")
             c[1].metric("Baseline r", fmt(summary.get("baseline_pooled_pearson")), border=True,
                         help="The same r for predicting each TF by its mean over the fold's training conditions: "
                              "what the model has to beat.")
-            c[2].metric("Mean per-fold r", fmt(summary.get("mean_fold_pearson")), border=True,
+            c[2].metric("Linear r (+ pairs)", f"{fmt(summary.get('ridge_pooled_pearson'))} "
+                        f"({fmt(summary.get('ridge_pairwise_pooled_pearson'))})", border=True,
+                        help="The same r for a model without a network: ridge regression of the TF activities on "
+                             "the ligand amounts (in brackets: with every ligand pair's product), its penalty chosen "
+                             "by leave-one-out on each fold's training conditions. A network model should beat it.")
+            c[3].metric("Mean per-fold r", fmt(summary.get("mean_fold_pearson")), border=True,
                         help="Mean over folds of r across the held-out values of the fold (leave one out: across "
                              "the TFs of the one held-out condition).")
-            c[3].metric("Folds", f"{summary['folds']} / {summary['folds_total']}", border=True,
+            c[4].metric("Folds", f"{summary['folds']} / {summary['folds_total']}", border=True,
                         help=f"Finished folds; {summary.get('wall_seconds', 0) / 60:.1f} min of training in all.")
             data_tfs = None
             try:

@@ -10,7 +10,7 @@ import pytest
 
 from dash_core.io.errors import DashInputError
 from dash_core.signaling.config import self_prune_config
-from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
+from dash_core.signaling.cv import CVConfig, ligand_features, make_folds, parse_folds, ridge_baseline, run_cv
 from dash_core.signaling.synthetic import random_ground_truth, random_signed_network, synthetic_data
 
 
@@ -44,8 +44,10 @@ def test_leave_one_out_writes_tables_and_resumes(tmp_path):
     assert table["fold"].tolist() == list(range(6)) and (table["n_test"] == 1).all() and (table["n_train"] == 5).all()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["folds"] == summary["folds_total"] == 6 and summary["complete"]
-    for key in ("pooled_pearson", "mean_fold_pearson", "wall_seconds", "baseline_pooled_pearson"):
+    for key in ("pooled_pearson", "mean_fold_pearson", "wall_seconds", "baseline_pooled_pearson",
+                "ridge_pooled_pearson", "ridge_pairwise_pooled_pearson"):
         assert summary[key] is not None
+    assert {"ridge_pearson", "ridge_pairwise_pearson"} <= set(table.columns)
     # pooled r is over every held-out condition x TF value
     pred = pd.read_csv(tmp_path / "predictions.csv", index_col=0)
     truth = data.tfs.loc[pred.index, data.tfs.columns].to_numpy()
@@ -134,3 +136,24 @@ def test_unseen_ligands_and_seen_ligand_pooled_r(tmp_path):
     assert flagged == expected and res.summary["folds_seen_ligands"] == 6 - len(expected)
     if not expected:
         assert res.summary["pooled_pearson_seen_ligands"] == pytest.approx(res.summary["pooled_pearson"])
+
+
+def test_ridge_baselines_recover_additive_and_pairwise_responses():
+    """Known answers: TF activities that are exactly additive in the ligands are predicted for unseen combinations
+    by the additive ridge baseline; a pure pair interaction only by the pairwise one."""
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(size=(40, 4)) < 0.5).astype(float) * rng.uniform(0.5, 1.0, size=(40, 4))
+    effects = rng.normal(size=(4, 3))
+    y_add = 0.2 + x @ effects
+    train, test = np.arange(30), np.arange(30, 40)
+    pred = ridge_baseline(x[train], y_add[train], x[test])
+    assert np.corrcoef(pred.ravel(), y_add[test].ravel())[0, 1] > 0.99
+    y_pair = np.column_stack([x[:, 0] * x[:, 1], x[:, 2] * x[:, 3]])
+    additive = ridge_baseline(x[train], y_pair[train], x[test])
+    pairwise = ridge_baseline(x[train], y_pair[train], x[test], pairwise=True)
+    err_add = np.mean((additive - y_pair[test]) ** 2)
+    err_pair = np.mean((pairwise - y_pair[test]) ** 2)
+    assert err_pair < 0.2 * err_add
+    assert ligand_features(x, True).shape == (40, 4 + 6)
+    # too few training conditions to choose a penalty: the training mean
+    assert np.allclose(ridge_baseline(x[:2], y_add[:2], x[test]), y_add[:2].mean(axis=0))

@@ -307,6 +307,12 @@ def _cmd_cv(args: argparse.Namespace) -> int:
             f"held-out values (training-mean baseline {s['baseline_pooled_pearson']:.4f}); mean per-fold r = "
             f"{s['mean_fold_pearson']:.4f}; {s['wall_seconds'] / 60:.1f} min of training"
         )
+        if s.get("ridge_pooled_pearson") is not None:
+            _eprint(
+                f"  linear baselines of the ligand inputs (ridge, penalty by leave-one-out on each fold's training "
+                f"conditions): additive r = {s['ridge_pooled_pearson']:.4f}, with ligand pairs r = "
+                f"{s['ridge_pairwise_pooled_pearson']:.4f}"
+            )
         if s.get("pooled_pearson_seen_ligands") is not None and s["folds_seen_ligands"] < s["folds"]:
             _eprint(
                 f"  without the {s['folds'] - s['folds_seen_ligands']} fold(s) whose held-out ligands occur in no training "

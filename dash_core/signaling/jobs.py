@@ -522,5 +522,6 @@ def signaling_cv_job(params: dict, run_dir: Path, reporter: Reporter) -> dict:
         path = Path(run_dir) / CV_SUMMARY_FILE
         summary = json.loads(path.read_text()) if path.is_file() else {}
     reporter.progress(1.0, f"{summary.get('folds', 0)}/{total} folds" + (" (stopped)" if stopped else ""))
-    return {**summary, "metrics": {k: summary.get(k) for k in ("pooled_pearson", "mean_fold_pearson", "baseline_pooled_pearson")},
+    return {**summary, "metrics": {k: summary.get(k) for k in ("pooled_pearson", "mean_fold_pearson", "baseline_pooled_pearson",
+                                                                     "ridge_pooled_pearson", "ridge_pairwise_pooled_pearson")},
             "stopped": stopped, "n_failed": len(failed), "dataset": str((params.get("data") or {}).get("name") or "data")}

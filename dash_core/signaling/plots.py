@@ -238,7 +238,9 @@ def cv_scatter(predictions: pd.DataFrame, data: pd.DataFrame, summary: dict) -> 
         f"pooled r = {r:.3f}" if r is not None else "Cross-validation"
     )
     if base is not None:
-        title += f" (training-mean baseline {base:.3f})"
+        title += f" (training-mean baseline {base:.3f}"
+        ridge = summary.get("ridge_pooled_pearson")
+        title += f", linear {ridge:.3f})" if ridge is not None else ")"
     return prediction_scatter(table, data, title=title)
 
 
