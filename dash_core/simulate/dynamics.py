@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.integrate import solve_ivp
 
 from dash_core.io.errors import DashInputError
 from dash_core.simulate.config import EDGE_PARAMETER_COLUMNS
@@ -230,6 +229,8 @@ def integrate(
 
     def fun(_t, y):
         return dynamics.rhs(y.reshape(n_traj, n)).ravel()
+
+    from scipy.integrate import solve_ivp  # lazy: 0.3-0.6 s that every CLI call paid at import
 
     sol = solve_ivp(fun, (times[0], times[-1]), x0.ravel(), method=method, t_eval=times, rtol=rtol, atol=atol)
     if not sol.success:
