@@ -360,11 +360,14 @@ with tab_train:
     else:
         st.subheader("Train one model")
         c = st.columns(4)
+        from dash_core.signaling.config import PRESETS as _SIG_PRESETS
+
         preset_name = c[0].selectbox(
-            "Preset", ["self_prune", "package"], key="sig_tr_preset",
-            format_func={"self_prune": "self-pruning study (I.2)", "package": "LEMBAS package (H)"}.get,
-            help="Starting settings: the self-pruning study (full batch, no output bias, cosine LR 1e-5 → 1e-3) "
-                 "or the LEMBAS package defaults (batches of 8, input noise, uniformity term).")
+            "Preset", ["self_prune", "package", "lembas_synthetic"], key="sig_tr_preset",
+            format_func={"self_prune": "self-pruning study (I.2)", "package": "LEMBAS package (H)",
+                         "lembas_synthetic": "minibatches, larger data"}.get,
+            help="Starting settings. " + " ".join(
+                f"**{n}**: {_SIG_PRESETS.get(n).description}." for n in ("self_prune", "package", "lembas_synthetic")))
         base = _preset(preset_name)
         epochs = c[1].number_input("Epochs", 1, 100_000, 400, step=50, key="sig_tr_epochs",
                                    help="Training epochs (the study uses 5,000; 400 fit the demo well in seconds).")

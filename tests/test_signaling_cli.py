@@ -177,3 +177,20 @@ def test_test_size_count_and_ligands_per_condition_through_the_full_cli(tmp_path
     assert per_row[0] == 0 and (per_row[1:] == 5).all()
     with pytest.raises(SystemExit):
         parser.parse_args(["signaling", "simulate", "--ligands-per-condition", "0,2", "--out", str(out)])
+
+
+def test_signaling_presets_are_a_described_registry():
+    """Every signaling preset has a description and a citation (the CLI help lists them); the minibatch preset
+    differs from the self-pruning study only in batch, peak learning rate and epochs."""
+    from dash_core.signaling.config import PRESETS, preset
+
+    assert {"package", "lembas_cv", "self_prune", "self_prune_hc", "lembas_synthetic"} <= set(PRESETS)
+    for entry in PRESETS.entries():
+        assert entry.description and entry.citation
+    fast, study = preset("lembas_synthetic").to_dict(), preset("self_prune").to_dict()
+    changed = {k for k in study if fast[k] != study[k]}
+    assert changed == {"batch_size", "lr_max", "epochs"}
+    assert (fast["batch_size"], fast["lr_max"], fast["epochs"]) == (25, 2e-3, 1000)
+    assert preset("lembas_synthetic", epochs=3).epochs == 3
+    with pytest.raises(DashInputError, match="Unknown preset"):
+        preset("nope")

@@ -103,9 +103,8 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
 def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True) -> None:
     g = p.add_argument_group("model and training")
     g.add_argument("--preset", choices=list(PRESETS), default=default_preset,
-                   help=f"starting settings: LEMBAS package, LEMBAS's macrophage cross-validation script (lembas_cv), "
-                        f"self-pruning study (low coverage / synthetic) or its high-coverage ligand-screen settings "
-                        f"(default: {default_preset})")
+                   help="starting settings: " + "; ".join(f"{e.name}: {e.description}" for e in PRESETS.entries())
+                        + f" (default: {default_preset})")
     g.add_argument("--config", help="a config.json of an earlier run to start from (overrides --preset)")
     g.add_argument("--epochs", type=positive_int, help="training epochs (default 5000)")
     if seed:
