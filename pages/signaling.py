@@ -353,6 +353,7 @@ with tab_data:
 
 # ------------------------------------------------------------------ train
 with tab_train:
+    from dash_core.signaling.config import PRESETS as _SIG_PRESETS
     from dash_core.signaling.config import preset as _preset
 
     if info is None:
@@ -360,8 +361,6 @@ with tab_train:
     else:
         st.subheader("Train one model")
         c = st.columns(4)
-        from dash_core.signaling.config import PRESETS as _SIG_PRESETS
-
         preset_name = c[0].selectbox(
             "Preset", ["self_prune", "package", "lembas_synthetic"], key="sig_tr_preset",
             format_func={"self_prune": "self-pruning study (I.2)", "package": "LEMBAS package (H)",

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from dash_core.cli.args import add_executor_arguments, executor_config_from_args, number, positive_int
 from dash_core.device import DEVICES
 from dash_core.io.errors import DashInputError, ValidationReport
-from dash_core.signaling.config import PRESETS, SignalingConfig, preset
+from dash_core.signaling.config import HELD_OUT_SIZE_TEXT, PRESETS, SignalingConfig, is_held_out_size, preset
 from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
 from dash_core.signaling.data import load_signaling_data, write_table
 from dash_core.signaling.synthetic import (
@@ -98,6 +98,15 @@ def _add_data_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--pkn", required=True, help="prior knowledge network TSV: source, target, stimulation, inhibition")
     g.add_argument("--ligands", required=True, help="ligand table: rows = conditions, columns = ligand node IDs")
     g.add_argument("--tfs", required=True, help="TF activity table: rows = conditions, columns = TF node IDs, values in [0, 1]")
+
+
+def _held_out_size(text: str) -> float:
+    """``--test-size``: a fraction in [0, 1) or a whole number of conditions (:func:`is_held_out_size`; the shared
+    ``test_size`` range of the PHOENIX commands is a fraction only, so this option names its own parser)."""
+    value = number(float, what=HELD_OUT_SIZE_TEXT)(text)
+    if not is_held_out_size(value):
+        raise argparse.ArgumentTypeError(f"must be {HELD_OUT_SIZE_TEXT}, got {text}")
+    return value
 
 
 def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True) -> None:
@@ -327,15 +336,6 @@ def _cmd_cv(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- simulate, demo
-
-
-def _held_out_size(text: str) -> float:
-    """``--test-size``: a fraction in [0, 1) or a whole number of conditions (the shared ``test_size`` range of the
-    PHOENIX commands is a fraction only, so this option names its own parser)."""
-    value = number(float, low=0.0, what="a fraction in [0, 1) or a whole number of conditions")(text)
-    if value >= 1 and not float(value).is_integer():
-        raise argparse.ArgumentTypeError(f"a test set of 1 or more is a number of conditions and must be whole, got {text}")
-    return value
 
 
 def _ligand_counts(text: str) -> tuple[int, ...]:

@@ -26,6 +26,15 @@ SpectralGradient = Literal["eigenvector", "iterations"]
 Checkpoint = Literal["last", "best_validation"]
 
 
+#: What ``test_size`` may be (the config check and the ``--test-size`` option say the same).
+HELD_OUT_SIZE_TEXT = "a fraction in [0, 1) or a whole number of conditions"
+
+
+def is_held_out_size(value: float) -> bool:
+    """Whether ``value`` is a valid ``test_size``: a fraction in [0, 1) or a whole number >= 1 of conditions."""
+    return value >= 0 and (value < 1 or float(value).is_integer())
+
+
 @dataclass(frozen=True)
 class SignalingConfig:
     """All settings of one signaling model and its training run.
@@ -163,8 +172,8 @@ class SignalingConfig:
             problems.append("peak_fraction must lie in [0, 0.95]")
         if self.batch_size is not None and self.batch_size < 1:
             problems.append("batch_size must be >= 1 (or None for full batch)")
-        if self.test_size < 0 or (self.test_size >= 1 and not float(self.test_size).is_integer()):
-            problems.append("test_size must be a fraction in [0, 1) or a whole number of conditions")
+        if not is_held_out_size(self.test_size):
+            problems.append(f"test_size must be {HELD_OUT_SIZE_TEXT}")
         if self.max_steps < 1 or self.tol <= 0 or self.target_steps < 1:
             problems.append("max_steps and target_steps must be >= 1 and tol > 0")
         if self.prescale_rho is not None and self.prescale_rho <= 0:
