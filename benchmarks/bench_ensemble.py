@@ -6,6 +6,7 @@ Usage (from the repository root)::
     python benchmarks/bench_ensemble.py --part epoch --ks 1,7 --threads 1 --epochs 2
     python benchmarks/bench_ensemble.py --part sweep --grid 3 --epochs 60   # 3 x 3 DASH sweep: stacked vs 9 single runs
     python benchmarks/bench_ensemble.py --part sweep --grid 7 --epochs 200 --singles 2   # 7 x 7; singles extrapolated
+    python benchmarks/bench_ensemble.py --part sweep --grid 7 --seeds 3 --epochs 200 --singles 1 --device cuda --threads 1
     python benchmarks/bench_ensemble.py --part single                 # one whole DASH run (train + prune + score)
     python benchmarks/bench_ensemble.py --part epoch --ks 1 --threads 1 --unfused   # fused RK4 node vs autograd loop
     python benchmarks/bench_ensemble.py --part parallel --ks 16 --threads 2   # 2 cores: 1 stack x 2 threads or 2 x 1
@@ -64,10 +65,14 @@ def _configs(spec: dict):
 
     train = TrainConfig(max_epochs=spec["epochs"], patience=spec.get("patience", 40), device=spec.get("device", "cpu"),
                         threads=spec["threads"])
-    lams = [(a, b) for a in _grid(spec["grid"]) for b in _grid(spec["grid"])] if "grid" in spec else \
-        [(0.5, 0.05)] * spec["k"]
-    return [RunConfig(strategy=spec.get("strategy", "dash"), train=train, seed=spec.get("seed", 0) + (i if "k" in spec else 0),
-                      pruning=PruningConfig(lambda_ppi=a, lambda_motif=b)) for i, (a, b) in enumerate(lams)]
+    base = spec.get("seed", 0)
+    if "grid" in spec:  # the n x n grid for each of ``seeds`` seeds (seed-major, as a sweep lists them)
+        points = [(base + s, a, b) for s in range(spec.get("seeds", 1))
+                  for a in _grid(spec["grid"]) for b in _grid(spec["grid"])]
+    else:  # K copies of (0.5, 0.05) with seeds base, base + 1, ...
+        points = [(base + i, 0.5, 0.05) for i in range(spec["k"])]
+    return [RunConfig(strategy=spec.get("strategy", "dash"), train=train, seed=seed,
+                      pruning=PruningConfig(lambda_ppi=a, lambda_motif=b)) for seed, a, b in points]
 
 
 def _set_fused(spec: dict) -> None:
@@ -186,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", default="1,2", help="CPU thread counts")
     ap.add_argument("--epochs", type=int, default=3, help="epochs per measurement (epoch part) or per run")
     ap.add_argument("--grid", type=int, default=3, help="sweep part: an n x n λ grid")
+    ap.add_argument("--seeds", type=int, default=1, help="sweep part: seeds per λ point (7 x 7 x 3 = 147 runs)")
     ap.add_argument("--singles", type=int, default=0,
                     help="sweep part: time only this many single runs and extrapolate to n x n (0 = all)")
     ap.add_argument("--stack-size", type=int, default=None, help="sweep part: K (default: from memory)")
@@ -212,10 +218,10 @@ def main(argv: list[str] | None = None) -> None:
                 print(json.dumps(_child("measure_runs", {"k": 1, "threads": th, "epochs": args.epochs, "mode": "single",
                                                          "device": args.device, "fused": fused})), flush=True)
     else:
-        n_runs = args.grid * args.grid
+        n_runs = args.grid * args.grid * args.seeds
         for th in threads:
-            spec = {"grid": args.grid, "threads": th, "epochs": args.epochs, "device": args.device,
-                    "stack_size": args.stack_size}
+            spec = {"grid": args.grid, "seeds": args.seeds, "threads": th, "epochs": args.epochs,
+                    "device": args.device, "stack_size": args.stack_size}
             stacked = _child("measure_runs", {**spec, "mode": "stacked"})
             print(json.dumps(stacked), flush=True)
             single = _child("measure_runs", {**spec, "mode": "single", "singles": args.singles})
@@ -224,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
             single["singles_cpu_s_for_all"] = round(single["cpu_s"] * scale, 1)
             single["extrapolated"] = single["runs"] < n_runs
             print(json.dumps(single), flush=True)
-            print(json.dumps({"grid": f"{args.grid}x{args.grid}", "threads": th, "stacked_wall_s": stacked["wall_s"],
+            print(json.dumps({"grid": f"{args.grid}x{args.grid}", "seeds": args.seeds, "threads": th, "stacked_wall_s": stacked["wall_s"],
                               "singles_wall_s": single["singles_wall_s_for_all"],
                               "ratio_wall": round(stacked["wall_s"] / single["singles_wall_s_for_all"], 3),
                               "ratio_cpu": round(stacked["cpu_s"] / single["singles_cpu_s_for_all"], 3),
