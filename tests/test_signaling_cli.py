@@ -131,7 +131,11 @@ def test_cv_command(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["folds"] == 4 and summary["complete"] and -1 <= summary["pooled_pearson"] <= 1
     assert len(pd.read_csv(out / "cv.csv")) == 4
-    assert "pooled Pearson r" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pooled Pearson r" in err and "training 4 now;" in err
+    # resumed in the same folder: nothing left to train, and the message says why
+    assert _run(argv("4")) == 0
+    assert "training 0 now (4 already finished in" in capsys.readouterr().err
     with pytest.raises(DashInputError, match="folds"):
         _run(argv("1"))
 

@@ -89,14 +89,16 @@ def test_stacked_folds_match_folds_trained_one_by_one(tmp_path):
 def test_validation_split_checkpoint_and_only(tmp_path):
     """Each fold validates on one of its training conditions (the same for every setting); the best-validation
     checkpoint is the saved model; --only runs a subset and a later run completes the folder."""
-    from dash_core.signaling.cv import validation_split
+    from dash_core.signaling.cv import folds_to_run, validation_split
     from dash_core.signaling.train import load_checkpoint, predict
 
     data = _data()
     train = self_prune_config(epochs=6, device="cpu", eval_every=2, max_steps=40, validation_size=1, checkpoint="best_validation")
     cfg = CVConfig(folds="loo", train=train)
+    assert folds_to_run(6, tmp_path, [3, 1, 3]) == [1, 3]
     part = run_cv(data, cfg, tmp_path, only=[1, 3])
     assert part.summary["folds"] == 2 and not part.summary["complete"]
+    assert folds_to_run(6, tmp_path) == [0, 2, 4, 5] and folds_to_run(6, tmp_path, [1, 2]) == [2]
     assert part.summary["mean_fold_val_pearson"] is not None
     res = run_cv(data, cfg, tmp_path)
     table = res.folds.set_index("fold")

@@ -22,7 +22,7 @@ from dash_core.cli.args import add_executor_arguments, executor_config_from_args
 from dash_core.device import DEVICES
 from dash_core.io.errors import DashInputError, ValidationReport
 from dash_core.signaling.config import HELD_OUT_SIZE_TEXT, PRESETS, SignalingConfig, is_held_out_size, preset
-from dash_core.signaling.cv import CVConfig, make_folds, parse_folds, run_cv
+from dash_core.signaling.cv import CVConfig, folds_to_run, make_folds, parse_folds, run_cv
 from dash_core.signaling.data import load_signaling_data, write_table
 from dash_core.signaling.synthetic import (
     random_ground_truth,
@@ -290,12 +290,15 @@ def _cmd_cv(args: argparse.Namespace) -> int:
         executor = replace(executor, threads_per_job=args.threads)
     out = Path(args.out)
     n_folds = len(make_folds(data.n_conditions, cv.folds, cv.split_seed))
+    pending = folds_to_run(n_folds, out, args.only)
+    finished = n_folds - len(folds_to_run(n_folds, out))
     _eprint(
         f"{n_folds} folds ({'leave one condition out' if cv.folds == 'loo' else f'{cv.folds}-fold'}), preset {args.preset}, "
-        f"{train_cfg.epochs} epochs, seed {train_cfg.seed}; executor {executor.kind} with {executor.workers} worker(s), "
-        f"stacks of {cv.stack_size or 'all'} fold(s)"
+        f"{train_cfg.epochs} epochs, seed {train_cfg.seed}; training {len(pending)} now"
+        + (f" ({finished} already finished in {out})" if finished else "")
+        + f"; executor {executor.kind} with {executor.workers} worker(s), stacks of {cv.stack_size or 'all'} fold(s)"
     )
-    bar = tqdm(total=n_folds, desc="folds", unit="fold", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
+    bar = tqdm(total=len(pending), desc="folds", unit="fold", file=sys.stderr, disable=args.quiet, dynamic_ncols=True)
 
     def on_fold(done: int, _n: int, row, error) -> None:
         if row is not None:

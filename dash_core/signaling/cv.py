@@ -396,6 +396,24 @@ def summarise(data: SignalingData, out_dir: str | os.PathLike, n_folds: int, ext
     return CVResult(table, predictions, per_tf, summary, [], out)
 
 
+def folds_to_run(n_folds: int, out_dir: str | os.PathLike, only: Sequence[int] | None = None) -> list[int]:
+    """The fold numbers a :func:`run_cv` call would train now: ``only`` (default: all ``n_folds``) less the folds
+    already finished in ``out_dir`` (a resumed run skips them).
+
+    Raises
+    ------
+    DashInputError
+        ``only`` names a fold that does not exist.
+    """
+    if only is not None:
+        bad = sorted(set(int(i) for i in only) - set(range(n_folds)))
+        if bad:
+            raise DashInputError(f"Fold number(s) {bad} do not exist: this cross-validation has folds 0-{n_folds - 1}.")
+    chosen = range(n_folds) if only is None else sorted({int(i) for i in only})
+    done = _done_folds(Path(out_dir))
+    return [i for i in chosen if i not in done]
+
+
 def run_cv(
     data: SignalingData,
     config: CVConfig,
@@ -434,13 +452,8 @@ def run_cv(
     guard_settings_file(out / SETTINGS_FILE, config.identity(), asdict(config), what="a cross-validation")
     executor = executor or ExecutorConfig()
     folds = make_folds(data.n_conditions, config.folds, config.split_seed)
-    done = _done_folds(out)
-    if only is not None:
-        bad = sorted(set(int(i) for i in only) - set(range(len(folds))))
-        if bad:
-            raise DashInputError(f"Fold number(s) {bad} do not exist: this cross-validation has folds 0-{len(folds) - 1}.")
-    chosen = set(range(len(folds))) if only is None else {int(i) for i in only}
-    todo = [(i, f) for i, f in enumerate(folds) if i not in done and i in chosen]
+    pending = set(folds_to_run(len(folds), out, only))
+    todo = [(i, f) for i, f in enumerate(folds) if i in pending]
     workers = max(1, int(getattr(executor, "workers", 1)))
     groups = [todo[w::workers] for w in range(workers)]
     size = config.stack_size
