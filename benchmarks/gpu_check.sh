@@ -10,6 +10,11 @@
 #   mkdir -p .gpu_data && cp ../shared/data/lembas/macrophage/* .gpu_data/   # here, once (.gpu_data is git-ignored)
 #   run(command="bash benchmarks/gpu_check.sh", carry=[".gpu_data"], timeout_s=590)
 # Without them the signaling stage times a generated network of the same size (1,128 nodes, 5,732 edges).
+# The device's Python (3.12, torch 2.11) lacks plotly, pyvis, gseapy, anndata and streamlit: the test modules that
+# need them fail to collect (listed in tests.log). plotly (the signaling CV plot, 9.7 MB) can travel as a wheel:
+#   echo /.whl/ >> .git/info/exclude; python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+#     --implementation cp --platform manylinux2014_x86_64 -d .whl plotly==7.1.0      # then carry=[".gpu_data", ".whl"]
+# and this script installs whatever wheels .whl holds into /tmp/site first.
 #
 # Stages (each under its own time limit, so that a slow one cannot take the whole call; logs and JSON lines in
 # OUTDIR, one file per stage, and a summary of wall times in OUTDIR/stages.txt):
@@ -37,6 +42,10 @@ fi
 DATA=()
 [[ -f .gpu_data/macrophage-Model.tsv ]] && DATA=(--data .gpu_data)
 : >"$OUTDIR/stages.txt"
+if [[ "${SMOKE:-0}" != 1 ]] && compgen -G ".whl/*.whl" >/dev/null; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
 
 stage() {  # stage NAME SECONDS COMMAND...: run under a time limit, log to OUTDIR/NAME.log, note rc and wall time
   local name=$1 limit=$2; shift 2
