@@ -138,6 +138,9 @@ def test_cv_command(tmp_path, capsys):
     assert "training 0 now (4 already finished in" in capsys.readouterr().err
     with pytest.raises(DashInputError, match="folds"):
         _run(argv("1"))
+    # --test-size has no meaning in cv (the folds are the held-out sets): refused with what to use instead
+    with pytest.raises(DashInputError, match="not used by cv.*--folds loo"):
+        _run(argv("4") + ["--test-size", "2"])
 
 
 def test_fold_and_seed_lists_mix_numbers_and_ranges():

@@ -109,7 +109,13 @@ def _held_out_size(text: str) -> float:
     return value
 
 
-def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True) -> None:
+#: What ``signaling cv --test-size`` says: the folds are the held-out sets there.
+CV_TEST_SIZE_TEXT = ("not used by cv: each fold's held-out conditions are its test set (choose them with --folds loo|K); "
+                     "--validation-size holds out training conditions for validation")
+
+
+def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, seed: bool = True,
+                            folds: bool = False) -> None:
     g = p.add_argument_group("model and training")
     g.add_argument("--preset", choices=list(PRESETS), default=default_preset,
                    help="starting settings: " + "; ".join(f"{e.name}: {e.description}" for e in PRESETS.entries())
@@ -120,7 +126,8 @@ def _add_training_arguments(p: argparse.ArgumentParser, *, default_preset: str, 
         g.add_argument("--seed", type=int, help="seed (default 0)")
     g.add_argument("--device", choices=DEVICES, help="default auto (CUDA when available)")
     g.add_argument("--test-size", type=_held_out_size, dest="test_size",
-                   help="held-out conditions: fraction in (0, 1) or a count (package default 0.2, self_prune 0.05)")
+                   help=CV_TEST_SIZE_TEXT if folds else
+                   "held-out conditions: fraction in (0, 1) or a count (package default 0.2, self_prune 0.05)")
     g.add_argument("--lr-max", type=float, dest="lr_max", help="peak learning rate of the cosine schedule")
     g.add_argument("--batch-size", type=int, dest="batch_size", help="conditions per step; 0 = full batch")
     g.add_argument("--gradient", choices=["bptt", "implicit"], help="back-propagation through time (default) or implicit adjoint")
@@ -282,6 +289,8 @@ def _cmd_selfprune(args: argparse.Namespace) -> int:
 
 
 def _cmd_cv(args: argparse.Namespace) -> int:
+    if args.test_size is not None:  # before reading the data: the message is about the command line
+        raise DashInputError(f"--test-size is {CV_TEST_SIZE_TEXT}.")
     data = _load(args)
     train_cfg = _training_config(args, l2=args.l2)
     cv = CVConfig(folds=parse_folds(args.folds), stack_size=args.stack, split_seed=args.split_seed, train=train_cfg)
@@ -432,7 +441,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "training-mean baseline), predictions.csv, per_tf.csv and predicted_vs_measured.html. Re-running resumes.",
     )
     _add_data_arguments(p)
-    _add_training_arguments(p, default_preset="package")
+    _add_training_arguments(p, default_preset="package", folds=True)
     p.add_argument("--l2", type=float, help="L2 weight lambda_L2 (default: the preset's)")
     g = p.add_argument_group("cross-validation")
     g.add_argument("--folds", default="loo", help="'loo' (one fold per condition, default) or a number K >= 2 of folds")
