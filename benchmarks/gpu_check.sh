@@ -63,8 +63,9 @@ stage env 20 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --
   $PY -c 'import importlib.util as u; print(\"missing:\", [m for m in (\"torchdiffeq\", \"scipy\", \"pandas\", \"sklearn\", \
   \"threadpoolctl\", \"networkx\", \"plotly\", \"pyvis\", \"gseapy\", \"anndata\", \"streamlit\") if u.find_spec(m) is None])'"
 
-# the library's tests; modules that need a package missing there fail to collect and are listed in the log
-stage tests $((120 * T)) "$PY" -m pytest -q -p no:cacheprovider "${XDIST[@]}" --continue-on-collection-errors \
+# the library's tests; modules that need a package missing there fail to collect and are listed in the log;
+# -v writes each result as it comes, so a stage stopped at its limit still says which tests passed or failed
+stage tests $((120 * T)) "$PY" -m pytest -v --tb=short --durations=15 -p no:cacheprovider "${XDIST[@]}" --continue-on-collection-errors \
   --ignore=tests/test_browser.py --ignore-glob='tests/test_app_*' -k "not realdata" "${TESTS[@]}"
 
 stage epoch $((50 * T)) "$PY" benchmarks/bench_ensemble.py --part epoch --ks "$KS" --threads 1 --epochs "$EP_EPOCH" \
