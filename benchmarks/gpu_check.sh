@@ -57,11 +57,23 @@ stage() {  # stage NAME SECONDS COMMAND...: run under a time limit, log to OUTDI
   tail -n 15 "$OUTDIR/$name.log"
 }
 
-stage env 20 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1; nproc; \
-  $PY -c 'import torch, sys; print(sys.version.split()[0], torch.__version__, torch.cuda.is_available(), \
-  torch.cuda.get_device_name(0) if torch.cuda.is_available() else \"no cuda\")'; \
-  $PY -c 'import importlib.util as u; print(\"missing:\", [m for m in (\"torchdiffeq\", \"scipy\", \"pandas\", \"sklearn\", \
-  \"threadpoolctl\", \"networkx\", \"plotly\", \"pyvis\", \"gseapy\", \"anndata\", \"streamlit\") if u.find_spec(m) is None])'"
+# the GPU, torch, and which of requirements.txt's packages the device's Python lacks (read from the file, not a copy)
+stage env 20 "$PY" - <<'PYEOF'
+import importlib.metadata as md, os, re, shutil, subprocess, sys
+import torch
+if shutil.which("nvidia-smi"):
+    subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv"], check=False)
+print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.cuda.is_available(),
+      torch.cuda.get_device_name(0) if torch.cuda.is_available() else "", "cpus", os.cpu_count())
+names = [re.split(r"[<>=!~;\[ #]", line.strip())[0] for line in open("requirements.txt")]
+missing = []
+for name in filter(None, names):
+    try:
+        md.version(name)
+    except md.PackageNotFoundError:
+        missing.append(name)
+print("missing from requirements.txt:", missing)
+PYEOF
 
 # the library's tests; modules that need a package missing there fail to collect and are listed in the log;
 # -v writes each result as it comes, so a stage stopped at its limit still says which tests passed or failed
